@@ -1,1 +1,41 @@
-fn main() {}
+//! Regenerates `include/altogic.h` from the exported functions with cbindgen.
+//! The header is committed; CI rebuilds it and fails when the committed copy is stale.
+
+use std::path::PathBuf;
+
+fn main() {
+    let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=Cargo.toml");
+
+    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
+        .expect("cbindgen.toml is readable and valid");
+    let version = env!("CARGO_PKG_VERSION");
+    let mut parts = version.split(['.', '-', '+']);
+    let mut next = || parts.next().unwrap_or("0").to_owned();
+    let (major, minor, patch) = (next(), next(), next());
+    let version_macros = format!(
+        "\n/** The version of this header, equal to what `altogic_version()` returns. */\n\
+         #define ALTOGIC_VERSION \"{version}\"\n\
+         #define ALTOGIC_VERSION_MAJOR {major}\n\
+         #define ALTOGIC_VERSION_MINOR {minor}\n\
+         #define ALTOGIC_VERSION_PATCH {patch}\n"
+    );
+    let bindings = cbindgen::Builder::new()
+        .with_crate(&crate_dir)
+        .with_config(config)
+        .with_after_include(version_macros)
+        .generate()
+        .expect("cbindgen could not generate include/altogic.h");
+
+    let mut text = Vec::new();
+    bindings.write(&mut text);
+    let header = crate_dir.join("include").join("altogic.h");
+    // Write only on change, so an up-to-date header keeps its timestamp.
+    if std::fs::read(&header).ok().as_deref() != Some(text.as_slice()) {
+        std::fs::create_dir_all(header.parent().expect("has a parent"))
+            .expect("include/ can be created");
+        std::fs::write(&header, text).expect("include/altogic.h can be written");
+    }
+}

@@ -1,0 +1,375 @@
+//! A client: one app environment, its keys, its session and its limits.
+//!
+//! Clients are cheap. They own no thread and no connection pool: every client of the
+//! process shares the runtime and pool of [`crate::transport`]. A client is `Send + Sync`;
+//! the session is the only state that changes after creation and sits behind a mutex.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::outcome::{codes, ApiError};
+
+/// Default `timeoutMs`: the bound of one whole call.
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+/// Default `connectTimeoutMs`.
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
+/// Default `maxResponseBytes` (10 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
+/// Largest accepted `timeoutMs` and `connectTimeoutMs`: one day; more is surely a mistake.
+pub const MAX_TIMEOUT_MS: u64 = 86_400_000;
+
+/// The `options_json` object of `altogic_client_new`. Unknown keys and wrong types are
+/// refused, so a typo never silently falls back to a default.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClientOptions {
+    /// Sent as-is in `Authorization`.
+    pub api_key: Option<String>,
+    /// Initial session token, sent in `Session`.
+    pub session: Option<String>,
+    /// Bounds a whole call, connecting and reading the body included.
+    pub timeout_ms: Option<u64>,
+    pub connect_timeout_ms: Option<u64>,
+    pub max_response_bytes: Option<u64>,
+}
+
+impl ClientOptions {
+    /// Parses the JSON text of `options_json`.
+    pub fn from_json(text: &str) -> Result<ClientOptions, ApiError> {
+        serde_json::from_str(text).map_err(|err| {
+            invalid_argument(format!(
+                "options_json is not a valid options object: {err}. Expected a JSON object \
+                 with any of apiKey (string), session (string), timeoutMs, connectTimeoutMs, \
+                 maxResponseBytes (positive integers)."
+            ))
+        })
+    }
+}
+
+#[derive(Debug)]
+struct SessionState {
+    token: Option<String>,
+    /// Bumped on every change, so a call can tell whether the session it sent is still the
+    /// current one before dropping it.
+    generation: u64,
+}
+
+/// The session a request was sent with.
+#[derive(Debug, Clone)]
+pub struct SessionSnapshot {
+    pub token: Option<String>,
+    generation: u64,
+}
+
+#[derive(Debug)]
+pub struct Client {
+    base_url: String,
+    client_key: String,
+    api_key: Option<String>,
+    session: Mutex<SessionState>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    max_response_bytes: u64,
+}
+
+impl Client {
+    /// Validates everything up front, so later calls fail only for reasons of their own.
+    pub fn new(
+        env_url: &str,
+        client_key: &str,
+        options: ClientOptions,
+    ) -> Result<Client, ApiError> {
+        let base_url = normalize_env_url(env_url)?;
+        require_header_value("client_key", client_key)?;
+        if let Some(api_key) = &options.api_key {
+            require_header_value("apiKey", api_key)?;
+        }
+        if let Some(session) = &options.session {
+            require_header_value("session", session)?;
+        }
+        let timeout_ms = checked_millis("timeoutMs", options.timeout_ms, DEFAULT_TIMEOUT_MS)?;
+        let connect_timeout_ms = checked_millis(
+            "connectTimeoutMs",
+            options.connect_timeout_ms,
+            DEFAULT_CONNECT_TIMEOUT_MS,
+        )?;
+        let max_response_bytes = options
+            .max_response_bytes
+            .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES);
+        if max_response_bytes == 0 {
+            return Err(invalid_argument(
+                "maxResponseBytes must be at least 1 (the default is 10485760, 10 MiB).",
+            ));
+        }
+        Ok(Client {
+            base_url,
+            client_key: client_key.to_owned(),
+            api_key: options.api_key,
+            session: Mutex::new(SessionState {
+                token: options.session,
+                generation: 0,
+            }),
+            timeout: Duration::from_millis(timeout_ms),
+            connect_timeout: Duration::from_millis(connect_timeout_ms),
+            max_response_bytes,
+        })
+    }
+
+    /// The environment URL without its trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn client_key(&self) -> &str {
+        &self.client_key
+    }
+
+    pub fn api_key(&self) -> Option<&str> {
+        self.api_key.as_deref()
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    pub fn max_response_bytes(&self) -> u64 {
+        self.max_response_bytes
+    }
+
+    fn session_state(&self) -> MutexGuard<'_, SessionState> {
+        // The state is always consistent (plain assignments), so a poisoned lock is usable.
+        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets (Some) or clears (None) the session token.
+    pub fn set_session(&self, token: Option<&str>) -> Result<(), ApiError> {
+        if let Some(token) = token {
+            require_header_value("session_token", token)?;
+        }
+        let mut state = self.session_state();
+        state.token = token.map(str::to_owned);
+        state.generation += 1;
+        Ok(())
+    }
+
+    pub fn session(&self) -> Option<String> {
+        self.session_state().token.clone()
+    }
+
+    pub fn session_snapshot(&self) -> SessionSnapshot {
+        let state = self.session_state();
+        SessionSnapshot {
+            token: state.token.clone(),
+            generation: state.generation,
+        }
+    }
+
+    /// Drops the session the service refused, unless it was replaced since the request
+    /// that was refused was sent.
+    pub fn drop_session_if_current(&self, sent: &SessionSnapshot) {
+        let mut state = self.session_state();
+        if state.generation == sent.generation && state.token.is_some() {
+            state.token = None;
+            state.generation += 1;
+        }
+    }
+}
+
+pub fn invalid_argument(message: impl Into<String>) -> ApiError {
+    ApiError::client(codes::INVALID_ARGUMENT, message, None)
+}
+
+pub fn missing_value(name: &str) -> ApiError {
+    ApiError::client(
+        codes::MISSING_REQUIRED_VALUE,
+        format!("{name} is required but was NULL or empty."),
+        Some(json!({ "argument": name })),
+    )
+}
+
+/// A value that goes into an HTTP header: present, and free of control characters (CR and
+/// LF would let it write headers of its own).
+pub fn require_header_value(name: &str, value: &str) -> Result<(), ApiError> {
+    if value.is_empty() {
+        return Err(missing_value(name));
+    }
+    if let Some(bad) = value.chars().find(|c| c.is_control() && *c != '\t') {
+        let what = match bad {
+            '\r' => "a carriage return (CR)".to_owned(),
+            '\n' => "a line feed (LF)".to_owned(),
+            other => format!("the control character U+{:04X}", other as u32),
+        };
+        return Err(ApiError::client(
+            codes::INVALID_ARGUMENT,
+            format!(
+                "{name} contains {what}; it is sent as an HTTP header value, which cannot hold it."
+            ),
+            Some(json!({ "argument": name })),
+        ));
+    }
+    Ok(())
+}
+
+fn checked_millis(name: &str, value: Option<u64>, default: u64) -> Result<u64, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(invalid_argument(format!(
+            "{name} must be at least 1 millisecond (the default is {default})."
+        ))),
+        Some(ms) if ms > MAX_TIMEOUT_MS => Err(invalid_argument(format!(
+            "{name} is {ms}, more than the largest accepted value {MAX_TIMEOUT_MS} (one day)."
+        ))),
+        Some(ms) => Ok(ms),
+    }
+}
+
+/// Trims white space and one trailing `/`, then checks that an absolute http(s) URL with a
+/// host is left, without query or fragment (request paths are appended to it).
+pub fn normalize_env_url(env_url: &str) -> Result<String, ApiError> {
+    let trimmed = env_url.trim();
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    let invalid = |reason: &str| {
+        ApiError::client(
+            codes::INVALID_ENV_URL,
+            format!(
+                "envUrl {env_url:?} {reason}. Pass your app's environment URL, \
+                 e.g. https://myapp.c1-na.altogic.com"
+            ),
+            Some(json!({ "envUrl": env_url })),
+        )
+    };
+    if trimmed.is_empty() {
+        return Err(missing_value("env_url"));
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(invalid("does not start with http:// or https://"));
+    }
+    if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(invalid("contains white space or control characters"));
+    }
+    let parsed = reqwest::Url::parse(trimmed)
+        .map_err(|err| invalid(&format!("is not a valid URL ({err})")))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("has no host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid(
+            "has a query or fragment; request paths are appended to it",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_url_is_trimmed_once() {
+        assert_eq!(
+            normalize_env_url("  https://a.example.com/ \n").unwrap(),
+            "https://a.example.com"
+        );
+        assert_eq!(
+            normalize_env_url("http://127.0.0.1:8787").unwrap(),
+            "http://127.0.0.1:8787"
+        );
+        assert_eq!(
+            normalize_env_url("https://a.example.com/base//").unwrap(),
+            "https://a.example.com/base/"
+        );
+    }
+
+    #[test]
+    fn bad_env_urls_are_refused() {
+        for url in [
+            "ftp://x",
+            "myapp.altogic.com",
+            "http://",
+            "https://a.com/?q=1",
+            "https://a b.com",
+            "http://a.com/\r\nX: y",
+        ] {
+            let err = normalize_env_url(url).unwrap_err();
+            assert_eq!(err.first_code(), Some(codes::INVALID_ENV_URL), "{url}");
+        }
+        assert_eq!(
+            normalize_env_url("  ").unwrap_err().first_code(),
+            Some(codes::MISSING_REQUIRED_VALUE)
+        );
+    }
+
+    #[test]
+    fn options_refuse_unknown_keys_and_wrong_types() {
+        let err = ClientOptions::from_json(r#"{"timeout":5}"#).unwrap_err();
+        assert_eq!(err.first_code(), Some(codes::INVALID_ARGUMENT));
+        assert!(err.items[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `timeout`"));
+        assert!(ClientOptions::from_json(r#"{"timeoutMs":"5"}"#).is_err());
+        assert!(ClientOptions::from_json(r#"{"timeoutMs":-5}"#).is_err());
+        assert!(ClientOptions::from_json("[]").is_err());
+        let options = ClientOptions::from_json(
+            r#"{"apiKey":"k","session":"s","timeoutMs":5,"connectTimeoutMs":6,"maxResponseBytes":7}"#,
+        )
+        .unwrap();
+        assert_eq!(options.timeout_ms, Some(5));
+        assert_eq!(options.max_response_bytes, Some(7));
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        let zero = ClientOptions {
+            timeout_ms: Some(0),
+            ..Default::default()
+        };
+        assert!(Client::new("http://h", "k", zero).is_err());
+        let huge = ClientOptions {
+            connect_timeout_ms: Some(MAX_TIMEOUT_MS + 1),
+            ..Default::default()
+        };
+        assert!(Client::new("http://h", "k", huge).is_err());
+        let no_bytes = ClientOptions {
+            max_response_bytes: Some(0),
+            ..Default::default()
+        };
+        assert!(Client::new("http://h", "k", no_bytes).is_err());
+    }
+
+    #[test]
+    fn header_values_refuse_cr_lf() {
+        let err =
+            Client::new("http://h", "key\r\nX-Evil: 1", ClientOptions::default()).unwrap_err();
+        assert_eq!(err.first_code(), Some(codes::INVALID_ARGUMENT));
+        let client = Client::new("http://h", "key", ClientOptions::default()).unwrap();
+        assert!(client.set_session(Some("a\nb")).is_err());
+        assert_eq!(
+            client.set_session(Some("")).unwrap_err().first_code(),
+            Some(codes::MISSING_REQUIRED_VALUE)
+        );
+        client.set_session(Some("tok\tok")).unwrap();
+        assert_eq!(client.session().as_deref(), Some("tok\tok"));
+    }
+
+    #[test]
+    fn session_is_dropped_only_if_unchanged() {
+        let client = Client::new("http://h", "key", ClientOptions::default()).unwrap();
+        client.set_session(Some("one")).unwrap();
+        let sent = client.session_snapshot();
+        client.set_session(Some("two")).unwrap();
+        client.drop_session_if_current(&sent);
+        assert_eq!(client.session().as_deref(), Some("two"));
+        let sent = client.session_snapshot();
+        client.drop_session_if_current(&sent);
+        assert_eq!(client.session(), None);
+    }
+}
