@@ -307,7 +307,13 @@ fn one_client_serves_many_threads_at_once() {
 #[test]
 fn connections_are_kept_alive_and_reused() {
     let client = client_of_own_fixture();
-    let first = json(&client.run_once("echo-reuse"));
-    let second = json(&client.get_task_status("echo-reuse"));
-    assert_eq!(first["info"]["_connection"], second["info"]["_connection"]);
+    let connections: std::collections::BTreeSet<u64> = (0..6)
+        .map(|_| {
+            json(&client.run_once("echo-reuse"))["info"]["_connection"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    // One connection, or two when the first was not back in the pool in time.
+    assert!(connections.len() <= 2, "{connections:?}");
 }

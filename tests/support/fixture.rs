@@ -33,8 +33,9 @@ pub const BIG_BODY_BYTES: usize = 64 * 1024;
 struct State {
     polls: Mutex<HashMap<String, u32>>,
     connections: AtomicUsize,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
+    /// Concurrent "slow" requests now, and the most seen at once.
+    slow_in_flight: AtomicUsize,
+    slow_max_in_flight: AtomicUsize,
 }
 
 /// A running fixture; it serves until the process ends.
@@ -140,12 +141,8 @@ fn serve_connection(stream: TcpStream, connection: usize, state: &State) {
     };
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
-        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        state.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let reply = route(&request, connection, state);
-        let written = write_reply(&mut writer, reply);
-        state.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if written.is_err() {
+        if write_reply(&mut writer, reply).is_err() {
             return;
         }
     }
@@ -333,9 +330,12 @@ fn scenario(
         },
         "stall" => Reply::Stall,
         "slow" => {
+            let now = state.slow_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            state.slow_max_in_flight.fetch_max(now, Ordering::SeqCst);
             thread::sleep(Duration::from_millis(300));
+            state.slow_in_flight.fetch_sub(1, Ordering::SeqCst);
             let mut info = echo(key, default_status, request, connection);
-            info["maxInFlight"] = json!(state.max_in_flight.load(Ordering::SeqCst));
+            info["maxInFlight"] = json!(state.slow_max_in_flight.load(Ordering::SeqCst));
             json_reply(200, info)
         }
         _ => json_reply(200, echo(key, default_status, request, connection)),

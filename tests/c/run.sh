@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds and runs the C test suite against the release library and the fixture server,
+# then again under valgrind (fork cases left out: valgrind would check the child too).
+# Usage: tests/c/run.sh [--no-valgrind]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+out=$root/target/c-tests
+mkdir -p "$out"
+
+cargo build --release --quiet --lib --example fixture_server
+
+CFLAGS=(-std=c11 -Wall -Wextra -Wpedantic -Werror -g -O1 -I"$root/include")
+gcc "${CFLAGS[@]}" tests/c/test_altogic.c -o "$out/test_altogic" \
+    -L"$root/target/release" -laltogic -Wl,-rpath,"$root/target/release" -lpthread
+# The header must also compile as C++ (cpp_compat).
+g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I"$root/include" -fsyntax-only -x c++ - <<'CPP'
+#include "altogic.h"
+int main() { AltogicClient *c = altogic_client_new(nullptr, nullptr, nullptr, nullptr); altogic_client_free(c); return 0; }
+CPP
+
+fifo=$(mktemp -u)
+mkfifo "$fifo"
+# The fixture serves until its stdin (the fifo, held open by fd 9) closes.
+"$root/target/release/examples/fixture_server" <"$fifo" >"$out/fixture.out" &
+fixture_pid=$!
+exec 9>"$fifo"
+rm -f "$fifo"
+cleanup() { exec 9>&- || true; kill "$fixture_pid" 2>/dev/null || true; wait "$fixture_pid" 2>/dev/null || true; }
+trap cleanup EXIT
+for _ in $(seq 100); do
+    grep -q "listening on" "$out/fixture.out" 2>/dev/null && break
+    sleep 0.05
+done
+url=$(sed -n 's/^fixture listening on //p' "$out/fixture.out")
+[ -n "$url" ] || { echo "fixture server did not start" >&2; exit 1; }
+
+echo "== C tests (native)"
+timeout 300 "$out/test_altogic" "$url"
+
+if [ "${1:-}" != "--no-valgrind" ]; then
+    command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
+    echo "== C tests under valgrind"
+    ALTOGIC_TEST_NO_FORK=1 timeout 900 valgrind --quiet --error-exitcode=99 --leak-check=full \
+        --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+        "$out/test_altogic" "$url"
+fi

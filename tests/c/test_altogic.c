@@ -1,0 +1,479 @@
+/*
+ * The C test suite: include/altogic.h and the built library against a real HTTP server on
+ * 127.0.0.1 (the fixture server, examples/fixture_server.rs), whose URL is argv[1].
+ *
+ * Run by tests/c/run.sh. Set ALTOGIC_TEST_NO_FORK=1 to leave out the fork() cases (the
+ * valgrind run does: valgrind would check the child too).
+ * Ends with the line "N passed, N failed"; exits non-zero when anything failed.
+ */
+#define _GNU_SOURCE
+#include "altogic.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int passed, failed;
+static const char *fixture_url;
+
+#define CHECK(cond, what)                                                        \
+    do {                                                                         \
+        if (cond) {                                                              \
+            passed++;                                                            \
+        } else {                                                                 \
+            failed++;                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what);      \
+        }                                                                        \
+    } while (0)
+
+/* Checks that `json` contains `needle`, showing both when it does not. */
+#define CHECK_HAS(json, needle)                                                  \
+    do {                                                                         \
+        const char *json_ = (json);                                              \
+        if (json_ != NULL && strstr(json_, (needle)) != NULL) {                  \
+            passed++;                                                            \
+        } else {                                                                 \
+            failed++;                                                            \
+            fprintf(stderr, "FAIL %s:%d: expected %s in %s\n", __FILE__,        \
+                    __LINE__, (needle), json_ ? json_ : "(NULL)");               \
+        }                                                                        \
+    } while (0)
+
+#define CHECK_LACKS(json, needle)                                                \
+    do {                                                                         \
+        const char *json_ = (json);                                              \
+        if (json_ != NULL && strstr(json_, (needle)) == NULL) {                  \
+            passed++;                                                            \
+        } else {                                                                 \
+            failed++;                                                            \
+            fprintf(stderr, "FAIL %s:%d: did not expect %s in %s\n", __FILE__,  \
+                    __LINE__, (needle), json_ ? json_ : "(NULL)");               \
+        }                                                                        \
+    } while (0)
+
+static AltogicClient *new_client(const char *options) {
+    char *error = NULL;
+    AltogicClient *client = altogic_client_new(fixture_url, "c-client-key", options, &error);
+    CHECK(client != NULL, "client created");
+    CHECK(error == NULL, "no error on success");
+    altogic_string_free(error);
+    return client;
+}
+
+/* A compact one-line result: no newline anywhere. */
+static void check_one_line(const char *json) {
+    CHECK(json != NULL && strchr(json, '\n') == NULL, "result is one line");
+}
+
+static void test_version(void) {
+    CHECK(strcmp(altogic_version(), ALTOGIC_VERSION) == 0, "altogic_version() == ALTOGIC_VERSION");
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", ALTOGIC_VERSION_MAJOR, ALTOGIC_VERSION_MINOR,
+             ALTOGIC_VERSION_PATCH);
+    CHECK(strncmp(ALTOGIC_VERSION, expected, strlen(expected)) == 0, "version macros agree");
+}
+
+static void expect_create_error(const char *url, const char *key, const char *options,
+                                const char *code) {
+    char *error = NULL;
+    AltogicClient *client = altogic_client_new(url, key, options, &error);
+    CHECK(client == NULL, "creation refused");
+    CHECK_HAS(error, code);
+    CHECK_HAS(error, "\"status\":0,\"statusText\":\"Client Error\",\"items\":[{\"origin\":\"client_error\"");
+    altogic_string_free(error);
+    altogic_client_free(client);
+}
+
+static void test_client_new_refuses_bad_input(void) {
+    expect_create_error(NULL, "k", NULL, "\"code\":\"missing_required_value\"");
+    expect_create_error("", "k", NULL, "\"code\":\"missing_required_value\"");
+    expect_create_error("http://127.0.0.1:1", NULL, NULL, "\"code\":\"missing_required_value\"");
+    expect_create_error("http://127.0.0.1:1", "", NULL, "\"code\":\"missing_required_value\"");
+    expect_create_error("myapp.altogic.com", "k", NULL, "\"code\":\"invalid_env_url\"");
+    expect_create_error("ftp://myapp.altogic.com", "k", NULL, "\"code\":\"invalid_env_url\"");
+    expect_create_error("http://127.0.0.1:1", "k\r\nX-Evil: 1", NULL, "\"code\":\"invalid_argument\"");
+    expect_create_error("http://127.0.0.1:1", "k\xff", NULL, "\"code\":\"invalid_argument\"");
+    expect_create_error("http://127.0.0.1:1", "k", "{not json", "\"code\":\"invalid_argument\"");
+    expect_create_error("http://127.0.0.1:1", "k", "{\"timeout\":5}", "unknown field `timeout`");
+    expect_create_error("http://127.0.0.1:1", "k", "{\"timeoutMs\":\"5\"}", "\"code\":\"invalid_argument\"");
+    expect_create_error("http://127.0.0.1:1", "k", "{\"timeoutMs\":0}", "\"code\":\"invalid_argument\"");
+    expect_create_error("http://127.0.0.1:1", "k", "{\"apiKey\":\"a\\nb\"}", "\"code\":\"invalid_argument\"");
+    expect_create_error("http://127.0.0.1:1", "k", "[]", "\"code\":\"invalid_argument\"");
+    /* error_out may be NULL. */
+    CHECK(altogic_client_new(NULL, NULL, NULL, NULL) == NULL, "NULL error_out is fine");
+    /* Surrounding white space and one trailing slash are accepted. */
+    char url[256];
+    snprintf(url, sizeof url, "  %s/ ", fixture_url);
+    char *error = (char *)"untouched";
+    AltogicClient *client = altogic_client_new(url, "k", "{}", &error);
+    CHECK(client != NULL && error == NULL, "trimmed URL accepted and *error_out set to NULL");
+    altogic_client_free(client);
+    altogic_client_free(NULL);
+    altogic_string_free(NULL);
+}
+
+static void test_bad_call_arguments(void) {
+    AltogicClient *client = new_client(NULL);
+    char *r = altogic_task_run_once(NULL, "x");
+    CHECK_HAS(r, "{\"info\":null,\"errors\":{\"status\":0,\"statusText\":\"Client Error\"");
+    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
+    altogic_string_free(r);
+    r = altogic_task_run_once(client, NULL);
+    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
+    altogic_string_free(r);
+    r = altogic_task_run_once(client, "");
+    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
+    altogic_string_free(r);
+    r = altogic_task_run_once(client, "bad\xc3(utf8");
+    CHECK_HAS(r, "\"code\":\"invalid_argument\"");
+    CHECK_HAS(r, "not valid UTF-8");
+    altogic_string_free(r);
+    r = altogic_task_get_status(NULL, "x");
+    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
+    altogic_string_free(r);
+    r = altogic_task_get_status(client, NULL);
+    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
+    altogic_string_free(r);
+    r = altogic_task_get_status(client, "..");
+    CHECK_HAS(r, "\"code\":\"invalid_argument\"");
+    altogic_string_free(r);
+    r = altogic_task_wait(NULL, "x", 10);
+    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
+    altogic_string_free(r);
+    r = altogic_task_wait(client, "\xff", 10);
+    CHECK_HAS(r, "\"code\":\"invalid_argument\"");
+    altogic_string_free(r);
+    altogic_client_free(client);
+}
+
+static void test_run_once_on_the_wire(void) {
+    AltogicClient *client = new_client("{\"apiKey\":\"the-api-key\"}");
+    char *r = altogic_task_run_once(client, "echo-\xc3\xa7" "a\xc4\x9f" "r\xc4\xb1"); /* echo-çağrı */
+    check_one_line(r);
+    CHECK_HAS(r, "\"errors\":null}");
+    CHECK_HAS(r, "\"status\":\"pending\"");
+    CHECK_HAS(r, "\"method\":\"POST\",\"path\":\"/_api/rest/v1/task\"");
+    CHECK_HAS(r, "[\"x-client\",\"altogic-c\"]");
+    CHECK_HAS(r, "[\"x-client-key\",\"c-client-key\"]");
+    CHECK_HAS(r, "[\"authorization\",\"the-api-key\"]");
+    CHECK_HAS(r, "[\"content-type\",\"application/json\"]");
+    CHECK_LACKS(r, "[\"session\",");
+    CHECK_HAS(r, "\"body\":\"{\\\"taskNameOrId\\\":\\\"echo-\xc3\xa7" "a\xc4\x9f" "r\xc4\xb1\\\"}\"");
+    CHECK_HAS(r, "\"futureField\":{\"zeta\":1,\"alpha\":[2.50,12345678901234567890123],\"text\":\"\xc3\xa7" "a\xc4\x9f" "r\xc4\xb1 \xe2\x9c\x93\"}");
+    altogic_string_free(r);
+    altogic_client_free(client);
+}
+
+static void test_get_status_on_the_wire(void) {
+    AltogicClient *client = new_client("{\"session\":\"s-1\"}");
+    char *r = altogic_task_get_status(client, "6237b225b9a84d607cd79044");
+    CHECK_HAS(r, "\"method\":\"GET\",\"path\":\"/_api/rest/v1/task/6237b225b9a84d607cd79044\"");
+    CHECK_HAS(r, "[\"session\",\"s-1\"]");
+    CHECK_LACKS(r, "content-type");
+    CHECK_LACKS(r, "authorization");
+    altogic_string_free(r);
+    /* The official client's path injection: ours keeps the id one segment. */
+    r = altogic_task_get_status(client, "../x?y");
+    CHECK_HAS(r, "\"path\":\"/_api/rest/v1/task/..%2Fx%3Fy\"");
+    CHECK_HAS(r, "\"errors\":null}");
+    altogic_string_free(r);
+    altogic_client_free(client);
+}
+
+static void test_error_answers(void) {
+    AltogicClient *client = new_client(NULL);
+    static const struct {
+        const char *name, *expected;
+    } cases[] = {
+        {"error-array", "{\"info\":null,\"errors\":{\"status\":404,\"statusText\":\"Not Found\",\"items\":[{\"origin\":\"client_error\",\"code\":\"not_found\",\"message\":\"fixture says not_found\",\"details\":null}]}}"},
+        {"error-object", "{\"info\":null,\"errors\":{\"status\":400,\"statusText\":\"Bad Request\",\"items\":[{\"origin\":\"client_error\",\"code\":\"validation_error\",\"message\":\"fixture says validation_error\",\"details\":null}]}}"},
+        {"error-bare-array", "{\"info\":null,\"errors\":{\"status\":403,\"statusText\":\"Forbidden\",\"items\":[{\"origin\":\"client_error\",\"code\":\"forbidden\",\"message\":\"fixture says forbidden\",\"details\":null}]}}"},
+        {"error-single", "{\"info\":null,\"errors\":{\"status\":409,\"statusText\":\"Conflict\",\"items\":[{\"origin\":\"client_error\",\"code\":\"conflict\",\"message\":\"fixture says conflict\",\"details\":null}]}}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *r = altogic_task_run_once(client, cases[i].name);
+        CHECK(r != NULL && strcmp(r, cases[i].expected) == 0, cases[i].name);
+        if (r && strcmp(r, cases[i].expected) != 0) fprintf(stderr, "  got %s\n", r);
+        altogic_string_free(r);
+    }
+    char *r = altogic_task_run_once(client, "error-html");
+    CHECK_HAS(r, "\"status\":502,\"statusText\":\"Bad Gateway\"");
+    CHECK_HAS(r, "\"origin\":\"server_error\",\"code\":\"bad_gateway\"");
+    CHECK_HAS(r, "<html> <body>Bad gateway</body></html>");
+    altogic_string_free(r);
+    r = altogic_task_get_status(client, "error-text-404");
+    CHECK_HAS(r, "\"status\":404,\"statusText\":\"Not Found\",\"items\":[{\"origin\":\"client_error\",\"code\":\"not_found\"");
+    altogic_string_free(r);
+    r = altogic_task_run_once(client, "not-json-ok");
+    CHECK_HAS(r, "\"status\":0,\"statusText\":\"Client Error\"");
+    CHECK_HAS(r, "\"code\":\"invalid_response\"");
+    CHECK_HAS(r, "\"details\":{\"httpStatus\":200}");
+    altogic_string_free(r);
+    r = altogic_task_get_status(client, "expired-null");
+    CHECK(r && strcmp(r, "{\"info\":null,\"errors\":null}") == 0, "expired (null body)");
+    altogic_string_free(r);
+    r = altogic_task_get_status(client, "expired-empty");
+    CHECK(r && strcmp(r, "{\"info\":null,\"errors\":null}") == 0, "expired (empty body)");
+    altogic_string_free(r);
+    r = altogic_task_run_once(client, "redirect");
+    CHECK_HAS(r, "\"status\":302,\"statusText\":\"Found\"");
+    CHECK_HAS(r, "\"code\":\"redirect_not_followed\"");
+    CHECK_HAS(r, "\"details\":{\"location\":\"http://127.0.0.1:9/elsewhere\"}");
+    altogic_string_free(r);
+    altogic_client_free(client);
+}
+
+static void test_limits_and_failures(void) {
+    AltogicClient *small = new_client("{\"maxResponseBytes\":1000,\"timeoutMs\":400}");
+    char *r = altogic_task_get_status(small, "big");
+    CHECK_HAS(r, "\"code\":\"response_too_large\"");
+    altogic_string_free(r);
+    r = altogic_task_get_status(small, "big-chunked");
+    CHECK_HAS(r, "\"code\":\"response_too_large\"");
+    altogic_string_free(r);
+    r = altogic_task_run_once(small, "drip");
+    CHECK_HAS(r, "\"code\":\"timeout\"");
+    CHECK_HAS(r, "\"details\":{\"timeoutMs\":400}");
+    altogic_string_free(r);
+    r = altogic_task_run_once(small, "stall");
+    CHECK_HAS(r, "\"code\":\"timeout\"");
+    altogic_string_free(r);
+    altogic_client_free(small);
+
+    /* A port nobody listens on: bind one, note it, close it. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    bind(fd, (struct sockaddr *)&addr, sizeof addr);
+    getsockname(fd, (struct sockaddr *)&addr, &len);
+    close(fd);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
+    AltogicClient *refused = altogic_client_new(url, "k", NULL, NULL);
+    r = altogic_task_run_once(refused, "x");
+    CHECK_HAS(r, "\"status\":0,\"statusText\":\"Client Error\"");
+    CHECK_HAS(r, "\"code\":\"network_error\"");
+    CHECK_HAS(r, "could not connect");
+    altogic_string_free(r);
+    altogic_client_free(refused);
+}
+
+static void test_sessions(void) {
+    AltogicClient *client = new_client(NULL);
+    CHECK(altogic_client_get_session(client) == NULL, "no session at first");
+    CHECK(altogic_client_set_session(client, "tok-2") == ALTOGIC_OK, "session set");
+    char *token = altogic_client_get_session(client);
+    CHECK(token && strcmp(token, "tok-2") == 0, "session read back");
+    altogic_string_free(token);
+    char *r = altogic_task_run_once(client, "echo-session");
+    CHECK_HAS(r, "[\"session\",\"tok-2\"]");
+    altogic_string_free(r);
+
+    CHECK(altogic_client_set_session(client, "") == ALTOGIC_ERR_INVALID_TOKEN, "empty refused");
+    CHECK(altogic_client_set_session(client, "a\r\nX: y") == ALTOGIC_ERR_INVALID_TOKEN, "CRLF refused");
+    CHECK(altogic_client_set_session(client, "\xff") == ALTOGIC_ERR_INVALID_TOKEN, "non-UTF-8 refused");
+    CHECK(altogic_client_set_session(NULL, "x") == ALTOGIC_ERR_NULL_CLIENT, "NULL client refused");
+    CHECK(altogic_client_get_session(NULL) == NULL, "NULL client has no session");
+    token = altogic_client_get_session(client);
+    CHECK(token && strcmp(token, "tok-2") == 0, "refused tokens leave the session unchanged");
+    altogic_string_free(token);
+
+    r = altogic_task_run_once(client, "invalid-session");
+    CHECK_HAS(r, "\"status\":401");
+    CHECK_HAS(r, "\"code\":\"invalid_session_token\"");
+    altogic_string_free(r);
+    CHECK(altogic_client_get_session(client) == NULL, "invalid_session_token drops the session");
+    r = altogic_task_run_once(client, "echo-after-drop");
+    CHECK_LACKS(r, "[\"session\",");
+    altogic_string_free(r);
+
+    CHECK(altogic_client_set_session(client, "tok-3") == ALTOGIC_OK, "session set again");
+    r = altogic_task_get_status(client, "missing-session");
+    CHECK_HAS(r, "\"code\":\"missing_session_token\"");
+    altogic_string_free(r);
+    CHECK(altogic_client_get_session(client) == NULL, "missing_session_token drops the session");
+    CHECK(altogic_client_set_session(client, "tok-4") == ALTOGIC_OK, "set");
+    CHECK(altogic_client_set_session(client, NULL) == ALTOGIC_OK, "NULL clears");
+    CHECK(altogic_client_get_session(client) == NULL, "cleared");
+    altogic_client_free(client);
+}
+
+static void test_wait(void) {
+    AltogicClient *client = new_client(NULL);
+    char *r = altogic_task_wait(client, "seq-c-wait-1", 10000);
+    CHECK_HAS(r, "\"status\":\"completed\"");
+    CHECK_HAS(r, "\"errors\":null}");
+    altogic_string_free(r);
+    r = altogic_task_wait(client, "seq-errors-c-wait-2", 10000);
+    CHECK_HAS(r, "\"status\":\"errors\",\"errors\":{\"code\":\"job_failed\"");
+    altogic_string_free(r);
+    r = altogic_task_wait(client, "vanish-c-wait-3", 10000);
+    CHECK(r && strcmp(r, "{\"info\":null,\"errors\":null}") == 0, "wait ends when the execution is gone");
+    altogic_string_free(r);
+    r = altogic_task_wait(client, "fail-after-1-c-wait-4", 10000);
+    CHECK_HAS(r, "{\"info\":null,\"errors\":{\"status\":503");
+    altogic_string_free(r);
+    r = altogic_task_wait(client, "forever-c-wait-5", 300);
+    CHECK_HAS(r, "\"status\":\"processing\"");
+    CHECK_HAS(r, "\"code\":\"timeout\"");
+    CHECK_HAS(r, "\"details\":{\"timeoutMs\":300,\"lastStatus\":\"processing\"}");
+    altogic_string_free(r);
+    r = altogic_task_wait(client, "forever-c-wait-6", 0);
+    CHECK_HAS(r, "\"code\":\"timeout\"");
+    altogic_string_free(r);
+    r = altogic_task_wait(client, "done-at-once", 0);
+    CHECK_HAS(r, "\"status\":\"completed\"");
+    CHECK_HAS(r, "\"errors\":null}");
+    altogic_string_free(r);
+    altogic_client_free(client);
+}
+
+static int connection_of(const char *json) {
+    const char *at = json ? strstr(json, "\"_connection\":") : NULL;
+    return at ? atoi(at + strlen("\"_connection\":")) : -1;
+}
+
+static void test_connection_reuse(void) {
+    /* A connect timeout of its own gives this client a pool of its own. */
+    AltogicClient *client = new_client("{\"connectTimeoutMs\":9999}");
+    int seen[6], distinct = 0;
+    for (int i = 0; i < 6; i++) {
+        char *r = i % 2 ? altogic_task_get_status(client, "echo-reuse")
+                        : altogic_task_run_once(client, "echo-reuse");
+        seen[i] = connection_of(r);
+        int known = 0;
+        for (int j = 0; j < i; j++) known = known || seen[j] == seen[i];
+        if (!known) distinct++;
+        altogic_string_free(r);
+    }
+    CHECK(seen[0] > 0 && distinct <= 2, "calls in a row reuse kept-alive connections");
+    altogic_client_free(client);
+}
+
+static void *call_slow(void *client) {
+    return altogic_task_run_once((const AltogicClient *)client, "slow");
+}
+
+static void test_threads_share_one_client(void) {
+    AltogicClient *client = new_client(NULL);
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++) pthread_create(&threads[i], NULL, call_slow, client);
+    int most = 0;
+    for (int i = 0; i < 4; i++) {
+        void *result = NULL;
+        pthread_join(threads[i], &result);
+        const char *at = result ? strstr((char *)result, "\"maxInFlight\":") : NULL;
+        int seen = at ? atoi(at + strlen("\"maxInFlight\":")) : 0;
+        if (seen > most) most = seen;
+        CHECK_HAS((char *)result, "\"errors\":null}");
+        altogic_string_free((char *)result);
+    }
+    CHECK(most >= 2, "calls from several threads run at once");
+    altogic_client_free(client);
+}
+
+static int thread_count(void) {
+    FILE *status = fopen("/proc/self/status", "r");
+    char line[256];
+    int threads = -1;
+    while (status && fgets(line, sizeof line, status))
+        if (strncmp(line, "Threads:", 8) == 0) threads = atoi(line + 8);
+    if (status) fclose(status);
+    return threads;
+}
+
+static void test_clients_are_cheap(void) {
+    enum { N = 1000 };
+    static AltogicClient *clients[N];
+    AltogicClient *warm = new_client(NULL);
+    altogic_string_free(altogic_task_run_once(warm, "echo-warm"));
+    int before = thread_count();
+    for (int i = 0; i < N; i++) clients[i] = altogic_client_new(fixture_url, "k", NULL, NULL);
+    int ok = 1;
+    for (int i = 0; i < N; i += 100) {
+        char *r = altogic_task_run_once(clients[i], "echo-many");
+        ok = ok && r && strstr(r, "\"errors\":null}");
+        altogic_string_free(r);
+    }
+    int after = thread_count();
+    CHECK(ok, "every sampled client works");
+    CHECK(after >= 0 && after - before <= 2, "a thousand clients start no threads of their own");
+    printf("clients: %d clients, threads before %d, after %d\n", N, before, after);
+    for (int i = 0; i < N; i++) altogic_client_free(clients[i]);
+    altogic_client_free(warm);
+}
+
+/* Waits for a child for at most `seconds`; kills it after that. */
+static int wait_child(pid_t child, int seconds) {
+    for (int i = 0; i < seconds * 20; i++) {
+        int status = 0;
+        if (waitpid(child, &status, WNOHANG) == child)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+        usleep(50 * 1000);
+    }
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    return 101;
+}
+
+static void test_fork(void) {
+    AltogicClient *client = new_client(NULL);
+    char *r = altogic_task_run_once(client, "echo-before-fork");
+    CHECK_HAS(r, "\"errors\":null}");
+    altogic_string_free(r);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        char *in_child = altogic_task_run_once(client, "echo-in-child");
+        int ok = in_child && strstr(in_child, "\"errors\":null}") != NULL;
+        altogic_string_free(in_child);
+        char *waited = altogic_task_wait(client, "seq-in-child", 10000);
+        ok = ok && waited && strstr(waited, "\"status\":\"completed\"") != NULL;
+        altogic_string_free(waited);
+        _exit(ok ? 0 : 1);
+    }
+    CHECK(child > 0, "fork");
+    CHECK(wait_child(child, 20) == 0, "a client inherited by a child keeps working there");
+    r = altogic_task_run_once(client, "echo-after-fork");
+    CHECK_HAS(r, "\"errors\":null}");
+    altogic_string_free(r);
+    altogic_client_free(client);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FIXTURE_URL\n", argv[0]);
+        return 2;
+    }
+    fixture_url = argv[1];
+    const char *no_fork = getenv("ALTOGIC_TEST_NO_FORK");
+
+    test_version();
+    test_client_new_refuses_bad_input();
+    test_bad_call_arguments();
+    test_run_once_on_the_wire();
+    test_get_status_on_the_wire();
+    test_error_answers();
+    test_limits_and_failures();
+    test_sessions();
+    test_wait();
+    test_connection_reuse();
+    test_threads_share_one_client();
+    test_clients_are_cheap();
+    if (!(no_fork && *no_fork == '1')) test_fork();
+
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
