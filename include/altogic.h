@@ -98,6 +98,10 @@ extern "C" {
  * Ownership: the strings are borrowed for the duration of the call only. The returned
  * client is owned by the caller and must be freed with `altogic_client_free`.
  * Thread-safety: may be called from any thread.
+ *
+ * # Safety
+ * `env_url`, `client_key` and `options_json` are NULL or NUL-terminated strings; `error_out` is
+ * NULL or points to a writable `char *`.
  */
 struct AltogicClient *altogic_client_new(const char *env_url,
                                          const char *client_key,
@@ -109,6 +113,9 @@ struct AltogicClient *altogic_client_new(const char *env_url,
  *
  * Connections stay in the process-wide pool for other clients. No call on this client may
  * be running on another thread, or start afterwards.
+ *
+ * # Safety
+ * `client` is NULL or a client from `altogic_client_new` not yet freed.
  */
 void altogic_client_free(struct AltogicClient *client);
 
@@ -131,6 +138,9 @@ void altogic_client_free(struct AltogicClient *client);
  * Blocks the calling thread for at most the client's `timeoutMs`.
  * Thread-safety: a client may be used by many threads at once; calls run concurrently.
  * Ownership: `client` and `task_name_or_id` are borrowed for the duration of the call.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `task_name_or_id` is NULL or a NUL-terminated string.
  */
 char *altogic_task_run_once(const struct AltogicClient *client, const char *task_name_or_id);
 
@@ -146,6 +156,9 @@ char *altogic_task_run_once(const struct AltogicClient *client, const char *task
  *
  * Error codes, session handling, blocking, thread-safety and ownership are as for
  * `altogic_task_run_once`; the ids `.` and `..` are refused with `invalid_argument`.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string.
  */
 char *altogic_task_get_status(const struct AltogicClient *client, const char *task_id);
 
@@ -162,6 +175,9 @@ char *altogic_task_get_status(const struct AltogicClient *client, const char *ta
  *
  * Blocks the calling thread for about `timeout_ms` at most (each poll is also bounded by
  * the client's `timeoutMs`). Thread-safety and ownership as for `altogic_task_run_once`.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string.
  */
 char *altogic_task_wait(const struct AltogicClient *client,
                         const char *task_id,
@@ -181,6 +197,9 @@ char *altogic_task_wait(const struct AltogicClient *client,
  * the session was changed meanwhile.
  * Thread-safety: safe while other threads make calls; those already sent keep the token
  * they were sent with. Ownership: the token is copied.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `session_token` is NULL or a NUL-terminated string.
  */
 int32_t altogic_client_set_session(struct AltogicClient *client, const char *session_token);
 
@@ -188,6 +207,9 @@ int32_t altogic_client_set_session(struct AltogicClient *client, const char *ses
  * Returns a copy of the current session token, or NULL when no session is set (or
  * `client` is NULL). Free a non-NULL result with `altogic_string_free`.
  * Thread-safety: may be called while other threads use the client.
+ *
+ * # Safety
+ * `client` is NULL or a live client.
  */
 char *altogic_client_get_session(const struct AltogicClient *client);
 
@@ -195,6 +217,9 @@ char *altogic_client_get_session(const struct AltogicClient *client);
  * Frees a string returned by this library (results, errors, session tokens). NULL is a
  * no-op. Never pass a string twice, and never free these strings with `free()`.
  * Thread-safety: may be called from any thread.
+ *
+ * # Safety
+ * `s` is NULL or a string returned by this library and not yet freed.
  */
 void altogic_string_free(char *s);
 

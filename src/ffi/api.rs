@@ -87,6 +87,10 @@ unsafe fn task_call(
 /// Ownership: the strings are borrowed for the duration of the call only. The returned
 /// client is owned by the caller and must be freed with `altogic_client_free`.
 /// Thread-safety: may be called from any thread.
+///
+/// # Safety
+/// `env_url`, `client_key` and `options_json` are NULL or NUL-terminated strings; `error_out` is
+/// NULL or points to a writable `char *`.
 #[no_mangle]
 pub unsafe extern "C" fn altogic_client_new(
     env_url: *const c_char,
@@ -130,6 +134,9 @@ pub unsafe extern "C" fn altogic_client_new(
 ///
 /// Connections stay in the process-wide pool for other clients. No call on this client may
 /// be running on another thread, or start afterwards.
+///
+/// # Safety
+/// `client` is NULL or a client from `altogic_client_new` not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn altogic_client_free(client: *mut AltogicClient) {
     ffi_guard(
@@ -157,6 +164,9 @@ pub unsafe extern "C" fn altogic_client_free(client: *mut AltogicClient) {
 /// Blocks the calling thread for at most the client's `timeoutMs`.
 /// Thread-safety: a client may be used by many threads at once; calls run concurrently.
 /// Ownership: `client` and `task_name_or_id` are borrowed for the duration of the call.
+///
+/// # Safety
+/// `client` is NULL or a live client; `task_name_or_id` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn altogic_task_run_once(
     client: *const AltogicClient,
@@ -182,6 +192,9 @@ pub unsafe extern "C" fn altogic_task_run_once(
 ///
 /// Error codes, session handling, blocking, thread-safety and ownership are as for
 /// `altogic_task_run_once`; the ids `.` and `..` are refused with `invalid_argument`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn altogic_task_get_status(
     client: *const AltogicClient,
@@ -208,6 +221,9 @@ pub unsafe extern "C" fn altogic_task_get_status(
 ///
 /// Blocks the calling thread for about `timeout_ms` at most (each poll is also bounded by
 /// the client's `timeoutMs`). Thread-safety and ownership as for `altogic_task_run_once`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn altogic_task_wait(
     client: *const AltogicClient,
@@ -236,6 +252,9 @@ pub unsafe extern "C" fn altogic_task_wait(
 /// the session was changed meanwhile.
 /// Thread-safety: safe while other threads make calls; those already sent keep the token
 /// they were sent with. Ownership: the token is copied.
+///
+/// # Safety
+/// `client` is NULL or a live client; `session_token` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn altogic_client_set_session(
     client: *mut AltogicClient,
@@ -264,6 +283,9 @@ pub unsafe extern "C" fn altogic_client_set_session(
 /// Returns a copy of the current session token, or NULL when no session is set (or
 /// `client` is NULL). Free a non-NULL result with `altogic_string_free`.
 /// Thread-safety: may be called while other threads use the client.
+///
+/// # Safety
+/// `client` is NULL or a live client.
 #[no_mangle]
 pub unsafe extern "C" fn altogic_client_get_session(client: *const AltogicClient) -> *mut c_char {
     ffi_guard(
@@ -281,6 +303,9 @@ pub unsafe extern "C" fn altogic_client_get_session(client: *const AltogicClient
 /// Frees a string returned by this library (results, errors, session tokens). NULL is a
 /// no-op. Never pass a string twice, and never free these strings with `free()`.
 /// Thread-safety: may be called from any thread.
+///
+/// # Safety
+/// `s` is NULL or a string returned by this library and not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn altogic_string_free(s: *mut c_char) {
     // SAFETY: the caller passes NULL or a string from this library, once.

@@ -1,0 +1,100 @@
+/*
+ * Runs an Altogic scheduled task now and follows it to its end.
+ *
+ *   run_task ENV_URL CLIENT_KEY TASK_NAME_OR_ID [SESSION_TOKEN]
+ *
+ * Prints each status change (pending, processing, completed or errors), then the final
+ * TaskInfo. Exits 0 when the task completed, 1 when it ended in errors, 2 when a call failed.
+ *
+ * The results are JSON; a real program would read them with a JSON library (cJSON,
+ * jansson, ...). This example only needs two fields and finds them with strstr.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "altogic.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Copies the string value of the first `"key":"value"` in json into out. */
+static int json_string_field(const char *json, const char *key, char *out, size_t size) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
+    const char *start = strstr(json, pattern);
+    if (!start) return 0;
+    start += strlen(pattern);
+    const char *end = strchr(start, '"');
+    if (!end || (size_t)(end - start) >= size) return 0;
+    memcpy(out, start, (size_t)(end - start));
+    out[end - start] = '\0';
+    return 1;
+}
+
+static int has_errors(const char *result) {
+    return strstr(result, "\"errors\":null}") == NULL ||
+           strncmp(result, "{\"info\":null", 12) == 0;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4 || argc > 5) {
+        fprintf(stderr, "usage: %s ENV_URL CLIENT_KEY TASK_NAME_OR_ID [SESSION_TOKEN]\n", argv[0]);
+        return 2;
+    }
+    char *error = NULL;
+    AltogicClient *client = altogic_client_new(argv[1], argv[2], "{\"timeoutMs\":10000}", &error);
+    if (!client) {
+        fprintf(stderr, "could not create the client: %s\n", error);
+        altogic_string_free(error);
+        return 2;
+    }
+    if (argc == 5 && altogic_client_set_session(client, argv[4]) != ALTOGIC_OK) {
+        fprintf(stderr, "the session token was refused\n");
+        altogic_client_free(client);
+        return 2;
+    }
+
+    char *result = altogic_task_run_once(client, argv[3]);
+    char task_id[128], status[32], last_status[32] = "";
+    if (has_errors(result) || !json_string_field(result, "taskId", task_id, sizeof task_id)) {
+        fprintf(stderr, "runOnce %s failed: %s\n", argv[3], result);
+        altogic_string_free(result);
+        altogic_client_free(client);
+        return 2;
+    }
+    printf("%s: started execution %s\n", argv[3], task_id);
+    altogic_string_free(result);
+
+    /* Follow the execution, printing each status change; give up after 60 s. */
+    for (int polls = 0; polls < 600; polls++) {
+        result = altogic_task_get_status(client, task_id);
+        if (has_errors(result) || !json_string_field(result, "status", status, sizeof status)) {
+            fprintf(stderr, "getTaskStatus failed: %s\n", result);
+            altogic_string_free(result);
+            altogic_client_free(client);
+            return 2;
+        }
+        if (strcmp(status, last_status) != 0) {
+            printf("%s: %s\n", argv[3], status);
+            fflush(stdout);
+            strcpy(last_status, status);
+        }
+        int done = strcmp(status, "completed") == 0 || strcmp(status, "errors") == 0;
+        altogic_string_free(result);
+        if (done) break;
+        sleep_ms(100);
+    }
+
+    /* altogic_task_wait does the same polling in one call; here it returns at once. */
+    result = altogic_task_wait(client, task_id, 5000);
+    printf("%s: final %s\n", argv[3], result);
+    int exit_code = strstr(result, "\"status\":\"completed\"") ? 0 : 1;
+    altogic_string_free(result);
+    altogic_client_free(client);
+    return exit_code;
+}

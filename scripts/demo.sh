@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The demo: builds the library, the emulator and the C example, starts the emulator on a
+# free loopback port, runs billOnDemand (printing each status change) and failingTask
+# (showing its errors) through the C library, and stops the emulator whatever happened.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=$root/target/demo
+mkdir -p "$out"
+
+scripts/ensure-tools.sh
+echo "== building the library and the emulator (release)"
+cargo build --release --quiet -p altogic -p altogic-emulator
+
+echo "== building the C example against libaltogic.a (static)"
+gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/c/run_task.c \
+    -o "$out/run_task" "$root/target/release/libaltogic.a" -lpthread -ldl -lm
+
+"$root/target/release/altogic-emulator" --listen 127.0.0.1:0 >"$out/emulator.out" 2>"$out/emulator.log" &
+emulator_pid=$!
+trap 'kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 200); do
+    grep -q "listening on" "$out/emulator.out" 2>/dev/null && break
+    kill -0 "$emulator_pid" 2>/dev/null || break
+    sleep 0.05
+done
+url=$(sed -n 's/^altogic-emulator listening on //p' "$out/emulator.out")
+if [ -z "$url" ]; then
+    echo "the emulator did not start:" >&2
+    cat "$out/emulator.log" >&2
+    exit 1
+fi
+echo "== emulator at $url (log: $out/emulator.log)"
+
+status=0
+echo "== C: runOnce billOnDemand, then follow it"
+"$out/run_task" "$url" demo-client-key billOnDemand || status=1
+echo "== C: runOnce failingTask, then follow it (it ends in errors)"
+if "$out/run_task" "$url" demo-client-key failingTask; then
+    echo "failingTask was expected to end in errors" >&2
+    status=1
+fi
+exit $status

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Every test of the project: formatting and lints, the committed header, Rust unit and
+# integration tests (library, schedule, emulator), the C suite natively and under valgrind,
+# the official JavaScript client against the emulator, and the demo's C example.
+# Ends with "suites: N passed, N failed"; exits non-zero when any suite failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+scripts/ensure-tools.sh --tests || exit 1
+
+passed=0
+failed=0
+failures=()
+suite() {
+    local name=$1
+    shift
+    echo
+    echo "==== $name"
+    local started=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "==== $name: ok ($((SECONDS - started)) s)"
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        echo "==== $name: FAILED ($((SECONDS - started)) s)"
+    fi
+}
+
+header_is_fresh() {
+    # build.rs regenerated include/altogic.h; the committed copy must be the same.
+    if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+        git -C "$root" diff --exit-code -- include/altogic.h
+    fi
+}
+
+suite "build (release)" cargo build --release --workspace --all-targets
+suite "header is up to date" header_is_fresh
+suite "cargo fmt" cargo fmt --all -- --check
+suite "cargo clippy" cargo clippy --release --workspace --all-targets -- -D warnings
+suite "Rust tests" cargo test --release --workspace
+suite "C tests (native and valgrind)" tests/c/run.sh
+suite "official JavaScript client vs emulator" \
+    env ALTOGIC_EMULATOR="$root/target/release/altogic-emulator" tests/js/run.sh
+suite "demo (C example vs emulator)" scripts/demo.sh
+
+echo
+[ ${#failures[@]} -eq 0 ] || printf 'failed suite: %s\n' "${failures[@]}"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
