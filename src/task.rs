@@ -98,10 +98,11 @@ impl Client {
             if remaining.is_zero() {
                 return wait_timeout(task_id, timeout, last_info);
             }
+            // The last poll may get less than timeoutMs: the wait's own deadline comes first.
+            let cut_by_wait = remaining < self.timeout();
             let outcome = self.get_task_status_within(task_id, remaining.min(self.timeout()));
             if let Some(errors) = &outcome.errors {
-                let deadline_passed = deadline.is_some_and(|d| Instant::now() >= d);
-                if errors.status == 0 && errors.has_code(codes::TIMEOUT) && deadline_passed {
+                if errors.status == 0 && errors.has_code(codes::TIMEOUT) && cut_by_wait {
                     return wait_timeout(task_id, timeout, last_info);
                 }
                 return outcome;

@@ -276,6 +276,15 @@ fn wait_times_out_with_the_last_info() {
     assert_eq!(first_item(&result)["details"]["lastStatus"], "processing");
     assert_eq!(first_item(&result)["details"]["timeoutMs"], 300);
 
+    // A poll cut short by the wait's deadline is the wait's timeout, not the request's.
+    let stalled = json(&client.wait_for_task("stall", Duration::from_millis(300)));
+    assert_eq!(first_item(&stalled)["code"], codes::TIMEOUT);
+    assert_eq!(first_item(&stalled)["details"]["timeoutMs"], 300);
+    assert!(first_item(&stalled)["details"]
+        .as_object()
+        .unwrap()
+        .contains_key("lastStatus"));
+
     let once = json(&client.wait_for_task("forever-wait-6", Duration::ZERO));
     assert_eq!(once["info"]["status"], "processing");
     assert_eq!(first_item(&once)["code"], codes::TIMEOUT);
