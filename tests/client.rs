@@ -326,3 +326,14 @@ fn connections_are_kept_alive_and_reused() {
     // One connection, or two when the first was not back in the pool in time.
     assert!(connections.len() <= 2, "{connections:?}");
 }
+
+#[test]
+fn tls_failures_are_network_errors() {
+    // An https URL pointing at the plain-HTTP fixture: the TLS handshake fails cleanly.
+    let https_url = fixture_url().replace("http://", "https://");
+    let client = Client::new(&https_url, "k", ClientOptions::default()).unwrap();
+    let result = json(&client.run_once("x"));
+    assert_eq!(result["errors"]["status"], 0);
+    assert_eq!(first_item(&result)["code"], codes::NETWORK_ERROR);
+    assert!(first_item(&result)["message"].as_str().unwrap().contains("tls"));
+}
