@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,24 @@ static const char *fixture_url;
                     __LINE__, (needle), json_ ? json_ : "(NULL)");               \
         }                                                                        \
     } while (0)
+
+/* Checks that a result (owned) contains every needle, then frees it. */
+static void expect_result_at(int line, char *result, ...) {
+    va_list needles;
+    va_start(needles, result);
+    for (const char *needle; (needle = va_arg(needles, const char *)) != NULL;) {
+        if (result != NULL && strstr(result, needle) != NULL) {
+            passed++;
+        } else {
+            failed++;
+            fprintf(stderr, "FAIL %s:%d: expected %s in %s\n", __FILE__, line, needle,
+                    result ? result : "(NULL)");
+        }
+    }
+    va_end(needles);
+    altogic_string_free(result);
+}
+#define EXPECT(result, ...) expect_result_at(__LINE__, (result), __VA_ARGS__, (const char *)NULL)
 
 static AltogicClient *new_client(const char *options) {
     char *error = NULL;
@@ -123,35 +142,26 @@ static void test_client_new_refuses_bad_input(void) {
 
 static void test_bad_call_arguments(void) {
     AltogicClient *client = new_client(NULL);
-    char *r = altogic_task_run_once(NULL, "x");
-    CHECK_HAS(r, "{\"info\":null,\"errors\":{\"status\":0,\"statusText\":\"Client Error\"");
-    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
-    altogic_string_free(r);
-    r = altogic_task_run_once(client, NULL);
-    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
-    altogic_string_free(r);
-    r = altogic_task_run_once(client, "");
-    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
-    altogic_string_free(r);
-    r = altogic_task_run_once(client, "bad\xc3(utf8");
-    CHECK_HAS(r, "\"code\":\"invalid_argument\"");
-    CHECK_HAS(r, "not valid UTF-8");
-    altogic_string_free(r);
-    r = altogic_task_get_status(NULL, "x");
-    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
-    altogic_string_free(r);
-    r = altogic_task_get_status(client, NULL);
-    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
-    altogic_string_free(r);
-    r = altogic_task_get_status(client, "..");
-    CHECK_HAS(r, "\"code\":\"invalid_argument\"");
-    altogic_string_free(r);
-    r = altogic_task_wait(NULL, "x", 10);
-    CHECK_HAS(r, "\"code\":\"missing_required_value\"");
-    altogic_string_free(r);
-    r = altogic_task_wait(client, "\xff", 10);
-    CHECK_HAS(r, "\"code\":\"invalid_argument\"");
-    altogic_string_free(r);
+    EXPECT(altogic_task_run_once(NULL, "x"),
+           "{\"info\":null,\"errors\":{\"status\":0,\"statusText\":\"Client Error\"",
+           "\"code\":\"missing_required_value\"");
+    EXPECT(altogic_task_run_once(client, NULL),
+           "\"code\":\"missing_required_value\"");
+    EXPECT(altogic_task_run_once(client, ""),
+           "\"code\":\"missing_required_value\"");
+    EXPECT(altogic_task_run_once(client, "bad\xc3(utf8"),
+           "\"code\":\"invalid_argument\"",
+           "not valid UTF-8");
+    EXPECT(altogic_task_get_status(NULL, "x"),
+           "\"code\":\"missing_required_value\"");
+    EXPECT(altogic_task_get_status(client, NULL),
+           "\"code\":\"missing_required_value\"");
+    EXPECT(altogic_task_get_status(client, ".."),
+           "\"code\":\"invalid_argument\"");
+    EXPECT(altogic_task_wait(NULL, "x", 10),
+           "\"code\":\"missing_required_value\"");
+    EXPECT(altogic_task_wait(client, "\xff", 10),
+           "\"code\":\"invalid_argument\"");
     altogic_client_free(client);
 }
 
@@ -182,10 +192,9 @@ static void test_get_status_on_the_wire(void) {
     CHECK_LACKS(r, "authorization");
     altogic_string_free(r);
     /* The official client's path injection: ours keeps the id one segment. */
-    r = altogic_task_get_status(client, "../x?y");
-    CHECK_HAS(r, "\"path\":\"/_api/rest/v1/task/..%2Fx%3Fy\"");
-    CHECK_HAS(r, "\"errors\":null}");
-    altogic_string_free(r);
+    EXPECT(altogic_task_get_status(client, "../x?y"),
+           "\"path\":\"/_api/rest/v1/task/..%2Fx%3Fy\"",
+           "\"errors\":null}");
     altogic_client_free(client);
 }
 
@@ -205,48 +214,40 @@ static void test_error_answers(void) {
         if (r && strcmp(r, cases[i].expected) != 0) fprintf(stderr, "  got %s\n", r);
         altogic_string_free(r);
     }
-    char *r = altogic_task_run_once(client, "error-html");
-    CHECK_HAS(r, "\"status\":502,\"statusText\":\"Bad Gateway\"");
-    CHECK_HAS(r, "\"origin\":\"server_error\",\"code\":\"bad_gateway\"");
-    CHECK_HAS(r, "<html> <body>Bad gateway</body></html>");
-    altogic_string_free(r);
-    r = altogic_task_get_status(client, "error-text-404");
-    CHECK_HAS(r, "\"status\":404,\"statusText\":\"Not Found\",\"items\":[{\"origin\":\"client_error\",\"code\":\"not_found\"");
-    altogic_string_free(r);
-    r = altogic_task_run_once(client, "not-json-ok");
-    CHECK_HAS(r, "\"status\":0,\"statusText\":\"Client Error\"");
-    CHECK_HAS(r, "\"code\":\"invalid_response\"");
-    CHECK_HAS(r, "\"details\":{\"httpStatus\":200}");
-    altogic_string_free(r);
-    r = altogic_task_get_status(client, "expired-null");
+    EXPECT(altogic_task_run_once(client, "error-html"),
+           "\"status\":502,\"statusText\":\"Bad Gateway\"",
+           "\"origin\":\"server_error\",\"code\":\"bad_gateway\"",
+           "<html> <body>Bad gateway</body></html>");
+    EXPECT(altogic_task_get_status(client, "error-text-404"),
+           "\"status\":404,\"statusText\":\"Not Found\",\"items\":[{\"origin\":\"client_error\",\"code\":\"not_found\"");
+    EXPECT(altogic_task_run_once(client, "not-json-ok"),
+           "\"status\":0,\"statusText\":\"Client Error\"",
+           "\"code\":\"invalid_response\"",
+           "\"details\":{\"httpStatus\":200}");
+    char *r = altogic_task_get_status(client, "expired-null");
     CHECK(r && strcmp(r, "{\"info\":null,\"errors\":null}") == 0, "expired (null body)");
     altogic_string_free(r);
     r = altogic_task_get_status(client, "expired-empty");
     CHECK(r && strcmp(r, "{\"info\":null,\"errors\":null}") == 0, "expired (empty body)");
     altogic_string_free(r);
-    r = altogic_task_run_once(client, "redirect");
-    CHECK_HAS(r, "\"status\":302,\"statusText\":\"Found\"");
-    CHECK_HAS(r, "\"code\":\"redirect_not_followed\"");
-    CHECK_HAS(r, "\"details\":{\"location\":\"http://127.0.0.1:9/elsewhere\"}");
-    altogic_string_free(r);
+    EXPECT(altogic_task_run_once(client, "redirect"),
+           "\"status\":302,\"statusText\":\"Found\"",
+           "\"code\":\"redirect_not_followed\"",
+           "\"details\":{\"location\":\"http://127.0.0.1:9/elsewhere\"}");
     altogic_client_free(client);
 }
 
 static void test_limits_and_failures(void) {
     AltogicClient *small = new_client("{\"maxResponseBytes\":1000,\"timeoutMs\":400}");
-    char *r = altogic_task_get_status(small, "big");
-    CHECK_HAS(r, "\"code\":\"response_too_large\"");
-    altogic_string_free(r);
-    r = altogic_task_get_status(small, "big-chunked");
-    CHECK_HAS(r, "\"code\":\"response_too_large\"");
-    altogic_string_free(r);
-    r = altogic_task_run_once(small, "drip");
-    CHECK_HAS(r, "\"code\":\"timeout\"");
-    CHECK_HAS(r, "\"details\":{\"timeoutMs\":400}");
-    altogic_string_free(r);
-    r = altogic_task_run_once(small, "stall");
-    CHECK_HAS(r, "\"code\":\"timeout\"");
-    altogic_string_free(r);
+    EXPECT(altogic_task_get_status(small, "big"),
+           "\"code\":\"response_too_large\"");
+    EXPECT(altogic_task_get_status(small, "big-chunked"),
+           "\"code\":\"response_too_large\"");
+    EXPECT(altogic_task_run_once(small, "drip"),
+           "\"code\":\"timeout\"",
+           "\"details\":{\"timeoutMs\":400}");
+    EXPECT(altogic_task_run_once(small, "stall"),
+           "\"code\":\"timeout\"");
     altogic_client_free(small);
 
     /* A port nobody listens on: bind one, note it, close it. */
@@ -262,11 +263,10 @@ static void test_limits_and_failures(void) {
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
     AltogicClient *refused = altogic_client_new(url, "k", NULL, NULL);
-    r = altogic_task_run_once(refused, "x");
-    CHECK_HAS(r, "\"status\":0,\"statusText\":\"Client Error\"");
-    CHECK_HAS(r, "\"code\":\"network_error\"");
-    CHECK_HAS(r, "could not connect");
-    altogic_string_free(r);
+    EXPECT(altogic_task_run_once(refused, "x"),
+           "\"status\":0,\"statusText\":\"Client Error\"",
+           "\"code\":\"network_error\"",
+           "could not connect");
     altogic_client_free(refused);
 }
 
@@ -277,9 +277,8 @@ static void test_sessions(void) {
     char *token = altogic_client_get_session(client);
     CHECK(token && strcmp(token, "tok-2") == 0, "session read back");
     altogic_string_free(token);
-    char *r = altogic_task_run_once(client, "echo-session");
-    CHECK_HAS(r, "[\"session\",\"tok-2\"]");
-    altogic_string_free(r);
+    EXPECT(altogic_task_run_once(client, "echo-session"),
+           "[\"session\",\"tok-2\"]");
 
     CHECK(altogic_client_set_session(client, "") == ALTOGIC_ERR_INVALID_TOKEN, "empty refused");
     CHECK(altogic_client_set_session(client, "a\r\nX: y") == ALTOGIC_ERR_INVALID_TOKEN, "CRLF refused");
@@ -290,19 +289,19 @@ static void test_sessions(void) {
     CHECK(token && strcmp(token, "tok-2") == 0, "refused tokens leave the session unchanged");
     altogic_string_free(token);
 
-    r = altogic_task_run_once(client, "invalid-session");
-    CHECK_HAS(r, "\"status\":401");
-    CHECK_HAS(r, "\"code\":\"invalid_session_token\"");
-    altogic_string_free(r);
+    EXPECT(altogic_task_run_once(client, "invalid-session"),
+
+           "\"status\":401",
+
+           "\"code\":\"invalid_session_token\"");
     CHECK(altogic_client_get_session(client) == NULL, "invalid_session_token drops the session");
-    r = altogic_task_run_once(client, "echo-after-drop");
+    char *r = altogic_task_run_once(client, "echo-after-drop");
     CHECK_LACKS(r, "[\"session\",");
     altogic_string_free(r);
 
     CHECK(altogic_client_set_session(client, "tok-3") == ALTOGIC_OK, "session set again");
-    r = altogic_task_get_status(client, "missing-session");
-    CHECK_HAS(r, "\"code\":\"missing_session_token\"");
-    altogic_string_free(r);
+    EXPECT(altogic_task_get_status(client, "missing-session"),
+           "\"code\":\"missing_session_token\"");
     CHECK(altogic_client_get_session(client) == NULL, "missing_session_token drops the session");
     CHECK(altogic_client_set_session(client, "tok-4") == ALTOGIC_OK, "set");
     CHECK(altogic_client_set_session(client, NULL) == ALTOGIC_OK, "NULL clears");
@@ -312,31 +311,25 @@ static void test_sessions(void) {
 
 static void test_wait(void) {
     AltogicClient *client = new_client(NULL);
-    char *r = altogic_task_wait(client, "seq-c-wait-1", 10000);
-    CHECK_HAS(r, "\"status\":\"completed\"");
-    CHECK_HAS(r, "\"errors\":null}");
-    altogic_string_free(r);
-    r = altogic_task_wait(client, "seq-errors-c-wait-2", 10000);
-    CHECK_HAS(r, "\"status\":\"errors\",\"errors\":{\"code\":\"job_failed\"");
-    altogic_string_free(r);
-    r = altogic_task_wait(client, "vanish-c-wait-3", 10000);
+    EXPECT(altogic_task_wait(client, "seq-c-wait-1", 10000),
+           "\"status\":\"completed\"",
+           "\"errors\":null}");
+    EXPECT(altogic_task_wait(client, "seq-errors-c-wait-2", 10000),
+           "\"status\":\"errors\",\"errors\":{\"code\":\"job_failed\"");
+    char *r = altogic_task_wait(client, "vanish-c-wait-3", 10000);
     CHECK(r && strcmp(r, "{\"info\":null,\"errors\":null}") == 0, "wait ends when the execution is gone");
     altogic_string_free(r);
-    r = altogic_task_wait(client, "fail-after-1-c-wait-4", 10000);
-    CHECK_HAS(r, "{\"info\":null,\"errors\":{\"status\":503");
-    altogic_string_free(r);
-    r = altogic_task_wait(client, "forever-c-wait-5", 300);
-    CHECK_HAS(r, "\"status\":\"processing\"");
-    CHECK_HAS(r, "\"code\":\"timeout\"");
-    CHECK_HAS(r, "\"details\":{\"timeoutMs\":300,\"lastStatus\":\"processing\"}");
-    altogic_string_free(r);
-    r = altogic_task_wait(client, "forever-c-wait-6", 0);
-    CHECK_HAS(r, "\"code\":\"timeout\"");
-    altogic_string_free(r);
-    r = altogic_task_wait(client, "done-at-once", 0);
-    CHECK_HAS(r, "\"status\":\"completed\"");
-    CHECK_HAS(r, "\"errors\":null}");
-    altogic_string_free(r);
+    EXPECT(altogic_task_wait(client, "fail-after-1-c-wait-4", 10000),
+           "{\"info\":null,\"errors\":{\"status\":503");
+    EXPECT(altogic_task_wait(client, "forever-c-wait-5", 300),
+           "\"status\":\"processing\"",
+           "\"code\":\"timeout\"",
+           "\"details\":{\"timeoutMs\":300,\"lastStatus\":\"processing\"}");
+    EXPECT(altogic_task_wait(client, "forever-c-wait-6", 0),
+           "\"code\":\"timeout\"");
+    EXPECT(altogic_task_wait(client, "done-at-once", 0),
+           "\"status\":\"completed\"",
+           "\"errors\":null}");
     altogic_client_free(client);
 }
 
@@ -433,9 +426,8 @@ static int wait_child(pid_t child, int seconds) {
 
 static void test_fork(void) {
     AltogicClient *client = new_client(NULL);
-    char *r = altogic_task_run_once(client, "echo-before-fork");
-    CHECK_HAS(r, "\"errors\":null}");
-    altogic_string_free(r);
+    EXPECT(altogic_task_run_once(client, "echo-before-fork"),
+           "\"errors\":null}");
     fflush(NULL);
     pid_t child = fork();
     if (child == 0) {
@@ -449,9 +441,8 @@ static void test_fork(void) {
     }
     CHECK(child > 0, "fork");
     CHECK(wait_child(child, 20) == 0, "a client inherited by a child keeps working there");
-    r = altogic_task_run_once(client, "echo-after-fork");
-    CHECK_HAS(r, "\"errors\":null}");
-    altogic_string_free(r);
+    EXPECT(altogic_task_run_once(client, "echo-after-fork"),
+           "\"errors\":null}");
     altogic_client_free(client);
 }
 
