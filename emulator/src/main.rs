@@ -1,1 +1,179 @@
-fn main() {}
+//! `altogic-emulator`: Altogic's scheduled tasks on one machine.
+
+mod cli;
+mod config;
+mod http;
+mod log;
+mod model;
+mod runner;
+mod sched;
+mod scheduler;
+mod store;
+
+use clap::Parser;
+use std::future::IntoFuture;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let app = match &cli.config {
+        Some(path) => config::load(path),
+        None => config::parse("<built-in demo app>", config::DEMO_TOML),
+    };
+    let app = match app {
+        Ok(app) => Arc::new(app),
+        Err(e) => {
+            eprintln!("altogic-emulator: bad config: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("altogic-emulator: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(serve(cli, app));
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    code
+}
+
+async fn serve(cli: cli::Cli, app: Arc<config::App>) -> ExitCode {
+    let (store, recovered) = match &cli.data_dir {
+        Some(dir) => match store::Store::open(dir, cli.retention) {
+            Ok((store, rec)) => (store, Some(rec)),
+            Err(e) => {
+                eprintln!("altogic-emulator: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => (store::Store::in_memory(cli.retention), None),
+    };
+    let store = Arc::new(store);
+
+    let listener = match tokio::net::TcpListener::bind(&cli.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("altogic-emulator: cannot listen on {}: {e}", cli.listen);
+            store.close();
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("altogic-emulator: cannot read the bound address: {e}");
+            store.close();
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let (engine, queue) = runner::Engine::new(app.clone(), store.clone());
+    if let Some(rec) = recovered {
+        log!(
+            "data dir {}: {} executions loaded, {} interrupted ones marked errors, {} pending queued again",
+            cli.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
+            rec.loaded,
+            rec.interrupted,
+            rec.pending.len()
+        );
+        for id in rec.pending {
+            engine.enqueue(id);
+        }
+    }
+    tokio::spawn(runner::run_workers(
+        engine.clone(),
+        queue,
+        usize::from(cli.workers),
+    ));
+    scheduler::start(&engine);
+    {
+        let store = store.clone();
+        let every = (cli.retention / 4).clamp(Duration::from_millis(250), Duration::from_secs(60));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let n = store.prune();
+                if n > 0 {
+                    log!("retention: forgot {n} executions");
+                }
+            }
+        });
+    }
+
+    for t in &app.tasks {
+        log!(
+            "task {} ({}) {}: {}, {}",
+            t.name,
+            t.id,
+            if t.enabled { "enabled" } else { "disabled" },
+            t.schedule
+                .as_ref()
+                .map_or("no schedule".to_string(), |s| s.describe()),
+            t.service.describe()
+        );
+    }
+    log!(
+        "serving {} tasks with {} workers, retention {}",
+        app.tasks.len(),
+        cli.workers,
+        humantime::format_duration(cli.retention)
+    );
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "altogic-emulator listening on http://{addr}");
+        let _ = out.flush();
+    }
+
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let name = shutdown_signal().await;
+        log!("received {name}, shutting down");
+        let _ = stop_tx.send(true);
+    });
+    let mut graceful_rx = stop_rx.clone();
+    let server = axum::serve(listener, http::router(engine))
+        .with_graceful_shutdown(async move {
+            let _ = graceful_rx.wait_for(|s| *s).await;
+        })
+        .into_future();
+    tokio::pin!(server);
+    let result = tokio::select! {
+        r = &mut server => r,
+        _ = async {
+            let _ = stop_rx.wait_for(|s| *s).await;
+            // Give open connections a moment to finish, then stop regardless.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        } => Ok(()),
+    };
+    store.close();
+    match result {
+        Ok(()) => {
+            log!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("altogic-emulator: server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}

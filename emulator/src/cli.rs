@@ -1,0 +1,75 @@
+//! Command-line flags.
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const AFTER_HELP: &str = "\
+THE DEMO APP (served when --config is not given)
+  client keys:  demo-client-key   (no session needed)
+                demo-session-key  (enforces sessions; valid Session: demo-session-token)
+  tasks:        billOnDemand  6237b1f17c2a9625f0b2119e  completes after ~200 ms
+                failingTask   6237b1f17c2a9625f0b2119f  ends in `errors` (simulated_failure) after ~200 ms
+                slowReport    6237b1f17c2a9625f0b211a0  completes after ~5 s
+                heartbeat     6237b1f17c2a9625f0b211a1  scheduled every 10 s, completes after ~50 ms
+
+ENDPOINTS
+  POST /_api/rest/v1/task            {\"taskNameOrId\":\"...\"}  -> TaskInfo (pending)
+  GET  /_api/rest/v1/task/{taskId}   -> TaskInfo, or null when unknown or past the retention
+  GET  /_emulator/tasks              scheduled tasks with their next run time
+  GET  /_emulator/executions         recent executions, newest first (?limit=N&task=NAME&status=S)
+  Headers: X-Client-Key (client key), Authorization (API key, as-is), Session (session token).
+
+CONFIG FILE (TOML; see emulator/README.md and emulator/examples/app.toml)
+  api_keys = [\"...\"]          # when non-empty, Authorization must carry one of them
+  session_tokens = [\"...\"]    # valid Session tokens
+  [[client_keys]]  key = \"...\"  enforce_session = true|false
+  [[tasks]]  name = \"...\"  id = \"<24 hex digits, derived from the name when absent>\"
+             enabled = true  timeout = \"30s\"  (default 5m)
+             schedule = { type = \"interval\", every = \"10s\" | \"5m\".. | \"1h\".. }
+                      | { type = \"daily\", at = \"09:30\" } | { type = \"weekly\", days = [\"mon\"], at = \"09:30\" }
+                      | { type = \"monthly\", day = 15 | \"last\", at = \"09:30\" }
+                      | { type = \"cron\", expression = \"*/5 * * * *\" }   (each with optional timezone = \"Europe/Istanbul\")
+             service = { type = \"simulated\", duration = \"200ms\", outcome = \"success\"|\"failure\", message = \"...\" }
+                     | { type = \"command\", argv = [\"prog\", \"arg\"], env = { K = \"V\" }, cwd = \"dir\" }
+                     | { type = \"http\", url = \"http://127.0.0.1:9000/hook\", headers = { K = \"V\" } }
+  A command gets the execution as JSON on stdin; exit 0 is `completed`, anything else `errors`.
+  An http service gets it as a JSON POST; a 2xx answer is `completed`.
+
+On start the emulator prints one line to stdout, `altogic-emulator listening on http://ADDR`;
+logs go to stderr. SIGINT or SIGTERM stops it cleanly.";
+
+/// Local emulator of the Altogic task manager: scheduled tasks, runOnce and getTaskStatus.
+#[derive(Debug, Parser)]
+#[command(name = "altogic-emulator", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    pub listen: String,
+
+    /// TOML file describing the app (client keys, API keys, session tokens, tasks);
+    /// without it the built-in demo app is served.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// How long finished executions stay retrievable (e.g. 7d, 1h, 2s).
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_retention)]
+    pub retention: Duration,
+
+    /// How many executions run at the same time; the others wait in the queue.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub workers: u16,
+
+    /// Keep executions in DIR/executions.sqlite3 so they survive a restart
+    /// (default: in memory only).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+fn parse_retention(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration: {e}"))?;
+    if d.is_zero() {
+        return Err("the retention must be longer than zero".into());
+    }
+    Ok(d)
+}

@@ -1,0 +1,318 @@
+//! Running executions: the queue, a bounded pool of workers and the routed services.
+
+use crate::config::{App, Service, TaskDef};
+use crate::log;
+use crate::model::{new_object_id, now_ms, Execution, Status};
+use crate::store::Store;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, Semaphore};
+
+/// How much of a command's stderr (or an HTTP answer's body) an `errors` object keeps.
+const TAIL_BYTES: usize = 2048;
+
+pub struct Engine {
+    pub app: Arc<App>,
+    pub store: Arc<Store>,
+    queue: mpsc::UnboundedSender<String>,
+    http: reqwest::Client,
+}
+
+impl Engine {
+    /// The engine and the receiving end of its queue (give it to [`run_workers`]).
+    pub fn new(app: Arc<App>, store: Arc<Store>) -> (Arc<Engine>, mpsc::UnboundedReceiver<String>) {
+        let (queue, rx) = mpsc::unbounded_channel();
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("an HTTP client without TLS builds");
+        (
+            Arc::new(Engine {
+                app,
+                store,
+                queue,
+                http,
+            }),
+            rx,
+        )
+    }
+
+    /// Creates a `pending` execution of `task` and queues it. `via` is for the log.
+    pub fn trigger(&self, task: &TaskDef, via: &str) -> Execution {
+        let e = self.store.insert(Execution {
+            seq: 0,
+            task_id: new_object_id(),
+            scheduled_task_id: task.id.clone(),
+            scheduled_task_name: task.name.clone(),
+            triggered_at: now_ms(),
+            started_at: None,
+            completed_at: None,
+            status: Status::Pending,
+            errors: None,
+        });
+        log!(
+            "execution {} of {} ({}) pending via {via}",
+            e.task_id,
+            task.name,
+            task.id
+        );
+        self.enqueue(e.task_id.clone());
+        e
+    }
+
+    /// Queues an existing pending execution (also used after a restart).
+    pub fn enqueue(&self, task_id: String) {
+        let _ = self.queue.send(task_id);
+    }
+
+    async fn run(&self, exec_id: String) {
+        let Some(pending) = self.store.get(&exec_id) else {
+            return;
+        };
+        if pending.status != Status::Pending {
+            return;
+        }
+        let task = self.app.by_id(&pending.scheduled_task_id).cloned();
+        let Some(current) = self.store.update(&exec_id, |e| {
+            e.status = Status::Processing;
+            e.started_at = Some(now_ms());
+        }) else {
+            return;
+        };
+        let started = Instant::now();
+        let outcome = match &task {
+            None => Err(json!({
+                "code": "unknown_task",
+                "message": format!(
+                    "scheduled task {} is not in the emulator's config any more",
+                    pending.scheduled_task_id
+                ),
+            })),
+            Some(task) => {
+                match tokio::time::timeout(task.timeout, self.service(task, &current)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(json!({
+                        "code": "timeout",
+                        "message": format!(
+                            "the run did not finish within its timeout of {}",
+                            humantime::format_duration(task.timeout)
+                        ),
+                        "timeoutMs": task.timeout.as_millis() as u64,
+                    })),
+                }
+            }
+        };
+        let done = self.store.update(&exec_id, |e| {
+            e.completed_at = Some(now_ms());
+            match outcome {
+                Ok(()) => e.status = Status::Completed,
+                Err(errors) => {
+                    e.status = Status::Errors;
+                    e.errors = Some(errors);
+                }
+            }
+        });
+        if let Some(e) = done {
+            let why = e
+                .errors
+                .as_ref()
+                .and_then(|v| v.get("message"))
+                .and_then(Value::as_str)
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            log!(
+                "execution {} of {} {} after {} ms{why}",
+                e.task_id,
+                e.scheduled_task_name,
+                e.status.as_str(),
+                started.elapsed().as_millis()
+            );
+        }
+    }
+
+    async fn service(&self, task: &TaskDef, exec: &Execution) -> Result<(), Value> {
+        match &task.service {
+            Service::Simulated {
+                duration,
+                success,
+                message,
+            } => {
+                if !duration.is_zero() {
+                    tokio::time::sleep(*duration).await;
+                }
+                if *success {
+                    Ok(())
+                } else {
+                    Err(json!({
+                        "code": "simulated_failure",
+                        "message": message.clone().unwrap_or_else(|| {
+                            format!("{} failed (simulated failure)", task.name)
+                        }),
+                    }))
+                }
+            }
+            Service::Command { argv, env, cwd } => {
+                run_command(argv, env, cwd.as_deref(), exec).await
+            }
+            Service::Http { url, headers } => {
+                let mut req = self
+                    .http
+                    .post(url)
+                    .header("content-type", "application/json");
+                for (k, v) in headers {
+                    req = req.header(k, v);
+                }
+                let body = serde_json::to_vec(&exec.info()).unwrap_or_default();
+                match req.body(body).send().await {
+                    Ok(resp) if resp.status().is_success() => Ok(()),
+                    Ok(resp) => {
+                        let status = resp.status().as_u16();
+                        let text = resp.text().await.unwrap_or_default();
+                        Err(json!({
+                            "code": "http_failed",
+                            "message": format!("POST {url} answered HTTP {status}"),
+                            "httpStatus": status,
+                            "body": tail(text.as_bytes()),
+                        }))
+                    }
+                    Err(e) => Err(json!({
+                        "code": "http_failed",
+                        "message": format!("POST {url} failed: {e}"),
+                    })),
+                }
+            }
+        }
+    }
+}
+
+/// Takes executions from the queue and runs at most `workers` of them at a time.
+pub async fn run_workers(
+    engine: Arc<Engine>,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    workers: usize,
+) {
+    let slots = Arc::new(Semaphore::new(workers));
+    while let Some(id) = rx.recv().await {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            engine.run(id).await;
+            drop(permit);
+        });
+    }
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let start = bytes.len().saturating_sub(TAIL_BYTES);
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
+}
+
+/// Kills a command's whole process group when dropped (on timeout or shutdown).
+struct GroupKiller(Option<i32>);
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // SAFETY: kill(2) with a negative pid signals the process group we created.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Runs argv without a shell, the execution as JSON on stdin. Exit 0 is success.
+async fn run_command(
+    argv: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    cwd: Option<&std::path::Path>,
+    exec: &Execution,
+) -> Result<(), Value> {
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .envs(env)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        json!({
+            "code": "command_failed",
+            "message": format!("cannot start {:?}: {e}", argv[0]),
+        })
+    })?;
+    let mut killer = GroupKiller(child.id().map(|p| p as i32));
+
+    let mut input = serde_json::to_vec(&exec.info()).unwrap_or_default();
+    input.push(b'\n');
+    if let Some(mut stdin) = child.stdin.take() {
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&input).await;
+            let _ = stdin.shutdown().await;
+        });
+    }
+    let collected = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let reader = child.stderr.take().map(|mut stderr| {
+        let collected = collected.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                let mut c = collected.lock().unwrap();
+                c.extend_from_slice(&buf[..n]);
+                if c.len() > 2 * TAIL_BYTES {
+                    let cut = c.len() - TAIL_BYTES;
+                    c.drain(..cut);
+                }
+            }
+        })
+    });
+    let status = child.wait().await;
+    // Reaped: its pid (= group id) may be reused, so the group must not be signalled now.
+    killer.0 = None;
+    if let Some(reader) = reader {
+        let abort = reader.abort_handle();
+        if tokio::time::timeout(Duration::from_millis(500), reader)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+    let stderr = tail(&collected.lock().unwrap());
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => {
+            use std::os::unix::process::ExitStatusExt;
+            Err(match (s.code(), s.signal()) {
+                (Some(code), _) => json!({
+                    "code": "command_failed",
+                    "message": format!("command exited with status {code}"),
+                    "exitStatus": code,
+                    "stderr": stderr,
+                }),
+                (None, sig) => json!({
+                    "code": "command_failed",
+                    "message": format!("command was killed by signal {}", sig.unwrap_or(0)),
+                    "exitStatus": null,
+                    "signal": sig,
+                    "stderr": stderr,
+                }),
+            })
+        }
+        Err(e) => Err(json!({
+            "code": "command_failed",
+            "message": format!("cannot wait for the command: {e}"),
+        })),
+    }
+}
