@@ -69,13 +69,14 @@
 //! [`Schedule::next_after`] returns a run strictly after the given instant, never equal
 //! to it, and `None` when there is none (a cron expression such as `0 0 30 2 *`, or an
 //! instant beyond the calendar's range). Every search is bounded: wall-clock schedules
-//! look at most 400 local days ahead, cron searches stop at the year 5000.
+//! look at most 400 local days ahead; cron runs exist in the years 1 to 4999 only (croner's
+//! range), so a cron search stops at the year 5000.
 
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{
-    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta,
+    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta,
     TimeZone, Timelike, Utc, Weekday,
 };
 use chrono_tz::Tz;
@@ -284,7 +285,7 @@ impl Schedule {
     /// earliest run after `after`. Once a date yields one, the next date is still looked
     /// at, then the search stops.
     fn next_wall_clock(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let start = after.with_timezone(&self.tz).date_naive().pred_opt()?;
+        let start = local_naive(self.tz, after)?.date().pred_opt()?;
         let mut best: Option<DateTime<Utc>> = None;
         let mut looked_one_more = false;
         for offset in 0..MAX_SEARCH_DAYS {
@@ -369,19 +370,36 @@ fn next_epoch_aligned(after: DateTime<Utc>, n: u32) -> Option<DateTime<Utc>> {
 }
 
 fn next_cron(cron: &croner::Cron, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let mut from = after.with_timezone(&tz);
+    // croner covers the years 1 to 4999: start no earlier than its second day, and stop
+    // where it stops (it also needs the local time of `from` to be representable).
+    let floor = NaiveDate::from_ymd_opt(1, 1, 2)?
+        .and_hms_opt(0, 0, 0)?
+        .and_utc();
+    let mut from = after.max(floor);
+    if from.year() >= croner::YEAR_UPPER_LIMIT {
+        return None;
+    }
     // croner works in whole seconds; guard against an answer not strictly after.
     for _ in 0..3 {
+        local_naive(tz, from)?;
         let next = cron
-            .find_next_occurrence(&from, false)
+            .find_next_occurrence(&from.with_timezone(&tz), false)
             .ok()?
             .with_timezone(&Utc);
         if next > after {
             return Some(next);
         }
-        from = next.with_timezone(&tz);
+        from = next;
     }
     None
+}
+
+/// The local date and time of an instant, or None at the very ends of the calendar
+/// where the local time cannot be represented.
+fn local_naive(tz: Tz, t: DateTime<Utc>) -> Option<NaiveDateTime> {
+    let offset = tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+    t.naive_utc()
+        .checked_add_signed(TimeDelta::seconds(i64::from(offset.local_minus_utc())))
 }
 
 fn is_last_day_of_month(date: NaiveDate) -> bool {

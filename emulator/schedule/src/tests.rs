@@ -956,3 +956,42 @@ fn far_future_ends_with_none_not_a_loop() {
     assert_eq!(interval("15m", None).unwrap().next_after(max), None);
     assert_eq!(cron("* * * * *", None).unwrap().next_after(max), None);
 }
+
+#[test]
+fn calendar_edges_in_any_zone_do_not_panic() {
+    let edges = [
+        DateTime::<Utc>::MAX_UTC,
+        DateTime::<Utc>::MIN_UTC,
+        DateTime::<Utc>::MAX_UTC - TimeDelta::days(2),
+        DateTime::<Utc>::MIN_UTC + TimeDelta::days(2),
+    ];
+    for tz in [
+        None,
+        Some("Asia/Tokyo"),
+        Some("America/New_York"),
+        Some("Pacific/Kiritimati"),
+    ] {
+        let schedules = [
+            interval("15m", tz).unwrap(),
+            interval("12h", tz).unwrap(),
+            interval("30s", tz).unwrap(),
+            daily("23:59:59", tz),
+            monthly(MonthDayConfig::Named("last".into()), "00:00", tz).unwrap(),
+            cron("0 0 * * *", tz).unwrap(),
+        ];
+        for s in &schedules {
+            for t in edges {
+                if let Some(next) = s.next_after(t) {
+                    assert!(next > t, "{}: {next} after {t}", s.describe());
+                }
+            }
+        }
+    }
+    // Far beyond croner's year 5000 there is no cron run, but daily ones go on.
+    let t = utc("6000-01-01T00:00:00Z");
+    assert_eq!(cron("0 0 * * *", None).unwrap().next_after(t), None);
+    assert_eq!(
+        z(daily("00:00", None).next_after(t).unwrap()),
+        "6000-01-02T00:00:00Z"
+    );
+}
