@@ -1,0 +1,364 @@
+//! Shared helpers: spawn the real binary on 127.0.0.1 port 0 (killed on drop), a tiny
+//! keep-alive HTTP/1.1 client, temp dirs.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_altogic-emulator");
+pub const DEMO_KEY: &str = "demo-client-key";
+
+/// A temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "altogic-emu-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The running emulator; killed (SIGKILL) and reaped on drop, on every path.
+pub struct Emulator {
+    pub child: Option<Child>,
+    pub port: u16,
+    pub stderr_path: PathBuf,
+    _logs: TempDir,
+}
+
+impl Emulator {
+    /// Starts the binary with `args` (plus `--listen 127.0.0.1:0`) and waits for its
+    /// "listening" line.
+    pub fn start(args: &[&str]) -> Emulator {
+        let logs = TempDir::new("log");
+        let stderr_path = logs.path().join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("the emulator starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut emu = Emulator {
+            child: Some(child),
+            port: 0,
+            stderr_path,
+            _logs: logs,
+        };
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no listening line; stderr: {}", emu.stderr()));
+        let prefix = "altogic-emulator listening on http://127.0.0.1:";
+        let port = line
+            .trim_end()
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("unexpected line {line:?}; stderr: {}", emu.stderr()));
+        emu.port = port.parse().unwrap();
+        emu
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn conn(&self) -> Conn {
+        Conn::new(self.port)
+    }
+
+    /// SIGKILL now (a crash).
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Sends `sig` ("TERM", "INT") and waits up to `within` for the exit status.
+    pub fn signal_and_wait(
+        &mut self,
+        sig: &str,
+        within: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        Command::new("kill")
+            .args([format!("-{sig}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(st) = child.try_wait().unwrap() {
+                self.child = None;
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The single error code of an `{"errors":[...]}` body (checks the shape).
+    pub fn error_code(&self) -> String {
+        let v = self.json();
+        let items = v["errors"].as_array().expect("errors array");
+        assert_eq!(items.len(), 1, "{v}");
+        let item = items[0].as_object().unwrap();
+        let keys: Vec<&str> = item.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["origin", "code", "message", "details"], "{v}");
+        assert!(item["message"].as_str().is_some_and(|m| !m.is_empty()));
+        let origin = if self.status >= 500 {
+            "server_error"
+        } else {
+            "client_error"
+        };
+        assert_eq!(item["origin"], origin);
+        item["code"].as_str().unwrap().to_string()
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection.
+pub struct Conn {
+    port: u16,
+    reader: BufReader<TcpStream>,
+}
+
+impl Conn {
+    pub fn new(port: u16) -> Conn {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        s.set_nodelay(true).unwrap();
+        Conn {
+            port,
+            reader: BufReader::new(s),
+        }
+    }
+
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Response {
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
+            self.port
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(b) = body {
+            req.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
+        }
+        req.push_str("\r\n");
+        if let Some(b) = body {
+            req.push_str(b);
+        }
+        self.reader
+            .get_mut()
+            .write_all(req.as_bytes())
+            .expect("send");
+
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("status line");
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_else(|| panic!("bad status line {line:?}"))
+            .parse()
+            .unwrap();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            self.reader.read_line(&mut h).expect("header");
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            let (k, v) = h.split_once(':').unwrap();
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+        let get = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.clone())
+        };
+        let mut body = Vec::new();
+        if method == "HEAD" {
+        } else if let Some(len) = get("content-length") {
+            body.resize(len.parse().unwrap(), 0);
+            self.reader.read_exact(&mut body).expect("body");
+        } else if get("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
+            loop {
+                let mut sz = String::new();
+                self.reader.read_line(&mut sz).unwrap();
+                let n = usize::from_str_radix(sz.trim(), 16).unwrap();
+                let mut chunk = vec![0; n + 2];
+                self.reader.read_exact(&mut chunk).unwrap();
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+        }
+        Response {
+            status,
+            headers,
+            body: String::from_utf8(body).unwrap(),
+        }
+    }
+
+    pub fn run_once(&mut self, key: &str, task: &str) -> Response {
+        let body = serde_json::json!({ "taskNameOrId": task }).to_string();
+        self.request(
+            "POST",
+            "/_api/rest/v1/task",
+            &[("X-Client-Key", key)],
+            Some(&body),
+        )
+    }
+
+    pub fn status(&mut self, key: &str, task_id: &str) -> Response {
+        self.request(
+            "GET",
+            &format!("/_api/rest/v1/task/{task_id}"),
+            &[("X-Client-Key", key)],
+            None,
+        )
+    }
+
+    pub fn get_json(&mut self, path: &str) -> Value {
+        let r = self.request("GET", path, &[], None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    }
+
+    /// Polls getTaskStatus until `done` holds (or panics after `within`).
+    pub fn wait_for(
+        &mut self,
+        key: &str,
+        task_id: &str,
+        within: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let r = self.status(key, task_id);
+            assert_eq!(r.status, 200, "{}", r.body);
+            let v = r.json();
+            if done(&v) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting; last: {v}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn wait_finished(&mut self, key: &str, task_id: &str, within: Duration) -> Value {
+        self.wait_for(key, task_id, within, |v| {
+            matches!(v["status"].as_str(), Some("completed" | "errors"))
+        })
+    }
+}
+
+/// Runs a command to completion with a bound on its run time.
+pub fn run_bounded(cmd: &mut Command, within: Duration) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + within;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("command did not finish within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn is_iso_ms(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 24
+        && s.ends_with('Z')
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && b[19] == b'.'
+        && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+}
+
+pub fn is_object_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
