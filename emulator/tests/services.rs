@@ -1,0 +1,236 @@
+//! Routed command services, scheduled runs, restarts with --data-dir, and load.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn task_id(r: Response) -> String {
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["taskId"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn command_service_succeeds_fails_and_times_out() {
+    let dir = TempDir::new("cmd");
+    let seen = dir.path().join("stdin.json");
+    let cfg = dir.write(
+        "app.toml",
+        &format!(
+            r#"
+[[client_keys]]
+key = "ck"
+
+[[tasks]]
+name = "ok"
+timeout = "10s"
+service = {{ type = "command", argv = ["/bin/sh", "-c", "cat > \"$OUT\"", "ignored-arg"], env = {{ OUT = "{}" }} }}
+
+[[tasks]]
+name = "fails"
+timeout = "10s"
+service = {{ type = "command", argv = ["/bin/sh", "-c", "echo something broke >&2; exit 3"] }}
+
+[[tasks]]
+name = "hangs"
+timeout = "300ms"
+service = {{ type = "command", argv = ["/bin/sh", "-c", "sleep 30; sleep 30"] }}
+
+[[tasks]]
+name = "missing"
+service = {{ type = "command", argv = ["/nonexistent/program"] }}
+"#,
+            seen.display()
+        ),
+    );
+    let emu = Emulator::start(&["--config", cfg.to_str().unwrap()]);
+    let mut c = emu.conn();
+    let ok = task_id(c.run_once("ck", "ok"));
+    let fails = task_id(c.run_once("ck", "fails"));
+    let hangs = task_id(c.run_once("ck", "hangs"));
+    let missing = task_id(c.run_once("ck", "missing"));
+
+    let v = c.wait_finished("ck", &ok, Duration::from_secs(10));
+    assert_eq!(v["status"], "completed", "{v}");
+    let stdin: Value = serde_json::from_str(&std::fs::read_to_string(&seen).unwrap()).unwrap();
+    assert_eq!(stdin["taskId"], ok.as_str());
+    assert_eq!(stdin["scheduledTaskName"], "ok");
+    assert_eq!(stdin["status"], "processing");
+
+    let v = c.wait_finished("ck", &fails, Duration::from_secs(10));
+    assert_eq!(v["status"], "errors", "{v}");
+    assert_eq!(v["errors"]["code"], "command_failed");
+    assert_eq!(v["errors"]["exitStatus"], 3);
+    assert!(v["errors"]["stderr"].as_str().unwrap().contains("something broke"), "{v}");
+
+    let started = Instant::now();
+    let v = c.wait_finished("ck", &hangs, Duration::from_secs(10));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(v["status"], "errors", "{v}");
+    assert_eq!(v["errors"]["code"], "timeout");
+    let t = |k: &str| chrono::DateTime::parse_from_rfc3339(v[k].as_str().unwrap()).unwrap();
+    assert!(t("completedAt") - t("startedAt") < chrono::Duration::seconds(3), "{v}");
+
+    let v = c.wait_finished("ck", &missing, Duration::from_secs(10));
+    assert_eq!(v["status"], "errors", "{v}");
+    assert_eq!(v["errors"]["code"], "command_failed");
+}
+
+#[test]
+fn scheduled_task_fires_and_disabled_one_does_not() {
+    let dir = TempDir::new("sched");
+    let cfg = dir.write(
+        "app.toml",
+        r#"
+[[client_keys]]
+key = "ck"
+
+[[tasks]]
+name = "tick"
+schedule = { type = "interval", every = "1s" }
+service = { type = "simulated", duration = "10ms" }
+
+[[tasks]]
+name = "off"
+enabled = false
+schedule = { type = "interval", every = "1s" }
+service = { type = "simulated", duration = "10ms" }
+"#,
+    );
+    let emu = Emulator::start(&["--config", cfg.to_str().unwrap()]);
+    let mut c = emu.conn();
+    let tasks = c.get_json("/_emulator/tasks");
+    assert!(tasks["tasks"][0]["nextRunAt"].is_string(), "{tasks}");
+    assert!(tasks["tasks"][1]["nextRunAt"].is_null(), "{tasks}");
+    assert_eq!(tasks["tasks"][1]["enabled"], false);
+
+    let deadline = Instant::now() + Duration::from_secs(6);
+    let runs = loop {
+        let list = c.get_json("/_emulator/executions?task=tick");
+        let runs = list["executions"].as_array().unwrap().clone();
+        let finished = runs.iter().filter(|e| e["status"] == "completed").count();
+        if finished >= 2 {
+            break runs;
+        }
+        assert!(Instant::now() < deadline, "tick did not run twice: {list}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // A scheduled execution is an ordinary one: getTaskStatus answers it.
+    let id = runs[0]["taskId"].as_str().unwrap();
+    assert_eq!(c.status("ck", id).json()["scheduledTaskName"], "tick");
+    let off = c.get_json("/_emulator/executions?task=off");
+    assert_eq!(off["executions"].as_array().unwrap().len(), 0, "{off}");
+    // runOnce still runs a disabled task, and does not change any schedule.
+    let id = task_id(c.run_once("ck", "off"));
+    assert_eq!(c.wait_finished("ck", &id, Duration::from_secs(5))["status"], "completed");
+    let tasks = c.get_json("/_emulator/tasks");
+    assert!(tasks["tasks"][1]["nextRunAt"].is_null(), "{tasks}");
+}
+
+#[test]
+fn restart_with_data_dir_keeps_executions() {
+    let dir = TempDir::new("data");
+    let data = dir.path().join("data");
+    let cfg = dir.write(
+        "app.toml",
+        r#"
+[[client_keys]]
+key = "ck"
+
+[[tasks]]
+name = "quick"
+service = { type = "simulated", duration = "10ms" }
+
+[[tasks]]
+name = "slow"
+service = { type = "simulated", duration = "30s" }
+"#,
+    );
+    let args = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--workers",
+        "1",
+    ];
+    let mut emu = Emulator::start(&args);
+    let mut c = emu.conn();
+    let quick = task_id(c.run_once("ck", "quick"));
+    let done = c.wait_finished("ck", &quick, Duration::from_secs(5));
+    assert_eq!(done["status"], "completed");
+    let slow = task_id(c.run_once("ck", "slow"));
+    c.wait_for("ck", &slow, Duration::from_secs(5), |v| v["status"] == "processing");
+    // The only worker is busy: this one stays pending.
+    let queued = task_id(c.run_once("ck", "quick"));
+    assert_eq!(c.status("ck", &queued).json()["status"], "pending");
+    std::thread::sleep(Duration::from_millis(200)); // let the writer commit
+    emu.kill9();
+
+    let emu = Emulator::start(&args);
+    let mut c = emu.conn();
+    assert_eq!(c.status("ck", &quick).json(), done, "a finished execution survives as it was");
+    let v = c.status("ck", &slow).json();
+    assert_eq!(v["status"], "errors", "{v}");
+    assert_eq!(v["errors"]["code"], "interrupted");
+    assert!(is_iso_ms(v["completedAt"].as_str().unwrap()));
+    let v = c.wait_finished("ck", &queued, Duration::from_secs(5));
+    assert_eq!(v["status"], "completed", "a pending execution runs after the restart: {v}");
+    assert!(emu.stderr().contains("1 interrupted"), "{}", emu.stderr());
+    // New ids never collide with the old ones.
+    let fresh = task_id(c.run_once("ck", "quick"));
+    assert!(![&quick, &slow, &queued].contains(&&fresh));
+}
+
+#[test]
+fn load_every_execution_is_kept() {
+    const CONNS: usize = 4;
+    const PER_CONN: usize = 500;
+    let dir = TempDir::new("load");
+    let cfg = dir.write(
+        "app.toml",
+        r#"
+[[client_keys]]
+key = "ck"
+[[tasks]]
+name = "zero"
+service = { type = "simulated", duration = "0s" }
+"#,
+    );
+    let emu = Emulator::start(&["--config", cfg.to_str().unwrap()]);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..CONNS)
+        .map(|_| {
+            let port = emu.port;
+            std::thread::spawn(move || {
+                let mut c = Conn::new(port);
+                (0..PER_CONN)
+                    .map(|_| task_id(c.run_once("ck", "zero")))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let ids: Vec<String> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let took = started.elapsed();
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), CONNS * PER_CONN);
+    eprintln!("{} runOnce in {took:?}", ids.len());
+    assert!(took < Duration::from_secs(30), "{took:?}");
+
+    let mut c = emu.conn();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for id in &ids {
+        loop {
+            let v = c.status("ck", id).json();
+            assert_eq!(v["taskId"], id.as_str(), "{v}");
+            if v["status"] == "completed" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{v}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let list = c.get_json("/_emulator/executions?limit=1");
+    assert_eq!(list["total"], CONNS * PER_CONN);
+}
