@@ -3,29 +3,36 @@
 use crate::config::TaskDef;
 use crate::log;
 use crate::runner::Engine;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Spawns one timer task per enabled, scheduled task.
+/// Spawns one timer task per enabled, scheduled task; their first next run times are
+/// known when this returns.
 pub fn start(engine: &Arc<Engine>) {
+    let now = Utc::now();
     for task in &engine.app.tasks {
-        if !task.enabled || task.schedule.is_none() {
+        let Some(schedule) = &task.schedule else {
+            continue;
+        };
+        if !task.enabled {
             continue;
         }
+        let first = schedule.next_after(now);
+        *task.next_run.lock().unwrap() = first;
         let engine = engine.clone();
         let task = task.clone();
-        tokio::spawn(async move { run(engine, task).await });
+        tokio::spawn(async move { run(engine, task, first).await });
     }
 }
 
-async fn run(engine: Arc<Engine>, task: Arc<TaskDef>) {
+async fn run(engine: Arc<Engine>, task: Arc<TaskDef>, first: Option<DateTime<Utc>>) {
     let Some(schedule) = &task.schedule else {
         return;
     };
-    let mut after = Utc::now();
+    let mut planned = first;
     loop {
-        let Some(next) = schedule.next_after(after) else {
+        let Some(next) = planned else {
             *task.next_run.lock().unwrap() = None;
             log!("task {} has no further scheduled runs", task.name);
             return;
@@ -44,6 +51,6 @@ async fn run(engine: Arc<Engine>, task: Arc<TaskDef>) {
             tokio::time::sleep(left).await;
         }
         engine.trigger(&task, "schedule");
-        after = Utc::now().max(next);
+        planned = schedule.next_after(Utc::now().max(next));
     }
 }

@@ -407,7 +407,14 @@ fn bad_config_is_refused_with_file_and_line() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/app.toml");
     let emu = Emulator::start(&["--config", example]);
     let tasks = emu.conn().get_json("/_emulator/tasks");
-    assert_eq!(tasks["tasks"].as_array().unwrap().len(), 4);
+    let tasks = tasks["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 8);
+    for t in tasks
+        .iter()
+        .filter(|t| t["enabled"] == true && !t["schedule"].is_null())
+    {
+        assert!(is_iso_ms(t["nextRunAt"].as_str().unwrap_or("")), "{t}");
+    }
 }
 
 #[test]

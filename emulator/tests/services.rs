@@ -62,7 +62,13 @@ service = {{ type = "command", argv = ["/nonexistent/program"] }}
     assert_eq!(v["status"], "errors", "{v}");
     assert_eq!(v["errors"]["code"], "command_failed");
     assert_eq!(v["errors"]["exitStatus"], 3);
-    assert!(v["errors"]["stderr"].as_str().unwrap().contains("something broke"), "{v}");
+    assert!(
+        v["errors"]["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("something broke"),
+        "{v}"
+    );
 
     let started = Instant::now();
     let v = c.wait_finished("ck", &hangs, Duration::from_secs(10));
@@ -70,7 +76,10 @@ service = {{ type = "command", argv = ["/nonexistent/program"] }}
     assert_eq!(v["status"], "errors", "{v}");
     assert_eq!(v["errors"]["code"], "timeout");
     let t = |k: &str| chrono::DateTime::parse_from_rfc3339(v[k].as_str().unwrap()).unwrap();
-    assert!(t("completedAt") - t("startedAt") < chrono::Duration::seconds(3), "{v}");
+    assert!(
+        t("completedAt") - t("startedAt") < chrono::Duration::seconds(3),
+        "{v}"
+    );
 
     let v = c.wait_finished("ck", &missing, Duration::from_secs(10));
     assert_eq!(v["status"], "errors", "{v}");
@@ -123,7 +132,10 @@ service = { type = "simulated", duration = "10ms" }
     assert_eq!(off["executions"].as_array().unwrap().len(), 0, "{off}");
     // runOnce still runs a disabled task, and does not change any schedule.
     let id = task_id(c.run_once("ck", "off"));
-    assert_eq!(c.wait_finished("ck", &id, Duration::from_secs(5))["status"], "completed");
+    assert_eq!(
+        c.wait_finished("ck", &id, Duration::from_secs(5))["status"],
+        "completed"
+    );
     let tasks = c.get_json("/_emulator/tasks");
     assert!(tasks["tasks"][1]["nextRunAt"].is_null(), "{tasks}");
 }
@@ -161,7 +173,9 @@ service = { type = "simulated", duration = "30s" }
     let done = c.wait_finished("ck", &quick, Duration::from_secs(5));
     assert_eq!(done["status"], "completed");
     let slow = task_id(c.run_once("ck", "slow"));
-    c.wait_for("ck", &slow, Duration::from_secs(5), |v| v["status"] == "processing");
+    c.wait_for("ck", &slow, Duration::from_secs(5), |v| {
+        v["status"] == "processing"
+    });
     // The only worker is busy: this one stays pending.
     let queued = task_id(c.run_once("ck", "quick"));
     assert_eq!(c.status("ck", &queued).json()["status"], "pending");
@@ -170,13 +184,20 @@ service = { type = "simulated", duration = "30s" }
 
     let emu = Emulator::start(&args);
     let mut c = emu.conn();
-    assert_eq!(c.status("ck", &quick).json(), done, "a finished execution survives as it was");
+    assert_eq!(
+        c.status("ck", &quick).json(),
+        done,
+        "a finished execution survives as it was"
+    );
     let v = c.status("ck", &slow).json();
     assert_eq!(v["status"], "errors", "{v}");
     assert_eq!(v["errors"]["code"], "interrupted");
     assert!(is_iso_ms(v["completedAt"].as_str().unwrap()));
     let v = c.wait_finished("ck", &queued, Duration::from_secs(5));
-    assert_eq!(v["status"], "completed", "a pending execution runs after the restart: {v}");
+    assert_eq!(
+        v["status"], "completed",
+        "a pending execution runs after the restart: {v}"
+    );
     assert!(emu.stderr().contains("1 interrupted"), "{}", emu.stderr());
     // New ids never collide with the old ones.
     let fresh = task_id(c.run_once("ck", "quick"));
@@ -211,7 +232,10 @@ service = { type = "simulated", duration = "0s" }
             })
         })
         .collect();
-    let ids: Vec<String> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let ids: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     let took = started.elapsed();
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), CONNS * PER_CONN);
