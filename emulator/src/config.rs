@@ -127,7 +127,7 @@ impl App {
     }
 }
 
-/// A config error: `FILE:LINE: reason`.
+/// A config error: `FILE:LINE: reason` (`FILE: reason` when the file cannot be read).
 #[derive(Debug)]
 pub struct ConfigError {
     pub file: String,
@@ -137,7 +137,11 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.reason)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+        }
     }
 }
 

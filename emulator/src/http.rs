@@ -4,7 +4,7 @@ use crate::log;
 use crate::model::{iso, Status};
 use crate::runner::Engine;
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -174,10 +174,18 @@ fn authorize(engine: &Engine, headers: &HeaderMap) -> Result<(), ApiError> {
 async fn run_once(
     State(engine): State<Arc<Engine>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     authorize(&engine, &headers)?;
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_body", m);
+    let body = body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "payload_too_large", "the request body is too large")
+        } else {
+            bad(format!("cannot read the request body: {e}"))
+        }
+    })?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| bad(format!("the request body is not valid JSON: {e}")))?;
     let name = match value.get("taskNameOrId") {

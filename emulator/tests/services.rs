@@ -204,29 +204,14 @@ service = { type = "simulated", duration = "30s" }
     assert!(![&quick, &slow, &queued].contains(&&fresh));
 }
 
-#[test]
-fn load_every_execution_is_kept() {
-    const CONNS: usize = 4;
-    const PER_CONN: usize = 500;
-    let dir = TempDir::new("load");
-    let cfg = dir.write(
-        "app.toml",
-        r#"
-[[client_keys]]
-key = "ck"
-[[tasks]]
-name = "zero"
-service = { type = "simulated", duration = "0s" }
-"#,
-    );
-    let emu = Emulator::start(&["--config", cfg.to_str().unwrap()]);
+/// `conns` connections each sending `per_conn` runOnce; returns the ids, all distinct.
+fn hammer(port: u16, conns: usize, per_conn: usize) -> Vec<String> {
     let started = Instant::now();
-    let threads: Vec<_> = (0..CONNS)
+    let threads: Vec<_> = (0..conns)
         .map(|_| {
-            let port = emu.port;
             std::thread::spawn(move || {
                 let mut c = Conn::new(port);
-                (0..PER_CONN)
+                (0..per_conn)
                     .map(|_| task_id(c.run_once("ck", "zero")))
                     .collect::<Vec<_>>()
             })
@@ -238,13 +223,16 @@ service = { type = "simulated", duration = "0s" }
         .collect();
     let took = started.elapsed();
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
-    assert_eq!(unique.len(), CONNS * PER_CONN);
+    assert_eq!(unique.len(), conns * per_conn);
     eprintln!("{} runOnce in {took:?}", ids.len());
     assert!(took < Duration::from_secs(30), "{took:?}");
+    ids
+}
 
-    let mut c = emu.conn();
+/// Every id answers getTaskStatus and reaches `completed` (bounded wait).
+fn all_completed(c: &mut Conn, ids: &[String]) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    for id in &ids {
+    for id in ids {
         loop {
             let v = c.status("ck", id).json();
             assert_eq!(v["taskId"], id.as_str(), "{v}");
@@ -255,6 +243,48 @@ service = { type = "simulated", duration = "0s" }
             std::thread::sleep(Duration::from_millis(5));
         }
     }
+}
+
+const ZERO_TASK: &str = r#"
+[[client_keys]]
+key = "ck"
+[[tasks]]
+name = "zero"
+service = { type = "simulated", duration = "0s" }
+"#;
+
+#[test]
+fn load_every_execution_is_kept() {
+    let dir = TempDir::new("load");
+    let cfg = dir.write("app.toml", ZERO_TASK);
+    let emu = Emulator::start(&["--config", cfg.to_str().unwrap()]);
+    let ids = hammer(emu.port, 4, 500);
+    let mut c = emu.conn();
+    all_completed(&mut c, &ids);
     let list = c.get_json("/_emulator/executions?limit=1");
-    assert_eq!(list["total"], CONNS * PER_CONN);
+    assert_eq!(list["total"], 2000);
+}
+
+#[test]
+fn load_with_data_dir_survives_a_restart() {
+    let dir = TempDir::new("loaddb");
+    let cfg = dir.write("app.toml", ZERO_TASK);
+    let data = dir.path().join("data");
+    let args = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let mut emu = Emulator::start(&args);
+    let ids = hammer(emu.port, 4, 250);
+    all_completed(&mut emu.conn(), &ids);
+    let st = emu
+        .signal_and_wait("INT", Duration::from_secs(5))
+        .expect("exits on SIGINT");
+    assert!(st.success());
+    let emu = Emulator::start(&args);
+    let mut c = emu.conn();
+    all_completed(&mut c, &ids);
+    assert_eq!(c.get_json("/_emulator/executions?limit=1")["total"], 1000);
 }
