@@ -67,7 +67,8 @@ int main(int argc, char **argv) {
         altogic_client_free(client);
         return 2;
     }
-    printf("%s: started execution %s\n", argv[3], task_id);
+    if (json_string_field(result, "status", last_status, sizeof last_status))
+        printf("%s: %s (execution %s)\n", argv[3], last_status, task_id);
     altogic_string_free(result);
 
     /* Follow the execution, printing each status change; give up after 60 s. */
