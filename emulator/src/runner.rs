@@ -243,6 +243,15 @@ async fn run_command(
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
+    // If the emulator itself dies (even by SIGKILL), the command dies with it.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec here.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn().map_err(|e| {
         json!({
             "code": "command_failed",

@@ -288,3 +288,52 @@ fn load_with_data_dir_survives_a_restart() {
     all_completed(&mut c, &ids);
     assert_eq!(c.get_json("/_emulator/executions?limit=1")["total"], 1000);
 }
+
+#[test]
+fn a_running_command_dies_with_the_emulator() {
+    let dir = TempDir::new("orphan");
+    let pidfile = dir.path().join("pid");
+    let cfg = dir.write(
+        "app.toml",
+        &format!(
+            r#"
+[[client_keys]]
+key = "ck"
+[[tasks]]
+name = "long"
+service = {{ type = "command", argv = ["/bin/sh", "-c", "echo $$ > '{}'; exec sleep 30"] }}
+"#,
+            pidfile.display()
+        ),
+    );
+    let mut emu = Emulator::start(&["--config", cfg.to_str().unwrap()]);
+    let mut c = emu.conn();
+    let id = task_id(c.run_once("ck", "long"));
+    c.wait_for("ck", &id, Duration::from_secs(5), |v| {
+        v["status"] == "processing"
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let pid = loop {
+        if let Some(p) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "the command did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    emu.kill9();
+    let proc = format!("/proc/{pid}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // Gone, or a zombie waiting for init to reap it.
+    while std::fs::read_to_string(format!("{proc}/stat"))
+        .is_ok_and(|s| s.split_whitespace().nth(2).is_none_or(|st| st != "Z"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the command outlived the emulator"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
