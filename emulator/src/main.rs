@@ -42,6 +42,7 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(serve(cli, app));
     runtime.shutdown_timeout(Duration::from_millis(500));
+    log::flush(Duration::from_secs(2));
     code
 }
 
