@@ -335,5 +335,8 @@ fn tls_failures_are_network_errors() {
     let result = json(&client.run_once("x"));
     assert_eq!(result["errors"]["status"], 0);
     assert_eq!(first_item(&result)["code"], codes::NETWORK_ERROR);
-    assert!(first_item(&result)["message"].as_str().unwrap().contains("tls"));
+    assert!(first_item(&result)["message"]
+        .as_str()
+        .unwrap()
+        .contains("tls"));
 }
