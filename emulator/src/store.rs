@@ -132,6 +132,14 @@ impl Store {
             }
             store.restore(e);
         }
+        // Pruning walks the finished ones in completion order.
+        store
+            .inner
+            .lock()
+            .unwrap()
+            .finished
+            .make_contiguous()
+            .sort();
         Ok((store, recovered))
     }
 
