@@ -230,25 +230,23 @@ fn the_timeout_bounds_the_whole_call_even_a_trickling_body() {
     }
 }
 
+/// A call to `url` fails with status 0, `network_error`, and a message naming `cause`.
+fn assert_network_error(url: &str, cause: &str) {
+    let client = Client::new(url, "k", ClientOptions::default()).unwrap();
+    let result = json(&client.run_once("x"));
+    assert_eq!(result["errors"]["status"], 0);
+    assert_eq!(first_item(&result)["code"], codes::NETWORK_ERROR);
+    let message = first_item(&result)["message"].as_str().unwrap();
+    assert!(message.contains(cause), "{message}");
+}
+
 #[test]
 fn refused_connections_are_network_errors() {
     let port = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let client = Client::new(
-        &format!("http://127.0.0.1:{port}"),
-        "k",
-        ClientOptions::default(),
-    )
-    .unwrap();
-    let result = json(&client.run_once("x"));
-    assert_eq!(result["errors"]["status"], 0);
-    assert_eq!(first_item(&result)["code"], codes::NETWORK_ERROR);
-    assert!(first_item(&result)["message"]
-        .as_str()
-        .unwrap()
-        .contains("could not connect"));
+    assert_network_error(&format!("http://127.0.0.1:{port}"), "could not connect");
 }
 
 #[test]
@@ -331,12 +329,5 @@ fn connections_are_kept_alive_and_reused() {
 fn tls_failures_are_network_errors() {
     // An https URL pointing at the plain-HTTP fixture: the TLS handshake fails cleanly.
     let https_url = fixture_url().replace("http://", "https://");
-    let client = Client::new(&https_url, "k", ClientOptions::default()).unwrap();
-    let result = json(&client.run_once("x"));
-    assert_eq!(result["errors"]["status"], 0);
-    assert_eq!(first_item(&result)["code"], codes::NETWORK_ERROR);
-    assert!(first_item(&result)["message"]
-        .as_str()
-        .unwrap()
-        .contains("tls"));
+    assert_network_error(&https_url, "tls");
 }
