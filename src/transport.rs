@@ -14,6 +14,7 @@
 //! does not exist in the child).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -124,15 +125,41 @@ pub fn send(request: Request<'_>) -> Result<Response, ApiError> {
     let deadline = request.deadline;
     let url = request.url.clone();
     let description = request.description;
-    shared.runtime.block_on(async move {
-        match tokio::time::timeout(deadline, exchange(pool, request)).await {
+    // The HTTP status, once the head of the answer arrived: errors after that carry it.
+    let status_seen = AtomicU16::new(0);
+    shared.runtime.block_on(async {
+        match tokio::time::timeout(deadline, exchange(pool, request, &status_seen)).await {
             Ok(result) => result,
-            Err(_elapsed) => Err(timeout_error(description, &url, deadline)),
+            Err(_elapsed) => {
+                let mut error = timeout_error(description, &url, deadline);
+                add_http_status(&mut error, status_seen.load(Ordering::Relaxed));
+                Err(error)
+            }
         }
     })
 }
 
-async fn exchange(pool: reqwest::Client, request: Request<'_>) -> Result<Response, ApiError> {
+/// Records in `details.httpStatus` the status of an answer that arrived but was unusable.
+fn add_http_status(error: &mut ApiError, status: u16) {
+    if status == 0 {
+        return;
+    }
+    if let Some(item) = error.items.first_mut() {
+        match item.get_mut("details") {
+            Some(serde_json::Value::Object(details)) => {
+                details.insert("httpStatus".to_owned(), json!(status));
+            }
+            Some(details) => *details = json!({ "httpStatus": status }),
+            None => {}
+        }
+    }
+}
+
+async fn exchange(
+    pool: reqwest::Client,
+    request: Request<'_>,
+    status_seen: &AtomicU16,
+) -> Result<Response, ApiError> {
     let mut builder = pool
         .request(request.method, &request.url)
         .headers(request.headers);
@@ -146,6 +173,7 @@ async fn exchange(pool: reqwest::Client, request: Request<'_>) -> Result<Respons
         .await
         .map_err(|err| transport_error(request.description, &request.url, &err))?;
     let status = response.status();
+    status_seen.store(status.as_u16(), Ordering::Relaxed);
     if status.is_redirection() {
         let location = response
             .headers()
@@ -173,11 +201,11 @@ async fn exchange(pool: reqwest::Client, request: Request<'_>) -> Result<Respons
         }
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|err| transport_error(request.description, &request.url, &err))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|err| {
+        let mut error = transport_error(request.description, &request.url, &err);
+        add_http_status(&mut error, status.as_u16());
+        error
+    })? {
         let total = body.len() as u64 + chunk.len() as u64;
         if total > limit {
             return Err(too_large(total));

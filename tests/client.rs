@@ -228,6 +228,9 @@ fn the_timeout_bounds_the_whole_call_even_a_trickling_body() {
         assert_eq!(first_item(&result)["code"], codes::TIMEOUT, "{name}");
         assert_eq!(first_item(&result)["details"]["timeoutMs"], 400);
     }
+    // The trickling answer had sent its status line before the deadline.
+    let result = json(&client.run_once("drip"));
+    assert_eq!(first_item(&result)["details"]["httpStatus"], 200);
 }
 
 /// A call to `url` fails with status 0, `network_error`, and a message naming `cause`.

@@ -245,7 +245,7 @@ static void test_limits_and_failures(void) {
            "\"code\":\"response_too_large\"");
     EXPECT(altogic_task_run_once(small, "drip"),
            "\"code\":\"timeout\"",
-           "\"details\":{\"timeoutMs\":400}");
+           "\"details\":{\"timeoutMs\":400,\"httpStatus\":200}");
     EXPECT(altogic_task_run_once(small, "stall"),
            "\"code\":\"timeout\"");
     altogic_client_free(small);
