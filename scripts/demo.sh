@@ -18,7 +18,9 @@ gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/c/r
 
 "$root/target/release/altogic-emulator" --listen 127.0.0.1:0 >"$out/emulator.out" 2>"$out/emulator.log" &
 emulator_pid=$!
-trap 'kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true' EXIT
+stop_emulator() { kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; }
+trap stop_emulator EXIT
+trap 'exit 130' INT TERM
 for _ in $(seq 200); do
     grep -q "listening on" "$out/emulator.out" 2>/dev/null && break
     kill -0 "$emulator_pid" 2>/dev/null || break

@@ -28,6 +28,7 @@ exec 9>"$fifo"
 rm -f "$fifo"
 cleanup() { exec 9>&- || true; kill "$fixture_pid" 2>/dev/null || true; wait "$fixture_pid" 2>/dev/null || true; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 for _ in $(seq 100); do
     grep -q "listening on" "$out/fixture.out" 2>/dev/null && break
     sleep 0.05
