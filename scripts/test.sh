@@ -40,7 +40,7 @@ suite "header is up to date" header_is_fresh
 suite "cargo fmt" cargo fmt --all -- --check
 suite "cargo clippy" cargo clippy --release --workspace --all-targets -- -D warnings
 suite "Rust tests" cargo test --release --workspace
-suite "C tests (native and valgrind)" tests/c/run.sh
+suite "C tests (native, sanitizers, valgrind)" tests/c/run.sh
 suite "official JavaScript client vs emulator" \
     env ALTOGIC_EMULATOR="$root/target/release/altogic-emulator" tests/js/run.sh
 suite "demo (C example vs emulator)" scripts/demo.sh

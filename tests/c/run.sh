@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds and runs the C test suite against the release library and the fixture server,
-# then again under valgrind (fork cases left out: valgrind would check the child too).
+# Builds and runs the C test suite against the release library and the fixture server:
+# natively, with ASan/LSan/UBSan, then under valgrind (fork cases left out there: valgrind
+# would check the child too).
 # Usage: tests/c/run.sh [--no-valgrind]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +13,10 @@ cargo build --release --quiet --lib --example fixture_server
 
 CFLAGS=(-std=c11 -Wall -Wextra -Wpedantic -Werror -g -O1 -I"$root/include")
 gcc "${CFLAGS[@]}" tests/c/test_altogic.c -o "$out/test_altogic" \
+    -L"$root/target/release" -laltogic -Wl,-rpath,"$root/target/release" -lpthread
+# The same suite with AddressSanitizer, LeakSanitizer and UBSan on the C side.
+gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+    tests/c/test_altogic.c -o "$out/test_altogic_asan" \
     -L"$root/target/release" -laltogic -Wl,-rpath,"$root/target/release" -lpthread
 # The header must also compile as C++ (cpp_compat).
 g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I"$root/include" -fsyntax-only -x c++ - <<'CPP'
@@ -38,6 +43,9 @@ url=$(sed -n 's/^fixture listening on //p' "$out/fixture.out")
 
 echo "== C tests (native)"
 timeout 300 "$out/test_altogic" "$url"
+
+echo "== C tests (ASan, LSan, UBSan)"
+ASAN_OPTIONS=detect_leaks=1 timeout 300 "$out/test_altogic_asan" "$url"
 
 if [ "${1:-}" != "--no-valgrind" ]; then
     command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
