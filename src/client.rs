@@ -7,6 +7,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -67,8 +68,8 @@ pub struct SessionSnapshot {
 #[derive(Debug)]
 pub struct Client {
     base_url: String,
-    client_key: String,
-    api_key: Option<String>,
+    /// `X-Client`, `X-Client-Key` and `Authorization`, built once: every call sends them.
+    fixed_headers: HeaderMap,
     session: Mutex<SessionState>,
     timeout: Duration,
     connect_timeout: Duration,
@@ -83,12 +84,20 @@ impl Client {
         options: ClientOptions,
     ) -> Result<Client, ApiError> {
         let base_url = normalize_env_url(env_url)?;
-        require_header_value("client_key", client_key)?;
+        let mut fixed_headers = HeaderMap::with_capacity(3);
+        fixed_headers.insert(
+            HeaderName::from_static("x-client"),
+            HeaderValue::from_static(crate::CLIENT_NAME),
+        );
+        fixed_headers.insert(
+            HeaderName::from_static("x-client-key"),
+            header_value("client_key", client_key)?,
+        );
         if let Some(api_key) = &options.api_key {
-            require_header_value("apiKey", api_key)?;
+            fixed_headers.insert(AUTHORIZATION, header_value("apiKey", api_key)?);
         }
         if let Some(session) = &options.session {
-            require_header_value("session", session)?;
+            header_value("session", session)?;
         }
         let timeout_ms = checked_millis("timeoutMs", options.timeout_ms, DEFAULT_TIMEOUT_MS)?;
         let connect_timeout_ms = checked_millis(
@@ -106,8 +115,7 @@ impl Client {
         }
         Ok(Client {
             base_url,
-            client_key: client_key.to_owned(),
-            api_key: options.api_key,
+            fixed_headers,
             session: Mutex::new(SessionState {
                 token: options.session,
                 generation: 0,
@@ -123,12 +131,16 @@ impl Client {
         &self.base_url
     }
 
-    pub fn client_key(&self) -> &str {
-        &self.client_key
-    }
-
-    pub fn api_key(&self) -> Option<&str> {
-        self.api_key.as_deref()
+    /// The headers of a request sent with the session `session`.
+    pub fn request_headers(&self, session: Option<&str>) -> Result<HeaderMap, ApiError> {
+        let mut headers = self.fixed_headers.clone();
+        if let Some(token) = session {
+            headers.insert(
+                HeaderName::from_static("session"),
+                header_value("session", token)?,
+            );
+        }
+        Ok(headers)
     }
 
     pub fn timeout(&self) -> Duration {
@@ -151,7 +163,7 @@ impl Client {
     /// Sets (Some) or clears (None) the session token.
     pub fn set_session(&self, token: Option<&str>) -> Result<(), ApiError> {
         if let Some(token) = token {
-            require_header_value("session_token", token)?;
+            header_value("session_token", token)?;
         }
         let mut state = self.session_state();
         state.token = token.map(str::to_owned);
@@ -195,8 +207,8 @@ pub fn missing_value(name: &str) -> ApiError {
 }
 
 /// A value that goes into an HTTP header: present, and free of control characters (CR and
-/// LF would let it write headers of its own).
-pub fn require_header_value(name: &str, value: &str) -> Result<(), ApiError> {
+/// LF would let it write headers of its own). The one check of every header value.
+pub fn header_value(name: &str, value: &str) -> Result<HeaderValue, ApiError> {
     if value.is_empty() {
         return Err(missing_value(name));
     }
@@ -214,7 +226,8 @@ pub fn require_header_value(name: &str, value: &str) -> Result<(), ApiError> {
             Some(json!({ "argument": name })),
         ));
     }
-    Ok(())
+    HeaderValue::from_str(value)
+        .map_err(|_| invalid_argument(format!("{name} cannot be sent as an HTTP header value.")))
 }
 
 fn checked_millis(name: &str, value: Option<u64>, default: u64) -> Result<u64, ApiError> {

@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -124,30 +123,6 @@ impl Client {
         }
     }
 
-    fn headers(&self, session: Option<&str>) -> Result<HeaderMap, ApiError> {
-        let mut headers = HeaderMap::with_capacity(4);
-        let value = |name: &str, text: &str| {
-            HeaderValue::from_str(text).map_err(|_| {
-                invalid_argument(format!("{name} cannot be sent as an HTTP header value."))
-            })
-        };
-        headers.insert(
-            HeaderName::from_static("x-client"),
-            HeaderValue::from_static(crate::CLIENT_NAME),
-        );
-        headers.insert(
-            HeaderName::from_static("x-client-key"),
-            value("client_key", self.client_key())?,
-        );
-        if let Some(api_key) = self.api_key() {
-            headers.insert(AUTHORIZATION, value("apiKey", api_key)?);
-        }
-        if let Some(token) = session {
-            headers.insert(HeaderName::from_static("session"), value("session", token)?);
-        }
-        Ok(headers)
-    }
-
     fn call(
         &self,
         method: Method,
@@ -157,7 +132,7 @@ impl Client {
         description: &str,
     ) -> Outcome {
         let session = self.session_snapshot();
-        let headers = match self.headers(session.token.as_deref()) {
+        let headers = match self.request_headers(session.token.as_deref()) {
             Ok(headers) => headers,
             Err(error) => return error.into(),
         };
