@@ -83,23 +83,22 @@ impl Client {
     /// is returned as it is. `timeout` zero polls once. On timeout the last info seen comes
     /// back together with a `timeout` error.
     pub fn wait_for_task(&self, task_id: &str, timeout: Duration) -> Outcome {
-        let started = Instant::now();
-        // None: so far away that Instant cannot hold it; polls until the task ends.
-        let deadline = started.checked_add(timeout);
+        let deadline = Instant::now().checked_add(timeout);
+        // Time left before the wait's deadline; None when it lies beyond what Instant holds,
+        // and the wait polls until the task ends.
+        let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let mut backoff = WAIT_FIRST_BACKOFF;
         let mut last_info = None;
         loop {
-            let remaining = match deadline {
-                _ if timeout.is_zero() => self.timeout(),
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => self.timeout(),
-            };
-            if remaining.is_zero() {
+            // `timeout` zero still makes one whole poll.
+            let left = if timeout.is_zero() { None } else { time_left() };
+            if left.is_some_and(|left| left.is_zero()) {
                 return wait_timeout(task_id, timeout, last_info);
             }
             // The last poll may get less than timeoutMs: the wait's own deadline comes first.
-            let cut_by_wait = remaining < self.timeout();
-            let outcome = self.get_task_status_within(task_id, remaining.min(self.timeout()));
+            let poll_deadline = left.map_or(self.timeout(), |left| left.min(self.timeout()));
+            let cut_by_wait = poll_deadline < self.timeout();
+            let outcome = self.get_task_status_within(task_id, poll_deadline);
             if let Some(errors) = &outcome.errors {
                 if errors.status == 0 && errors.has_code(codes::TIMEOUT) && cut_by_wait {
                     return wait_timeout(task_id, timeout, last_info);
@@ -110,15 +109,11 @@ impl Client {
                 return outcome;
             }
             last_info = outcome.info;
-            let remaining = match deadline {
-                _ if timeout.is_zero() => Duration::ZERO,
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => backoff,
-            };
-            if remaining.is_zero() {
+            let pause = time_left().map_or(backoff, |left| left.min(backoff));
+            if pause.is_zero() {
                 return wait_timeout(task_id, timeout, last_info);
             }
-            std::thread::sleep(backoff.min(remaining));
+            std::thread::sleep(pause);
             backoff = (backoff * 2).min(WAIT_MAX_BACKOFF);
         }
     }
