@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -138,37 +139,51 @@ fn authorize(engine: &Engine, headers: &HeaderMap) -> Result<(), ApiError> {
         ));
     };
     if !app.api_keys.is_empty() {
-        match header_str(headers, "authorization") {
-            None => {
-                return Err(unauthorized(
-                    "missing_api_key",
-                    "this app needs an API key in the Authorization header",
-                ))
-            }
-            Some(k) if !app.api_keys.contains(k) => {
-                return Err(unauthorized("invalid_api_key", "the API key is not valid"))
-            }
-            Some(_) => {}
-        }
+        require_listed(
+            header_str(headers, "authorization"),
+            &app.api_keys,
+            (
+                "missing_api_key",
+                "this app needs an API key in the Authorization header",
+            ),
+            ("invalid_api_key", "the API key is not valid"),
+        )?;
     }
     if client.enforce_session {
-        match header_str(headers, "session") {
-            None => {
-                return Err(unauthorized(
-                    "missing_session_token",
-                    "this client key needs a session: the Session header is missing",
-                ))
-            }
-            Some(t) if !app.session_tokens.contains(t) => {
-                return Err(unauthorized(
-                    "invalid_session_token",
-                    "the session token is not valid",
-                ))
-            }
-            Some(_) => {}
-        }
+        require_listed(
+            header_str(headers, "session"),
+            &app.session_tokens,
+            (
+                "missing_session_token",
+                "this client key needs a session: the Session header is missing",
+            ),
+            ("invalid_session_token", "the session token is not valid"),
+        )?;
     }
     Ok(())
+}
+
+/// A credential header that must be present and one of `allowed`; 401 with the `missing` or
+/// `invalid` code and message otherwise.
+fn require_listed(
+    value: Option<&str>,
+    allowed: &HashSet<String>,
+    missing: (&'static str, &str),
+    invalid: (&'static str, &str),
+) -> Result<(), ApiError> {
+    match value {
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            missing.0,
+            missing.1,
+        )),
+        Some(v) if !allowed.contains(v) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            invalid.0,
+            invalid.1,
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 async fn run_once(
