@@ -111,8 +111,7 @@ fn auth_cases() {
         (401, "invalid_client_key")
     );
     let r = post(&mut c, &[("X-Client-Key", "demo-client-key")]);
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.json()["taskId"].as_str().unwrap().to_string();
+    let id = r.task_id();
 
     let r = post(&mut c, &[("X-Client-Key", "demo-session-key")]);
     assert_eq!(
@@ -238,10 +237,7 @@ fn not_found_bad_body_and_methods() {
 fn retention_forgets_old_executions() {
     let emu = Emulator::start(&["--retention", "2s"]);
     let mut c = emu.conn();
-    let id = c.run_once(DEMO_KEY, "billOnDemand").json()["taskId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = c.run_once(DEMO_KEY, "billOnDemand").task_id();
     let done = c.wait_finished(DEMO_KEY, &id, Duration::from_secs(5));
     assert_eq!(done["status"], "completed");
     let list = c.get_json("/_emulator/executions");
@@ -350,16 +346,10 @@ service = {{ type = "http", url = "http://127.0.0.1:{port}/hook" }}
     );
     let emu = Emulator::start(&["--config", cfg.to_str().unwrap(), "--workers", "1"]);
     let mut c = emu.conn();
-    let a = c.run_once("ck", "hook").json()["taskId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let a = c.run_once("ck", "hook").task_id();
     let done = c.wait_finished("ck", &a, Duration::from_secs(10));
     assert_eq!(done["status"], "completed", "{done}");
-    let b = c.run_once("ck", "hook").json()["taskId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let b = c.run_once("ck", "hook").task_id();
     let failed = c.wait_finished("ck", &b, Duration::from_secs(10));
     assert_eq!(failed["status"], "errors", "{failed}");
     assert_eq!(failed["errors"]["httpStatus"], 500);

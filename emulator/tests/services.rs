@@ -6,11 +6,6 @@ use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-fn task_id(r: Response) -> String {
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["taskId"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn command_service_succeeds_fails_and_times_out() {
     let dir = TempDir::new("cmd");
@@ -46,10 +41,10 @@ service = {{ type = "command", argv = ["/nonexistent/program"] }}
     );
     let emu = Emulator::start(&["--config", cfg.to_str().unwrap()]);
     let mut c = emu.conn();
-    let ok = task_id(c.run_once("ck", "ok"));
-    let fails = task_id(c.run_once("ck", "fails"));
-    let hangs = task_id(c.run_once("ck", "hangs"));
-    let missing = task_id(c.run_once("ck", "missing"));
+    let ok = c.run_once("ck", "ok").task_id();
+    let fails = c.run_once("ck", "fails").task_id();
+    let hangs = c.run_once("ck", "hangs").task_id();
+    let missing = c.run_once("ck", "missing").task_id();
 
     let v = c.wait_finished("ck", &ok, Duration::from_secs(10));
     assert_eq!(v["status"], "completed", "{v}");
@@ -131,7 +126,7 @@ service = { type = "simulated", duration = "10ms" }
     let off = c.get_json("/_emulator/executions?task=off");
     assert_eq!(off["executions"].as_array().unwrap().len(), 0, "{off}");
     // runOnce still runs a disabled task, and does not change any schedule.
-    let id = task_id(c.run_once("ck", "off"));
+    let id = c.run_once("ck", "off").task_id();
     assert_eq!(
         c.wait_finished("ck", &id, Duration::from_secs(5))["status"],
         "completed"
@@ -169,15 +164,15 @@ service = { type = "simulated", duration = "30s" }
     ];
     let mut emu = Emulator::start(&args);
     let mut c = emu.conn();
-    let quick = task_id(c.run_once("ck", "quick"));
+    let quick = c.run_once("ck", "quick").task_id();
     let done = c.wait_finished("ck", &quick, Duration::from_secs(5));
     assert_eq!(done["status"], "completed");
-    let slow = task_id(c.run_once("ck", "slow"));
+    let slow = c.run_once("ck", "slow").task_id();
     c.wait_for("ck", &slow, Duration::from_secs(5), |v| {
         v["status"] == "processing"
     });
     // The only worker is busy: this one stays pending.
-    let queued = task_id(c.run_once("ck", "quick"));
+    let queued = c.run_once("ck", "quick").task_id();
     assert_eq!(c.status("ck", &queued).json()["status"], "pending");
     std::thread::sleep(Duration::from_millis(200)); // let the writer commit
     emu.kill9();
@@ -200,7 +195,7 @@ service = { type = "simulated", duration = "30s" }
     );
     assert!(emu.stderr().contains("1 interrupted"), "{}", emu.stderr());
     // New ids never collide with the old ones.
-    let fresh = task_id(c.run_once("ck", "quick"));
+    let fresh = c.run_once("ck", "quick").task_id();
     assert!(![&quick, &slow, &queued].contains(&&fresh));
 }
 
@@ -212,7 +207,7 @@ fn hammer(port: u16, conns: usize, per_conn: usize) -> Vec<String> {
             std::thread::spawn(move || {
                 let mut c = Conn::new(port);
                 (0..per_conn)
-                    .map(|_| task_id(c.run_once("ck", "zero")))
+                    .map(|_| c.run_once("ck", "zero").task_id())
                     .collect::<Vec<_>>()
             })
         })
@@ -308,7 +303,7 @@ service = {{ type = "command", argv = ["/bin/sh", "-c", "echo $$ > '{}'; exec sl
     );
     let mut emu = Emulator::start(&["--config", cfg.to_str().unwrap()]);
     let mut c = emu.conn();
-    let id = task_id(c.run_once("ck", "long"));
+    let id = c.run_once("ck", "long").task_id();
     c.wait_for("ck", &id, Duration::from_secs(5), |v| {
         v["status"] == "processing"
     });

@@ -147,6 +147,12 @@ pub struct Response {
 }
 
 impl Response {
+    /// The `taskId` of a successful runOnce answer.
+    pub fn task_id(&self) -> String {
+        assert_eq!(self.status, 200, "{}", self.body);
+        self.json()["taskId"].as_str().unwrap().to_string()
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
