@@ -15,9 +15,9 @@
 #include <stddef.h>
 
 /** The version of this header, equal to what `altogic_version()` returns. */
-#define ALTOGIC_VERSION "0.1.0"
-#define ALTOGIC_VERSION_MAJOR 0
-#define ALTOGIC_VERSION_MINOR 1
+#define ALTOGIC_VERSION "1.0.0"
+#define ALTOGIC_VERSION_MAJOR 1
+#define ALTOGIC_VERSION_MINOR 0
 #define ALTOGIC_VERSION_PATCH 0
 
 
@@ -42,25 +42,17 @@
 #define ALTOGIC_MAX_TIMEOUT_MS 86400000
 
 /**
- * Returned by `altogic_client_set_session` when the session was set or cleared.
+ * Pass as `timeout_ms` to `altogic_task_wait` or `altogic_task_wait_cancellable` to wait
+ * with no deadline of its own: until the execution ends, an error ends the wait, or the
+ * call's cancellation token is triggered.
  */
-#define ALTOGIC_OK 0
+#define ALTOGIC_WAIT_FOREVER UINT64_MAX
 
 /**
- * Returned by `altogic_client_set_session` when `client` is NULL.
+ * A cancellation token. Opaque: create it with `altogic_cancel_new`, trigger it with
+ * `altogic_cancel_trigger`, free it with `altogic_cancel_free`.
  */
-#define ALTOGIC_ERR_NULL_CLIENT 1
-
-/**
- * Returned by `altogic_client_set_session` when the token is empty, not UTF-8, or holds
- * CR, LF or another control character.
- */
-#define ALTOGIC_ERR_INVALID_TOKEN 2
-
-/**
- * Returned by `altogic_client_set_session` when the library caught an internal panic.
- */
-#define ALTOGIC_ERR_INTERNAL 3
+typedef struct AltogicCancel AltogicCancel;
 
 /**
  * A client of one Altogic app environment. Opaque: create it with `altogic_client_new`,
@@ -132,8 +124,11 @@ void altogic_client_free(struct AltogicClient *client);
  * one of the codes `missing_required_value` (NULL client, NULL or empty name),
  * `invalid_argument`, `network_error`, `timeout`, `invalid_response`, `response_too_large`,
  * `redirect_not_followed` or `internal_error`. Errors from the service keep its HTTP status
- * and items. An answer with code `invalid_session_token` or `missing_session_token` drops
- * the client's session.
+ * and items; every item has string `origin`, `code` and `message`. An answer with code
+ * `invalid_session_token` or `missing_session_token` drops the client's session.
+ *
+ * The request is never sent twice by the library, so the task never runs twice because
+ * of it (only a request none of which was written is resent).
  *
  * Blocks the calling thread for at most the client's `timeoutMs`.
  * Thread-safety: a client may be used by many threads at once; calls run concurrently.
@@ -145,6 +140,26 @@ void altogic_client_free(struct AltogicClient *client);
 char *altogic_task_run_once(const struct AltogicClient *client, const char *task_name_or_id);
 
 /**
+ * `altogic_task_run_once`, cancellable: when `cancel` is triggered (from any thread) while
+ * the call is connecting, waiting for the answer or reading it, the call returns within
+ * milliseconds with `status` 0 and code `cancelled`. A token triggered before the call
+ * makes it return at once without sending anything. NULL `cancel` means not cancellable.
+ *
+ * A call cancelled after its request was sent may still have run the task: the service
+ * received it even though the answer was not read.
+ *
+ * Ownership: `cancel` is borrowed for the duration of the call; it must not be freed
+ * before the call returns. Everything else is as for `altogic_task_run_once`.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `task_name_or_id` is NULL or a NUL-terminated string;
+ * `cancel` is NULL or a live token from `altogic_cancel_new`.
+ */
+char *altogic_task_run_once_cancellable(const struct AltogicClient *client,
+                                        const char *task_name_or_id,
+                                        const struct AltogicCancel *cancel);
+
+/**
  * Gets the status of a task execution (`GET {envUrl}/_api/rest/v1/task/{taskId}`), with
  * `task_id` percent-encoded as one path segment.
  *
@@ -153,6 +168,9 @@ char *altogic_task_run_once(const struct AltogicClient *client, const char *task
  * processing began, `completedAt` once it ended, and every field the service sends.
  * The service keeps executions for seven days: for an older one both `info` and `errors`
  * are null. Never returns NULL; free the string with `altogic_string_free`.
+ *
+ * A request that fails on a kept-alive connection before any byte of the answer arrived
+ * is sent once more on a new connection (reading a status is idempotent).
  *
  * Error codes, session handling, blocking, thread-safety and ownership are as for
  * `altogic_task_run_once`; the ids `.` and `..` are refused with `invalid_argument`.
@@ -163,15 +181,32 @@ char *altogic_task_run_once(const struct AltogicClient *client, const char *task
 char *altogic_task_get_status(const struct AltogicClient *client, const char *task_id);
 
 /**
+ * `altogic_task_get_status`, cancellable through `cancel` exactly as
+ * `altogic_task_run_once_cancellable` is. NULL `cancel` means not cancellable.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string;
+ * `cancel` is NULL or a live token from `altogic_cancel_new`.
+ */
+char *altogic_task_get_status_cancellable(const struct AltogicClient *client,
+                                          const char *task_id,
+                                          const struct AltogicCancel *cancel);
+
+/**
  * Waits for a task execution to end: polls its status, pausing about 50 ms at first and
  * doubling up to about 1 s, until the status is `completed` or `errors`, or `info` is null
  * (the execution is no longer kept).
  *
- * Returns compact one-line JSON `{"info":...,"errors":...}` of the last poll. An error answer
- * ends the wait and is returned as it is. `timeout_ms` 0 polls once. When `timeout_ms`
+ * Returns compact one-line JSON `{"info":...,"errors":...}` of the last poll. `timeout_ms`
+ * 0 polls once; `ALTOGIC_WAIT_FOREVER` waits with no deadline of its own.
+ *
+ * A poll that fails for a transient reason (`network_error`, a poll's `timeout`, HTTP 429
+ * or 5xx) is retried with the same backoff until the deadline; any other error (401, 404,
+ * `invalid_response`, ...) ends the wait and is returned as it is. When `timeout_ms`
  * passes first, `info` is the last TaskInfo seen and `errors` has one item with code
- * `timeout` (`details.lastStatus` names the last status). Never returns NULL; free the
- * string with `altogic_string_free`.
+ * `timeout`, whose `details.lastStatus` names the last status and `details.lastError`
+ * holds the last transient error (an APIError object) or null. Never returns NULL; free
+ * the string with `altogic_string_free`.
  *
  * Blocks the calling thread for about `timeout_ms` at most (each poll is also bounded by
  * the client's `timeoutMs`). Thread-safety and ownership as for `altogic_task_run_once`.
@@ -184,13 +219,33 @@ char *altogic_task_wait(const struct AltogicClient *client,
                         uint64_t timeout_ms);
 
 /**
+ * `altogic_task_wait`, cancellable: when `cancel` is triggered during a poll or during the
+ * pause between two polls, the wait returns within milliseconds with `status` 0, code
+ * `cancelled` and `info` null. A token triggered before the call makes it return at once
+ * without sending anything. With `ALTOGIC_WAIT_FOREVER` as `timeout_ms`, the token alone
+ * decides when an unfinished wait stops. NULL `cancel` means not cancellable.
+ *
+ * Ownership: `cancel` is borrowed for the duration of the call; it must not be freed
+ * before the call returns. Everything else is as for `altogic_task_wait`.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string;
+ * `cancel` is NULL or a live token from `altogic_cancel_new`.
+ */
+char *altogic_task_wait_cancellable(const struct AltogicClient *client,
+                                    const char *task_id,
+                                    uint64_t timeout_ms,
+                                    const struct AltogicCancel *cancel);
+
+/**
  * Sets the session token sent in the `Session` header, or clears it when `session_token`
  * is NULL.
  *
- * Returns `ALTOGIC_OK` (0) on success; `ALTOGIC_ERR_NULL_CLIENT` when `client` is NULL;
- * `ALTOGIC_ERR_INVALID_TOKEN` when the token is empty, not UTF-8, or holds CR, LF or another
- * control character (the session is then unchanged); `ALTOGIC_ERR_INTERNAL` on an internal
- * error.
+ * Returns NULL on success. On failure returns an APIError JSON object (as
+ * `altogic_client_new` reports errors) that the caller frees with `altogic_string_free`,
+ * and the session is unchanged. Codes: `missing_required_value` (NULL client, empty
+ * token), `invalid_argument` (not UTF-8, or a CR, LF or other control character, which an
+ * HTTP header cannot hold), `internal_error`.
  *
  * The library also drops the session by itself when the service answers
  * `invalid_session_token` or `missing_session_token`, as the official client does, unless
@@ -201,7 +256,7 @@ char *altogic_task_wait(const struct AltogicClient *client,
  * # Safety
  * `client` is NULL or a live client; `session_token` is NULL or a NUL-terminated string.
  */
-int32_t altogic_client_set_session(struct AltogicClient *client, const char *session_token);
+char *altogic_client_set_session(const struct AltogicClient *client, const char *session_token);
 
 /**
  * Returns a copy of the current session token, or NULL when no session is set (or
@@ -214,6 +269,53 @@ int32_t altogic_client_set_session(struct AltogicClient *client, const char *ses
 char *altogic_client_get_session(const struct AltogicClient *client);
 
 /**
+ * Creates a cancellation token, not triggered. Pass it to the `_cancellable` calls and
+ * trigger it with `altogic_cancel_trigger` to end them.
+ *
+ * One token may serve any number of calls, on any threads, at once; triggering it ends
+ * all of them, and every later call given it returns at once. A token cannot be reset:
+ * make a new one for new calls. Returns NULL only if memory runs out.
+ *
+ * Ownership: the caller owns the token and frees it with `altogic_cancel_free`.
+ * Thread-safety: may be called from any thread.
+ */
+struct AltogicCancel *altogic_cancel_new(void);
+
+/**
+ * Triggers a cancellation token: every call given it that is in flight returns within
+ * milliseconds with code `cancelled`, and every later call given it returns at once.
+ *
+ * Idempotent, and never blocks: it does not wait for the calls to return. NULL is a no-op.
+ * Thread-safety: may be called from any thread, including while other threads are inside
+ * calls that use the token, and from several threads at once.
+ *
+ * # Safety
+ * `token` is NULL or a live token from `altogic_cancel_new`.
+ */
+void altogic_cancel_trigger(const struct AltogicCancel *token);
+
+/**
+ * Whether the token was triggered: 1 if so, 0 if not or when `token` is NULL.
+ * Thread-safety: may be called from any thread.
+ *
+ * # Safety
+ * `token` is NULL or a live token from `altogic_cancel_new`.
+ */
+int32_t altogic_cancel_is_triggered(const struct AltogicCancel *token);
+
+/**
+ * Frees a cancellation token. NULL is a no-op; never free a token twice.
+ *
+ * Free a token only once every call given it has returned and no thread can still
+ * trigger it (freeing it does not cancel anything). Triggering before freeing is not
+ * needed.
+ *
+ * # Safety
+ * `token` is NULL or a token from `altogic_cancel_new` not yet freed and no longer used.
+ */
+void altogic_cancel_free(struct AltogicCancel *token);
+
+/**
  * Frees a string returned by this library (results, errors, session tokens). NULL is a
  * no-op. Never pass a string twice, and never free these strings with `free()`.
  * Thread-safety: may be called from any thread.
@@ -224,8 +326,8 @@ char *altogic_client_get_session(const struct AltogicClient *client);
 void altogic_string_free(char *s);
 
 /**
- * The library's version (semver, e.g. `"0.1.0"`), equal to `ALTOGIC_VERSION`. The string is
- * static: never free it.
+ * The library's version (semver, e.g. `"1.0.0"`), equal to `ALTOGIC_VERSION`. The string is
+ * static: never free it. Thread-safety: may be called from any thread.
  */
 const char *altogic_version(void);
 

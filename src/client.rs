@@ -1,17 +1,19 @@
 //! A client: one app environment, its keys, its session and its limits.
 //!
 //! Clients are cheap. They own no thread and no connection pool: every client of the
-//! process shares the runtime and pool of [`crate::transport`]. A client is `Send + Sync`;
-//! the session is the only state that changes after creation and sits behind a mutex.
+//! process shares the runtime and pools of the transport. A client is `Send + Sync`; the
+//! session is the only state that changes after creation. It is swapped atomically rather
+//! than locked, so a child forked while another thread was reading it cannot hang on it.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::outcome::{codes, ApiError};
+use crate::error::{codes, ApiError};
 
 /// Default `timeoutMs`: the bound of one whole call.
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
@@ -50,7 +52,7 @@ impl ClientOptions {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct SessionState {
     token: Option<String>,
     /// Bumped on every change, so a call can tell whether the session it sent is still the
@@ -70,7 +72,7 @@ pub struct Client {
     base_url: String,
     /// `X-Client`, `X-Client-Key` and `Authorization`, built once: every call sends them.
     fixed_headers: HeaderMap,
-    session: Mutex<SessionState>,
+    session: ArcSwap<SessionState>,
     timeout: Duration,
     connect_timeout: Duration,
     max_response_bytes: u64,
@@ -116,7 +118,7 @@ impl Client {
         Ok(Client {
             base_url,
             fixed_headers,
-            session: Mutex::new(SessionState {
+            session: ArcSwap::from_pointee(SessionState {
                 token: options.session,
                 generation: 0,
             }),
@@ -155,28 +157,25 @@ impl Client {
         self.max_response_bytes
     }
 
-    fn session_state(&self) -> MutexGuard<'_, SessionState> {
-        // The state is always consistent (plain assignments), so a poisoned lock is usable.
-        self.session.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Sets (Some) or clears (None) the session token.
     pub fn set_session(&self, token: Option<&str>) -> Result<(), ApiError> {
         if let Some(token) = token {
             header_value("session_token", token)?;
         }
-        let mut state = self.session_state();
-        state.token = token.map(str::to_owned);
-        state.generation += 1;
+        let token = token.map(str::to_owned);
+        self.session.rcu(|state| SessionState {
+            token: token.clone(),
+            generation: state.generation + 1,
+        });
         Ok(())
     }
 
     pub fn session(&self) -> Option<String> {
-        self.session_state().token.clone()
+        self.session.load().token.clone()
     }
 
     pub fn session_snapshot(&self) -> SessionSnapshot {
-        let state = self.session_state();
+        let state = self.session.load();
         SessionSnapshot {
             token: state.token.clone(),
             generation: state.generation,
@@ -186,11 +185,16 @@ impl Client {
     /// Drops the session the service refused, unless it was replaced since the request
     /// that was refused was sent.
     pub fn drop_session_if_current(&self, sent: &SessionSnapshot) {
-        let mut state = self.session_state();
-        if state.generation == sent.generation && state.token.is_some() {
-            state.token = None;
-            state.generation += 1;
+        let current = self.session.load_full();
+        if current.generation != sent.generation || current.token.is_none() {
+            return;
         }
+        let dropped = Arc::new(SessionState {
+            token: None,
+            generation: current.generation + 1,
+        });
+        // Lost the race to a concurrent change: that change wins, as it came later.
+        self.session.compare_and_swap(&current, dropped);
     }
 }
 

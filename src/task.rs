@@ -2,15 +2,19 @@
 //! and how an answer of the service becomes an [`Outcome`] the way the official client
 //! makes it.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
 
+use crate::cancel::CancelToken;
 use crate::client::{invalid_argument, missing_value, Client};
-use crate::outcome::{codes, error_item, ApiError, Outcome};
-use crate::transport::{self, quote_body, reason_phrase, Request};
+use crate::error::{code_of, codes, error_item, origin_of, reason_phrase, ApiError};
+use crate::transport::{self, quote_body, Request};
 
 const TASK_PATH: &str = "/_api/rest/v1/task";
 const INVALID_SESSION_TOKEN: &str = "invalid_session_token";
@@ -28,17 +32,162 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 pub const WAIT_FIRST_BACKOFF: Duration = Duration::from_millis(50);
 pub const WAIT_MAX_BACKOFF: Duration = Duration::from_secs(1);
 
+/// What every task call answers: the TaskInfo (None once the service no longer keeps the
+/// execution), or the error.
+pub type TaskResult = Result<Option<TaskInfo>, ApiError>;
+
+/// A TaskInfo object exactly as the service sent it: every field, in its order, with its
+/// numbers spelled as they were (only white space between tokens is removed, so it fits on
+/// one line). The fields the library itself needs are read once.
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    raw: Box<RawValue>,
+    task_id: Option<String>,
+    status: Option<String>,
+}
+
+/// The fields of a TaskInfo the library reads; any others are skipped.
+#[derive(Deserialize)]
+struct KnownFields<'a> {
+    #[serde(rename = "taskId", borrow, default)]
+    task_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+}
+
+impl TaskInfo {
+    /// Reads a TaskInfo from JSON text: Ok(None) for JSON `null`, Err(the JSON kind) for
+    /// anything that is not an object.
+    pub fn from_json(text: &str) -> Result<Option<TaskInfo>, &'static str> {
+        let raw: &RawValue = serde_json::from_str(text).map_err(|_| "a body that is not JSON")?;
+        match raw.get().as_bytes().first() {
+            Some(b'{') => {}
+            Some(b'n') => return Ok(None),
+            Some(b'[') => return Err("JSON array"),
+            Some(b'"') => return Err("JSON string"),
+            Some(b't' | b'f') => return Err("JSON boolean"),
+            _ => return Err("JSON number"),
+        }
+        // A field of another type than expected (a numeric status, say) is read as absent.
+        let known = serde_json::from_str::<KnownFields<'_>>(raw.get()).unwrap_or_else(|_| {
+            let map: Map<String, Value> = serde_json::from_str(raw.get()).unwrap_or_default();
+            let field = |name: &str| map.get(name).and_then(Value::as_str).map(|s| s.to_owned());
+            KnownFields {
+                task_id: field("taskId").map(Cow::Owned),
+                status: field("status").map(Cow::Owned),
+            }
+        });
+        let compact = compact_json(raw.get());
+        let raw =
+            RawValue::from_string(compact.into_owned()).map_err(|_| "a body that is not JSON")?;
+        Ok(Some(TaskInfo {
+            task_id: known.task_id.map(Cow::into_owned),
+            status: known.status.map(Cow::into_owned),
+            raw,
+        }))
+    }
+
+    /// The id of this execution, when the object has a string `taskId`.
+    pub fn task_id(&self) -> Option<&str> {
+        self.task_id.as_deref()
+    }
+
+    /// `pending`, `processing`, `completed` or `errors`, when the object has a string `status`.
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
+    }
+
+    /// Whether the execution has ended (`completed` or `errors`) and will change no more.
+    pub fn is_final(&self) -> bool {
+        self.status().is_some_and(is_final_status)
+    }
+
+    /// The object as compact one-line JSON text.
+    pub fn as_json(&self) -> &str {
+        self.raw.get()
+    }
+
+    /// The object's fields, parsed.
+    pub fn fields(&self) -> Map<String, Value> {
+        serde_json::from_str(self.raw.get()).unwrap_or_default()
+    }
+}
+
+impl PartialEq for TaskInfo {
+    fn eq(&self, other: &TaskInfo) -> bool {
+        self.as_json() == other.as_json()
+    }
+}
+
+impl Serialize for TaskInfo {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}
+
+/// Removes white space between JSON tokens (never inside strings).
+fn compact_json(text: &str) -> Cow<'_, str> {
+    let is_space = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    let (mut in_string, mut escaped) = (false, false);
+    let mut needs_work = false;
+    for &b in text.as_bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if is_space(b) {
+            needs_work = true;
+            break;
+        }
+    }
+    if !needs_work {
+        return Cow::Borrowed(text);
+    }
+    let (mut in_string, mut escaped) = (false, false);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c.is_ascii() && is_space(c as u8) {
+            continue;
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
 /// Statuses after which an execution changes no more.
 pub fn is_final_status(status: &str) -> bool {
     matches!(status, "completed" | "errors")
 }
 
+/// A failure a wait outlives: the service was unreachable, slow, overloaded or failing.
+/// Other answers (401, 404, a malformed body) would not change by asking again.
+fn is_transient(error: &ApiError) -> bool {
+    error.is_client(codes::NETWORK_ERROR)
+        || error.is_client(codes::TIMEOUT)
+        || error.status == 429
+        || (500..=599).contains(&error.status)
+}
+
 impl Client {
     /// `POST {envUrl}/_api/rest/v1/task` with `{"taskNameOrId": ...}`: runs the task now,
-    /// ahead of its schedule.
-    pub fn run_once(&self, task_name_or_id: &str) -> Outcome {
+    /// ahead of its schedule. A triggered `cancel` ends the call at once.
+    pub fn run_once(&self, task_name_or_id: &str, cancel: Option<&CancelToken>) -> TaskResult {
         if task_name_or_id.is_empty() {
-            return missing_value("task_name_or_id").into();
+            return Err(missing_value("task_name_or_id"));
         }
         let body = json!({ "taskNameOrId": task_name_or_id }).to_string();
         self.call(
@@ -47,26 +196,31 @@ impl Client {
             Some(body),
             self.timeout(),
             "runOnce",
+            cancel,
         )
     }
 
-    /// `GET {envUrl}/_api/rest/v1/task/{taskId}`: the execution's TaskInfo, or info null
-    /// when the service no longer keeps it (after seven days).
-    pub fn get_task_status(&self, task_id: &str) -> Outcome {
-        self.get_task_status_within(task_id, self.timeout())
+    /// `GET {envUrl}/_api/rest/v1/task/{taskId}`: the execution's TaskInfo, or None when
+    /// the service no longer keeps it (after seven days).
+    pub fn get_task_status(&self, task_id: &str, cancel: Option<&CancelToken>) -> TaskResult {
+        self.get_task_status_within(task_id, self.timeout(), cancel)
     }
 
-    fn get_task_status_within(&self, task_id: &str, deadline: Duration) -> Outcome {
+    fn get_task_status_within(
+        &self,
+        task_id: &str,
+        deadline: Duration,
+        cancel: Option<&CancelToken>,
+    ) -> TaskResult {
         if task_id.is_empty() {
-            return missing_value("task_id").into();
+            return Err(missing_value("task_id"));
         }
         if task_id == "." || task_id == ".." {
             // URL parsers resolve these (even escaped as %2E) instead of sending them.
-            return invalid_argument(format!(
+            return Err(invalid_argument(format!(
                 "task_id {task_id:?} cannot be sent as a path segment; pass the taskId that \
                  runOnce returned."
-            ))
-            .into();
+            )));
         }
         let segment = utf8_percent_encode(task_id, PATH_SEGMENT);
         self.call(
@@ -75,45 +229,58 @@ impl Client {
             None,
             deadline,
             "getTaskStatus",
+            cancel,
         )
     }
 
-    /// Polls the status until it is `completed` or `errors`, or info is null, backing off
-    /// from [`WAIT_FIRST_BACKOFF`] to [`WAIT_MAX_BACKOFF`]. An error answer ends the wait and
-    /// is returned as it is. `timeout` zero polls once. On timeout the last info seen comes
-    /// back together with a `timeout` error.
-    pub fn wait_for_task(&self, task_id: &str, timeout: Duration) -> Outcome {
-        let deadline = Instant::now().checked_add(timeout);
-        // Time left before the wait's deadline; None when it lies beyond what Instant holds,
-        // and the wait polls until the task ends.
+    /// Polls the status until it is `completed` or `errors`, or the execution is gone,
+    /// backing off from [`WAIT_FIRST_BACKOFF`] to [`WAIT_MAX_BACKOFF`]. `timeout` None waits
+    /// without a deadline of its own (until the task ends or `cancel` is triggered); zero
+    /// polls once.
+    ///
+    /// A poll that fails for a transient reason (network, timeout, 429, 5xx) is retried
+    /// with the same backoff; any other error ends the wait. On its deadline the wait fails
+    /// with `timeout`, carrying the last TaskInfo seen and the last transient error.
+    pub fn wait_for_task(
+        &self,
+        task_id: &str,
+        timeout: Option<Duration>,
+        cancel: Option<&CancelToken>,
+    ) -> TaskResult {
+        let started = Instant::now();
+        let deadline = timeout.and_then(|timeout| started.checked_add(timeout));
+        // Time left before the wait's deadline; None when it has none.
         let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let poll_once = timeout.is_some_and(|timeout| timeout.is_zero());
         let mut backoff = WAIT_FIRST_BACKOFF;
         let mut last_info = None;
+        let mut last_error = None;
         loop {
             // `timeout` zero still makes one whole poll.
-            let left = if timeout.is_zero() { None } else { time_left() };
+            let left = if poll_once { None } else { time_left() };
             if left.is_some_and(|left| left.is_zero()) {
-                return wait_timeout(task_id, timeout, last_info);
+                return Err(wait_timeout(task_id, timeout, last_info, last_error));
             }
             // The last poll may get less than timeoutMs: the wait's own deadline comes first.
             let poll_deadline = left.map_or(self.timeout(), |left| left.min(self.timeout()));
             let cut_by_wait = poll_deadline < self.timeout();
-            let outcome = self.get_task_status_within(task_id, poll_deadline);
-            if let Some(errors) = &outcome.errors {
-                if errors.status == 0 && errors.has_code(codes::TIMEOUT) && cut_by_wait {
-                    return wait_timeout(task_id, timeout, last_info);
+            match self.get_task_status_within(task_id, poll_deadline, cancel) {
+                Ok(Some(info)) if !info.is_final() => {
+                    last_info = Some(info);
+                    last_error = None;
                 }
-                return outcome;
+                Ok(done) => return Ok(done),
+                Err(error) if error.is_client(codes::TIMEOUT) && cut_by_wait => {
+                    return Err(wait_timeout(task_id, timeout, last_info, Some(error)));
+                }
+                Err(error) if is_transient(&error) => last_error = Some(error),
+                Err(error) => return Err(error),
             }
-            if outcome.info.is_none() || outcome.task_status().is_some_and(is_final_status) {
-                return outcome;
-            }
-            last_info = outcome.info;
             let pause = time_left().map_or(backoff, |left| left.min(backoff));
-            if pause.is_zero() {
-                return wait_timeout(task_id, timeout, last_info);
+            if poll_once || pause.is_zero() {
+                return Err(wait_timeout(task_id, timeout, last_info, last_error));
             }
-            std::thread::sleep(pause);
+            transport::pause(pause, cancel, "wait", started)?;
             backoff = (backoff * 2).min(WAIT_MAX_BACKOFF);
         }
     }
@@ -125,27 +292,25 @@ impl Client {
         json_body: Option<String>,
         deadline: Duration,
         description: &str,
-    ) -> Outcome {
+        cancel: Option<&CancelToken>,
+    ) -> TaskResult {
         let session = self.session_snapshot();
-        let headers = match self.request_headers(session.token.as_deref()) {
-            Ok(headers) => headers,
-            Err(error) => return error.into(),
-        };
-        let response = transport::send(Request {
-            method,
-            url,
-            headers,
-            json_body,
-            deadline,
-            connect_timeout: self.connect_timeout(),
-            max_response_bytes: self.max_response_bytes(),
-            description,
-        });
-        let outcome = match response {
-            Ok(response) => interpret(response.status, &response.body),
-            Err(error) => Outcome::error(error),
-        };
-        if let Some(errors) = &outcome.errors {
+        let headers = self.request_headers(session.token.as_deref())?;
+        let response = transport::send(
+            Request {
+                method,
+                url,
+                headers,
+                json_body,
+                deadline,
+                connect_timeout: self.connect_timeout(),
+                max_response_bytes: self.max_response_bytes(),
+                description,
+            },
+            cancel,
+        )?;
+        let result = interpret(response.status, &response.body);
+        if let Err(errors) = &result {
             if errors.status != 0
                 && (errors.has_code(INVALID_SESSION_TOKEN)
                     || errors.has_code(MISSING_SESSION_TOKEN))
@@ -153,64 +318,62 @@ impl Client {
                 self.drop_session_if_current(&session);
             }
         }
-        outcome
+        result
     }
 }
 
 fn wait_timeout(
     task_id: &str,
-    timeout: Duration,
-    last_info: Option<serde_json::Map<String, Value>>,
-) -> Outcome {
+    timeout: Option<Duration>,
+    last_info: Option<TaskInfo>,
+    last_error: Option<ApiError>,
+) -> ApiError {
+    let timeout_ms = timeout.unwrap_or_default().as_millis() as u64;
     let last_status = last_info
         .as_ref()
-        .and_then(|info| info.get("status"))
-        .and_then(Value::as_str)
+        .and_then(TaskInfo::status)
         .map(str::to_owned);
-    let errors = ApiError::client(
+    let mut error = ApiError::client(
         codes::TIMEOUT,
         format!(
-            "task {task_id:?} did not finish within {} ms (last status: {}). Wait again, or \
-             pass a larger timeout_ms.",
-            timeout.as_millis(),
-            last_status.as_deref().unwrap_or("unknown")
+            "task {task_id:?} did not finish within {timeout_ms} ms (last status: {}{}). Wait \
+             again, or pass a larger timeout_ms.",
+            last_status.as_deref().unwrap_or("unknown"),
+            last_error
+                .as_ref()
+                .and_then(ApiError::first_code)
+                .map(|code| format!(", last error: {code}"))
+                .unwrap_or_default(),
         ),
-        Some(json!({ "timeoutMs": timeout.as_millis() as u64, "lastStatus": last_status })),
+        Some(json!({
+            "timeoutMs": timeout_ms,
+            "lastStatus": last_status,
+            "lastError": last_error,
+        })),
     );
-    Outcome {
-        info: last_info,
-        errors: Some(errors),
-    }
+    error.last_info = last_info;
+    error
 }
 
 /// Turns a complete answer into the result the official client gives for it, with the
-/// improvements PROTOCOL.md asks for (a non-JSON error body still gives well-formed errors;
+/// improvements the library makes (a non-JSON error body still gives well-formed errors;
 /// a 2xx body that is not JSON is an `invalid_response` instead of a silent null).
-pub fn interpret(status: StatusCode, body: &[u8]) -> Outcome {
-    let parsed = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        Some(serde_json::from_slice::<Value>(body))
-    };
+pub fn interpret(status: StatusCode, body: &[u8]) -> TaskResult {
+    let blank = body.iter().all(u8::is_ascii_whitespace);
     if status.is_success() {
-        return match parsed {
-            None | Some(Ok(Value::Null)) => Outcome::info(None),
-            Some(Ok(Value::Object(info))) => Outcome::info(Some(info)),
-            Some(Ok(other)) => {
-                invalid_response(status, body, &format!("JSON {}", json_kind(&other)))
-            }
-            Some(Err(_)) => invalid_response(status, body, "a body that is not JSON"),
-        };
+        if blank {
+            return Ok(None);
+        }
+        let text = std::str::from_utf8(body).map_err(|_| "a body that is not UTF-8 text");
+        return text
+            .and_then(TaskInfo::from_json)
+            .map_err(|what| invalid_response(status, body, what));
     }
-    let items = match parsed {
+    let items = match (!blank).then(|| serde_json::from_slice::<Value>(body)) {
         Some(Ok(value @ (Value::Object(_) | Value::Array(_)))) => error_items(value),
         _ => vec![synthesized_item(status, body)],
     };
-    Outcome::error(ApiError {
-        status: status.as_u16(),
-        status_text: reason_phrase(status).to_owned(),
-        items,
-    })
+    Err(ApiError::from_service(status, items))
 }
 
 /// `{"errors":[...]}`, `{"errors":{...}}`, a bare array, or a single object, as the
@@ -244,16 +407,6 @@ fn is_truthy(value: &Value) -> bool {
 
 fn synthesized_item(status: StatusCode, body: &[u8]) -> Value {
     let reason = reason_phrase(status);
-    let origin = if status.is_server_error() {
-        "server_error"
-    } else {
-        "client_error"
-    };
-    let code = if status.canonical_reason().is_some() {
-        snake_case(reason)
-    } else {
-        format!("http_{}", status.as_u16())
-    };
     let message = if body.iter().all(u8::is_ascii_whitespace) {
         format!(
             "The service answered HTTP {} {reason} with an empty body.",
@@ -267,11 +420,11 @@ fn synthesized_item(status: StatusCode, body: &[u8]) -> Value {
             quote_body(body)
         )
     };
-    error_item(origin, &code, message, None)
+    error_item(origin_of(status), &code_of(status), message, None)
 }
 
-fn invalid_response(status: StatusCode, body: &[u8], what: &str) -> Outcome {
-    Outcome::error(ApiError::client(
+fn invalid_response(status: StatusCode, body: &[u8], what: &str) -> ApiError {
+    ApiError::client(
         codes::INVALID_RESPONSE,
         format!(
             "The service answered HTTP {} with {what} where a TaskInfo object was expected: {}",
@@ -279,71 +432,63 @@ fn invalid_response(status: StatusCode, body: &[u8], what: &str) -> Outcome {
             quote_body(body)
         ),
         Some(json!({ "httpStatus": status.as_u16() })),
-    ))
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// "Internal Server Error" -> "internal_server_error".
-fn snake_case(phrase: &str) -> String {
-    let mut code = String::with_capacity(phrase.len());
-    for c in phrase.chars() {
-        if c.is_ascii_alphanumeric() {
-            code.push(c.to_ascii_lowercase());
-        } else if !code.ends_with('_') {
-            code.push('_');
-        }
-    }
-    code.trim_matches('_').to_owned()
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ffi::envelope_json;
 
     fn status(code: u16) -> StatusCode {
         StatusCode::from_u16(code).unwrap()
     }
 
+    fn envelope(status_code: u16, body: &[u8]) -> String {
+        envelope_json(interpret(status(status_code), body))
+    }
+
     #[test]
     fn success_bodies() {
-        let outcome = interpret(
-            status(200),
-            br#"{"taskId":"t","status":"pending","new":{"a":1}}"#,
-        );
         assert_eq!(
-            outcome.to_json(),
+            envelope(200, br#"{"taskId":"t","status":"pending","new":{"a":1}}"#),
             r#"{"info":{"taskId":"t","status":"pending","new":{"a":1}},"errors":null}"#
         );
-        for expired in [&b""[..], b"null", b" \n"] {
-            assert_eq!(
-                interpret(status(200), expired).to_json(),
-                r#"{"info":null,"errors":null}"#
-            );
+        for expired in [&b""[..], b"null", b" \n", b" null "] {
+            assert_eq!(envelope(200, expired), r#"{"info":null,"errors":null}"#);
         }
-        let not_json = interpret(status(200), b"<html>");
+        for (body, what) in [
+            (&b"<html>"[..], "not JSON"),
+            (b"[1]", "JSON array"),
+            (b"\"x\"", "JSON string"),
+            (b"12", "JSON number"),
+            (b"true", "JSON boolean"),
+            (b"{\"a\":\xff}", "not UTF-8"),
+        ] {
+            let error = interpret(status(200), body).unwrap_err();
+            assert_eq!(error.first_code(), Some(codes::INVALID_RESPONSE));
+            assert_eq!(error.items[0]["details"]["httpStatus"], 200);
+            let message = error.items[0]["message"].as_str().unwrap();
+            assert!(message.contains(what), "{message}");
+        }
+    }
+
+    #[test]
+    fn task_info_keeps_its_spelling_on_one_line() {
+        let body = "{ \"taskId\" : \"a b\",\n \"status\":\"processing\", \"n\": [1e400, -0, 1.50, 1E5],\n \"s\": \"x \\\" y\\n\" }";
+        let info = TaskInfo::from_json(body).unwrap().unwrap();
         assert_eq!(
-            not_json.errors.as_ref().unwrap().first_code(),
-            Some(codes::INVALID_RESPONSE)
+            info.as_json(),
+            r#"{"taskId":"a b","status":"processing","n":[1e400,-0,1.50,1E5],"s":"x \" y\n"}"#
         );
-        assert_eq!(
-            not_json.errors.as_ref().unwrap().items[0]["details"]["httpStatus"],
-            200
-        );
-        let array = interpret(status(200), b"[1]");
-        assert_eq!(
-            array.errors.unwrap().first_code(),
-            Some(codes::INVALID_RESPONSE)
-        );
+        assert_eq!(info.task_id(), Some("a b"));
+        assert_eq!(info.status(), Some("processing"));
+        assert!(!info.is_final());
+        let odd = TaskInfo::from_json(r#"{"status":5,"taskId":"t"}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(odd.status(), None);
+        assert_eq!(odd.task_id(), Some("t"));
     }
 
     #[test]
@@ -358,18 +503,33 @@ mod tests {
             format!("[{entry}]"),
             entry.to_owned(),
         ] {
-            assert_eq!(
-                interpret(status(404), body.as_bytes()).to_json(),
-                expected,
-                "{body}"
-            );
+            assert_eq!(envelope(404, body.as_bytes()), expected, "{body}");
         }
     }
 
     #[test]
+    fn error_items_are_made_well_formed() {
+        let error = interpret(
+            status(503),
+            br#"{"errors":["disk full", 42, {"code":"busy"}, {"message":"m","extra":1}]}"#,
+        )
+        .unwrap_err();
+        for item in &error.items {
+            for field in ["origin", "code", "message"] {
+                assert!(item[field].is_string(), "{item}");
+            }
+        }
+        assert_eq!(error.items[0]["message"], "disk full");
+        assert_eq!(error.items[1]["message"], "42");
+        assert_eq!(error.items[2]["code"], "busy");
+        assert_eq!(error.items[2]["origin"], "server_error");
+        assert_eq!(error.items[3]["code"], "service_unavailable");
+        assert_eq!(error.items[3]["extra"], 1);
+    }
+
+    #[test]
     fn non_json_error_bodies_are_well_formed() {
-        let outcome = interpret(status(500), b"<html>\nboom</html>");
-        let errors = outcome.errors.unwrap();
+        let errors = interpret(status(500), b"<html>\nboom</html>").unwrap_err();
         assert_eq!(errors.status, 500);
         assert_eq!(errors.status_text, "Internal Server Error");
         assert_eq!(errors.items[0]["origin"], "server_error");
@@ -378,12 +538,12 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("<html> boom</html>"));
-        let client = interpret(status(404), b"nope").errors.unwrap();
+        let client = interpret(status(404), b"nope").unwrap_err();
         assert_eq!(client.items[0]["origin"], "client_error");
         assert_eq!(client.items[0]["code"], "not_found");
-        let teapot = interpret(status(418), b"").errors.unwrap();
+        let teapot = interpret(status(418), b"").unwrap_err();
         assert_eq!(teapot.items[0]["code"], "i_m_a_teapot");
-        let unknown = interpret(status(599), b"\"x\"").errors.unwrap();
+        let unknown = interpret(status(599), b"\"x\"").unwrap_err();
         assert_eq!(unknown.items[0]["code"], "http_599");
         assert_eq!(unknown.items[0]["origin"], "server_error");
     }
@@ -405,11 +565,27 @@ mod tests {
     }
 
     #[test]
-    fn snake_case_codes() {
-        assert_eq!(snake_case("Internal Server Error"), "internal_server_error");
-        assert_eq!(
-            snake_case("Non-Authoritative Information"),
-            "non_authoritative_information"
-        );
+    fn transient_failures_are_told_apart() {
+        assert!(is_transient(&ApiError::client(
+            codes::NETWORK_ERROR,
+            "x",
+            None
+        )));
+        assert!(is_transient(&ApiError::client(codes::TIMEOUT, "x", None)));
+        assert!(!is_transient(&ApiError::client(
+            codes::INVALID_RESPONSE,
+            "x",
+            None
+        )));
+        for (code, transient) in [
+            (429, true),
+            (500, true),
+            (503, true),
+            (401, false),
+            (404, false),
+        ] {
+            let error = interpret(status(code), b"").unwrap_err();
+            assert_eq!(is_transient(&error), transient, "{code}");
+        }
     }
 }

@@ -1,53 +1,58 @@
-//! The HTTP layer: one lazily built runtime and connection pool for the whole process, and
-//! one request under a whole-call deadline.
+//! The HTTP layer: one lazily built runtime and set of connection pools for the whole
+//! process, and one request under a whole-call deadline and a cancellation token.
 //!
 //! Why async reqwest on our own runtime rather than `reqwest::blocking`: a blocking client
 //! owns a thread each, and its timeout does not bound a body that trickles in one byte at
-//! a time. Here every client of the process shares one small runtime (one worker thread)
-//! and one pool per distinct connect timeout, and `tokio::time::timeout` bounds the whole
-//! call, body included. Callers block in `Runtime::block_on` on their own thread, so calls
+//! a time. Here every client of the process shares one small runtime (one worker thread),
+//! `tokio::time::timeout` bounds the whole call, body included, and a cancellation token
+//! ends it at any point. Callers block in `Runtime::block_on` on their own thread, so calls
 //! from many threads run at once.
 //!
-//! fork(): the child inherits the memory of the runtime but not its worker thread. The
-//! shared state records the pid that built it; a call in another process builds a fresh
-//! runtime and pool and leaks the inherited one (dropping it would wait for a thread that
-//! does not exist in the child).
+//! fork(): the child inherits the memory of the runtime but not its worker thread, nor the
+//! locks other threads held. The process-wide state is reached without a lock (an
+//! `ArcSwapOption`) and records the pid that built it; a call in another process builds a
+//! fresh runtime and pools and leaks the inherited ones (dropping them would wait for a
+//! thread that does not exist in the child, and their locks may be held forever).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use once_cell::sync::Lazy;
+use arc_swap::ArcSwapOption;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::outcome::{codes, ApiError};
+use crate::cancel::{cancelled_error, CancelToken};
+use crate::error::{codes, reason_phrase, ApiError};
+use crate::log;
 
 /// How many bytes of a body are quoted in an error message.
 const BODY_QUOTE_CHARS: usize = 200;
+/// Idle connections are closed after this, before common servers close them (Node's
+/// default keep-alive timeout is 5 s): sending on a connection the server is closing is
+/// what makes a request fail for no reason of its own.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// reqwest sets the connect timeout per pool, so each distinct `connectTimeoutMs` needs a
+/// pool of its own. Most programs use one value; the least recently used pool beyond this
+/// many is closed, so memory stays bounded whatever values a program uses.
+const MAX_POOLS: usize = 8;
 
 struct Shared {
     pid: u32,
     runtime: tokio::runtime::Runtime,
-    /// reqwest sets the connect timeout per pool, so clients with different
-    /// `connectTimeoutMs` use different pools (most programs have one value: one pool).
-    pools: Mutex<HashMap<Duration, reqwest::Client>>,
+    /// Most recently used last.
+    pools: Mutex<Vec<(Duration, reqwest::Client)>>,
 }
 
-static SHARED: Lazy<Mutex<Option<Arc<Shared>>>> = Lazy::new(|| Mutex::new(None));
+static SHARED: ArcSwapOption<Shared> = ArcSwapOption::const_empty();
 
 fn shared() -> Result<Arc<Shared>, ApiError> {
-    let mut slot = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
     let pid = std::process::id();
-    if let Some(existing) = slot.as_ref() {
+    let current = SHARED.load_full();
+    if let Some(existing) = &current {
         if existing.pid == pid {
             return Ok(Arc::clone(existing));
-        }
-        // Inherited across fork(): never touch or drop the parent's runtime.
-        if let Some(inherited) = slot.take() {
-            std::mem::forget(inherited);
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -65,23 +70,47 @@ fn shared() -> Result<Arc<Shared>, ApiError> {
     let fresh = Arc::new(Shared {
         pid,
         runtime,
-        pools: Mutex::new(HashMap::new()),
+        pools: Mutex::new(Vec::new()),
     });
-    *slot = Some(Arc::clone(&fresh));
-    Ok(fresh)
+    let previous = SHARED.compare_and_swap(&current, Some(Arc::clone(&fresh)));
+    let won = match (&*previous, &current) {
+        (Some(previous), Some(current)) => Arc::ptr_eq(previous, current),
+        (None, None) => true,
+        _ => false,
+    };
+    if let Some(inherited) = current {
+        // Never drop what a parent process built (see the module comment).
+        std::mem::forget(inherited);
+    }
+    if won {
+        Ok(fresh)
+    } else {
+        // Another thread of this process built one first; use it. `fresh` was never used
+        // and belongs to this process, so dropping it is safe.
+        match previous.as_ref() {
+            Some(winner) if winner.pid == pid => Ok(Arc::clone(winner)),
+            _ => Ok(fresh),
+        }
+    }
 }
 
 impl Shared {
     fn pool(&self, connect_timeout: Duration) -> Result<reqwest::Client, ApiError> {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(pool) = pools.get(&connect_timeout) {
-            return Ok(pool.clone());
+        if let Some(index) = pools
+            .iter()
+            .position(|(timeout, _)| *timeout == connect_timeout)
+        {
+            let entry = pools.remove(index);
+            let pool = entry.1.clone();
+            pools.push(entry);
+            return Ok(pool);
         }
         let pool = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             // Never follow: an Authorization header must not reach another origin.
             .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build()
             .map_err(|err| {
                 ApiError::client(
@@ -90,9 +119,24 @@ impl Shared {
                     None,
                 )
             })?;
-        pools.insert(connect_timeout, pool.clone());
+        if pools.len() >= MAX_POOLS {
+            pools.remove(0);
+        }
+        pools.push((connect_timeout, pool.clone()));
         Ok(pool)
     }
+
+    fn pool_count(&self) -> usize {
+        self.pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// How many connection pools this process holds now (for tests of the bound).
+pub fn pool_count() -> usize {
+    shared().map_or(0, |shared| shared.pool_count())
 }
 
 /// One request to send.
@@ -117,26 +161,84 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+/// What one exchange observed, for error details and the log.
+#[derive(Default)]
+struct Progress {
+    /// The HTTP status, once the head of the answer arrived: errors after that carry it.
+    status: AtomicU16,
+    retries: AtomicU32,
+}
+
 /// Sends the request and reads the answer. A 3xx answer is an error: redirects are never
-/// followed.
-pub fn send(request: Request<'_>) -> Result<Response, ApiError> {
+/// followed. A token triggered before the call makes it return at once, sending nothing.
+pub fn send(request: Request<'_>, cancel: Option<&CancelToken>) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let description = request.description;
+    if cancel.is_some_and(CancelToken::is_triggered) {
+        return Err(cancelled_error(description, started.elapsed()));
+    }
     let shared = shared()?;
     let pool = shared.pool(request.connect_timeout)?;
     let deadline = request.deadline;
     let url = request.url.clone();
-    let description = request.description;
-    // The HTTP status, once the head of the answer arrived: errors after that carry it.
-    let status_seen = AtomicU16::new(0);
-    shared.runtime.block_on(async {
-        match tokio::time::timeout(deadline, exchange(pool, request, &status_seen)).await {
-            Ok(result) => result,
-            Err(_elapsed) => {
-                let mut error = timeout_error(description, &url, deadline);
-                add_http_status(&mut error, status_seen.load(Ordering::Relaxed));
-                Err(error)
+    let method = request.method.clone();
+    let progress = Progress::default();
+    let result = shared.runtime.block_on(async {
+        tokio::select! {
+            biased;
+            () = triggered(cancel) => Err(cancelled_error(description, started.elapsed())),
+            result = tokio::time::timeout(deadline, exchange(pool, request, &progress)) => {
+                result.unwrap_or_else(|_elapsed| {
+                    let mut error = timeout_error(description, &url, deadline);
+                    add_http_status(&mut error, progress.status.load(Ordering::Relaxed));
+                    Err(error)
+                })
             }
         }
+    });
+    if log::enabled() {
+        let outcome = match &result {
+            Ok(response) => response.status.as_u16().to_string(),
+            Err(error) => error.first_code().unwrap_or("error").to_owned(),
+        };
+        let path = reqwest::Url::parse(&url).map_or_else(|_| url.clone(), |u| u.path().to_owned());
+        log::request(
+            method.as_str(),
+            &path,
+            &outcome,
+            started.elapsed(),
+            progress.retries.load(Ordering::Relaxed),
+        );
+    }
+    result
+}
+
+/// Pauses for `duration`, or less when the token is triggered (then the error says so).
+pub fn pause(
+    duration: Duration,
+    cancel: Option<&CancelToken>,
+    description: &str,
+    started: Instant,
+) -> Result<(), ApiError> {
+    if cancel.is_some_and(CancelToken::is_triggered) {
+        return Err(cancelled_error(description, started.elapsed()));
+    }
+    let shared = shared()?;
+    shared.runtime.block_on(async {
+        tokio::select! {
+            biased;
+            () = triggered(cancel) => Err(cancelled_error(description, started.elapsed())),
+            () = tokio::time::sleep(duration) => Ok(()),
+        }
     })
+}
+
+/// Completes when `cancel` is triggered; never without a token.
+async fn triggered(cancel: Option<&CancelToken>) {
+    match cancel {
+        Some(token) => token.triggered().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Records in `details.httpStatus` the status of an answer that arrived but was unusable.
@@ -155,25 +257,52 @@ fn add_http_status(error: &mut ApiError, status: u16) {
     }
 }
 
+/// Whether a request that failed this way may be sent again. A GET is idempotent: when it
+/// failed after the connection was made but before any byte of the answer (typically a
+/// kept-alive connection the server had just closed), it is sent once more, as Go's
+/// net/http does. A POST (runOnce) is never resent here: hyper already resends a request
+/// none of which was written, and anything else might run the task twice.
+fn may_retry(method: &Method, err: &reqwest::Error, retries: u32) -> bool {
+    retries == 0 && *method == Method::GET && !err.is_connect() && !err.is_timeout()
+}
+
 async fn exchange(
     pool: reqwest::Client,
     request: Request<'_>,
-    status_seen: &AtomicU16,
+    progress: &Progress,
 ) -> Result<Response, ApiError> {
     let mut builder = pool
-        .request(request.method, &request.url)
+        .request(request.method.clone(), &request.url)
         .headers(request.headers);
     if let Some(body) = request.json_body {
         builder = builder
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body);
     }
-    let mut response = builder
-        .send()
-        .await
+    let http_request = builder
+        .build()
         .map_err(|err| transport_error(request.description, &request.url, &err))?;
+    let mut retries = 0;
+    let mut response = loop {
+        // A request with a string body or none always clones.
+        let Some(attempt) = http_request.try_clone() else {
+            return Err(ApiError::client(
+                codes::INTERNAL_ERROR,
+                "the request could not be copied for sending",
+                None,
+            ));
+        };
+        match pool.execute(attempt).await {
+            Ok(response) => break response,
+            Err(err) if may_retry(&request.method, &err, retries) => {
+                retries += 1;
+                progress.retries.store(retries, Ordering::Relaxed);
+            }
+            Err(err) => return Err(transport_error(request.description, &request.url, &err)),
+        }
+    };
     let status = response.status();
-    status_seen.store(status.as_u16(), Ordering::Relaxed);
+    progress.status.store(status.as_u16(), Ordering::Relaxed);
     if status.is_redirection() {
         let location = response
             .headers()
@@ -285,11 +414,6 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// The standard reason phrase ("Not Found"), or "Unknown Status" for codes without one.
-pub fn reason_phrase(status: StatusCode) -> &'static str {
-    status.canonical_reason().unwrap_or("Unknown Status")
-}
-
 /// The start of a body for error messages, on one line.
 pub fn quote_body(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
@@ -317,11 +441,11 @@ mod tests {
     }
 
     #[test]
-    fn reason_phrases_are_standard() {
-        assert_eq!(reason_phrase(StatusCode::NOT_FOUND), "Not Found");
-        assert_eq!(
-            reason_phrase(StatusCode::from_u16(599).unwrap()),
-            "Unknown Status"
-        );
+    fn pools_stay_bounded_whatever_the_connect_timeouts() {
+        let shared = shared().unwrap();
+        for ms in 1..=(MAX_POOLS as u64 * 3) {
+            shared.pool(Duration::from_millis(ms)).unwrap();
+        }
+        assert!(shared.pool_count() <= MAX_POOLS);
     }
 }

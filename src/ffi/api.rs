@@ -6,21 +6,19 @@ use std::ffi::{c_char, CStr};
 use std::ptr;
 use std::time::Duration;
 
+use crate::cancel::CancelToken;
 use crate::client::{missing_value, Client, ClientOptions};
+use crate::error::{codes, ApiError};
 use crate::ffi::boundary::ffi_guard;
-use crate::ffi::handle::{AltogicClient, BoxedHandle};
+use crate::ffi::envelope::envelope_json;
+use crate::ffi::handle::{AltogicCancel, AltogicClient, BoxedHandle};
 use crate::ffi::strings::{free_c_string, optional_str, required_str, to_c_string};
-use crate::outcome::{codes, ApiError, Outcome};
+use crate::task::TaskResult;
 
-/// Returned by `altogic_client_set_session` when the session was set or cleared.
-pub const ALTOGIC_OK: i32 = 0;
-/// Returned by `altogic_client_set_session` when `client` is NULL.
-pub const ALTOGIC_ERR_NULL_CLIENT: i32 = 1;
-/// Returned by `altogic_client_set_session` when the token is empty, not UTF-8, or holds
-/// CR, LF or another control character.
-pub const ALTOGIC_ERR_INVALID_TOKEN: i32 = 2;
-/// Returned by `altogic_client_set_session` when the library caught an internal panic.
-pub const ALTOGIC_ERR_INTERNAL: i32 = 3;
+/// Pass as `timeout_ms` to `altogic_task_wait` or `altogic_task_wait_cancellable` to wait
+/// with no deadline of its own: until the execution ends, an error ends the wait, or the
+/// call's cancellation token is triggered.
+pub const ALTOGIC_WAIT_FOREVER: u64 = u64::MAX;
 
 static VERSION: &CStr =
     match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
@@ -36,30 +34,43 @@ fn internal_error(message: String) -> ApiError {
     )
 }
 
-fn outcome_string(outcome: Outcome) -> *mut c_char {
-    to_c_string(outcome.to_json())
+fn error_string(error: &ApiError) -> *mut c_char {
+    to_c_string(error.to_json())
 }
 
-fn panic_outcome_string(message: String) -> *mut c_char {
-    outcome_string(Outcome::error(internal_error(message)))
-}
-
-/// Runs a task call on a borrowed client, answering a JSON string that is never NULL.
+/// Runs a task call on a borrowed client and an optional borrowed token, answering the
+/// envelope as a JSON string that is never NULL.
 ///
 /// # Safety
-/// `client` is NULL or a live handle from `altogic_client_new`.
+/// `client` is NULL or a live handle from `altogic_client_new`; `cancel` is NULL or a live
+/// handle from `altogic_cancel_new`.
 unsafe fn task_call(
     client: *const AltogicClient,
-    call: impl FnOnce(&Client) -> Result<Outcome, ApiError>,
+    cancel: *const AltogicCancel,
+    call: impl FnOnce(&Client, Option<&CancelToken>) -> TaskResult,
 ) -> *mut c_char {
-    ffi_guard(panic_outcome_string, || {
-        // SAFETY: per this function's contract.
-        let outcome = match unsafe { AltogicClient::try_ref(client) } {
-            None => Outcome::error(missing_value("client")),
-            Some(client) => call(client).unwrap_or_else(Outcome::error),
-        };
-        outcome_string(outcome)
-    })
+    ffi_guard(
+        |message| to_c_string(envelope_json(Err(internal_error(message)))),
+        || {
+            // SAFETY: per this function's contract.
+            let (client, cancel) = unsafe {
+                (
+                    AltogicClient::try_ref(client),
+                    AltogicCancel::try_ref(cancel),
+                )
+            };
+            let result = match client {
+                None => Err(missing_value("client")),
+                Some(client) => call(client, cancel),
+            };
+            to_c_string(envelope_json(result))
+        },
+    )
+}
+
+/// The wait's deadline: None for `ALTOGIC_WAIT_FOREVER`.
+fn wait_timeout(timeout_ms: u64) -> Option<Duration> {
+    (timeout_ms != ALTOGIC_WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms))
 }
 
 /// Creates a client for one Altogic app environment.
@@ -105,7 +116,7 @@ pub unsafe extern "C" fn altogic_client_new(
     let report = move |error: ApiError| {
         if !error_out.is_null() {
             // SAFETY: the caller passes NULL or a writable `char *` slot.
-            unsafe { *error_out = to_c_string(serde_json::to_string(&error).unwrap_or_default()) };
+            unsafe { *error_out = error_string(&error) };
         }
         ptr::null_mut()
     };
@@ -158,8 +169,11 @@ pub unsafe extern "C" fn altogic_client_free(client: *mut AltogicClient) {
 /// one of the codes `missing_required_value` (NULL client, NULL or empty name),
 /// `invalid_argument`, `network_error`, `timeout`, `invalid_response`, `response_too_large`,
 /// `redirect_not_followed` or `internal_error`. Errors from the service keep its HTTP status
-/// and items. An answer with code `invalid_session_token` or `missing_session_token` drops
-/// the client's session.
+/// and items; every item has string `origin`, `code` and `message`. An answer with code
+/// `invalid_session_token` or `missing_session_token` drops the client's session.
+///
+/// The request is never sent twice by the library, so the task never runs twice because
+/// of it (only a request none of which was written is resent).
 ///
 /// Blocks the calling thread for at most the client's `timeoutMs`.
 /// Thread-safety: a client may be used by many threads at once; calls run concurrently.
@@ -172,11 +186,35 @@ pub unsafe extern "C" fn altogic_task_run_once(
     client: *const AltogicClient,
     task_name_or_id: *const c_char,
 ) -> *mut c_char {
-    // SAFETY: the caller passes NULL or a live handle, and NULL or a C string.
+    // SAFETY: per this function's contract; a NULL token means not cancellable.
+    unsafe { altogic_task_run_once_cancellable(client, task_name_or_id, ptr::null()) }
+}
+
+/// `altogic_task_run_once`, cancellable: when `cancel` is triggered (from any thread) while
+/// the call is connecting, waiting for the answer or reading it, the call returns within
+/// milliseconds with `status` 0 and code `cancelled`. A token triggered before the call
+/// makes it return at once without sending anything. NULL `cancel` means not cancellable.
+///
+/// A call cancelled after its request was sent may still have run the task: the service
+/// received it even though the answer was not read.
+///
+/// Ownership: `cancel` is borrowed for the duration of the call; it must not be freed
+/// before the call returns. Everything else is as for `altogic_task_run_once`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `task_name_or_id` is NULL or a NUL-terminated string;
+/// `cancel` is NULL or a live token from `altogic_cancel_new`.
+#[no_mangle]
+pub unsafe extern "C" fn altogic_task_run_once_cancellable(
+    client: *const AltogicClient,
+    task_name_or_id: *const c_char,
+    cancel: *const AltogicCancel,
+) -> *mut c_char {
+    // SAFETY: the caller passes NULL or live handles, and NULL or a C string.
     unsafe {
-        task_call(client, |client| {
+        task_call(client, cancel, |client, cancel| {
             let name = required_str("task_name_or_id", task_name_or_id)?;
-            Ok(client.run_once(name))
+            client.run_once(name, cancel)
         })
     }
 }
@@ -190,6 +228,9 @@ pub unsafe extern "C" fn altogic_task_run_once(
 /// The service keeps executions for seven days: for an older one both `info` and `errors`
 /// are null. Never returns NULL; free the string with `altogic_string_free`.
 ///
+/// A request that fails on a kept-alive connection before any byte of the answer arrived
+/// is sent once more on a new connection (reading a status is idempotent).
+///
 /// Error codes, session handling, blocking, thread-safety and ownership are as for
 /// `altogic_task_run_once`; the ids `.` and `..` are refused with `invalid_argument`.
 ///
@@ -200,11 +241,27 @@ pub unsafe extern "C" fn altogic_task_get_status(
     client: *const AltogicClient,
     task_id: *const c_char,
 ) -> *mut c_char {
-    // SAFETY: the caller passes NULL or a live handle, and NULL or a C string.
+    // SAFETY: per this function's contract; a NULL token means not cancellable.
+    unsafe { altogic_task_get_status_cancellable(client, task_id, ptr::null()) }
+}
+
+/// `altogic_task_get_status`, cancellable through `cancel` exactly as
+/// `altogic_task_run_once_cancellable` is. NULL `cancel` means not cancellable.
+///
+/// # Safety
+/// `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string;
+/// `cancel` is NULL or a live token from `altogic_cancel_new`.
+#[no_mangle]
+pub unsafe extern "C" fn altogic_task_get_status_cancellable(
+    client: *const AltogicClient,
+    task_id: *const c_char,
+    cancel: *const AltogicCancel,
+) -> *mut c_char {
+    // SAFETY: the caller passes NULL or live handles, and NULL or a C string.
     unsafe {
-        task_call(client, |client| {
+        task_call(client, cancel, |client, cancel| {
             let task_id = required_str("task_id", task_id)?;
-            Ok(client.get_task_status(task_id))
+            client.get_task_status(task_id, cancel)
         })
     }
 }
@@ -213,11 +270,16 @@ pub unsafe extern "C" fn altogic_task_get_status(
 /// doubling up to about 1 s, until the status is `completed` or `errors`, or `info` is null
 /// (the execution is no longer kept).
 ///
-/// Returns compact one-line JSON `{"info":...,"errors":...}` of the last poll. An error answer
-/// ends the wait and is returned as it is. `timeout_ms` 0 polls once. When `timeout_ms`
+/// Returns compact one-line JSON `{"info":...,"errors":...}` of the last poll. `timeout_ms`
+/// 0 polls once; `ALTOGIC_WAIT_FOREVER` waits with no deadline of its own.
+///
+/// A poll that fails for a transient reason (`network_error`, a poll's `timeout`, HTTP 429
+/// or 5xx) is retried with the same backoff until the deadline; any other error (401, 404,
+/// `invalid_response`, ...) ends the wait and is returned as it is. When `timeout_ms`
 /// passes first, `info` is the last TaskInfo seen and `errors` has one item with code
-/// `timeout` (`details.lastStatus` names the last status). Never returns NULL; free the
-/// string with `altogic_string_free`.
+/// `timeout`, whose `details.lastStatus` names the last status and `details.lastError`
+/// holds the last transient error (an APIError object) or null. Never returns NULL; free
+/// the string with `altogic_string_free`.
 ///
 /// Blocks the calling thread for about `timeout_ms` at most (each poll is also bounded by
 /// the client's `timeoutMs`). Thread-safety and ownership as for `altogic_task_run_once`.
@@ -230,11 +292,34 @@ pub unsafe extern "C" fn altogic_task_wait(
     task_id: *const c_char,
     timeout_ms: u64,
 ) -> *mut c_char {
-    // SAFETY: the caller passes NULL or a live handle, and NULL or a C string.
+    // SAFETY: per this function's contract; a NULL token means not cancellable.
+    unsafe { altogic_task_wait_cancellable(client, task_id, timeout_ms, ptr::null()) }
+}
+
+/// `altogic_task_wait`, cancellable: when `cancel` is triggered during a poll or during the
+/// pause between two polls, the wait returns within milliseconds with `status` 0, code
+/// `cancelled` and `info` null. A token triggered before the call makes it return at once
+/// without sending anything. With `ALTOGIC_WAIT_FOREVER` as `timeout_ms`, the token alone
+/// decides when an unfinished wait stops. NULL `cancel` means not cancellable.
+///
+/// Ownership: `cancel` is borrowed for the duration of the call; it must not be freed
+/// before the call returns. Everything else is as for `altogic_task_wait`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string;
+/// `cancel` is NULL or a live token from `altogic_cancel_new`.
+#[no_mangle]
+pub unsafe extern "C" fn altogic_task_wait_cancellable(
+    client: *const AltogicClient,
+    task_id: *const c_char,
+    timeout_ms: u64,
+    cancel: *const AltogicCancel,
+) -> *mut c_char {
+    // SAFETY: the caller passes NULL or live handles, and NULL or a C string.
     unsafe {
-        task_call(client, |client| {
+        task_call(client, cancel, |client, cancel| {
             let task_id = required_str("task_id", task_id)?;
-            Ok(client.wait_for_task(task_id, Duration::from_millis(timeout_ms)))
+            client.wait_for_task(task_id, wait_timeout(timeout_ms), cancel)
         })
     }
 }
@@ -242,10 +327,11 @@ pub unsafe extern "C" fn altogic_task_wait(
 /// Sets the session token sent in the `Session` header, or clears it when `session_token`
 /// is NULL.
 ///
-/// Returns `ALTOGIC_OK` (0) on success; `ALTOGIC_ERR_NULL_CLIENT` when `client` is NULL;
-/// `ALTOGIC_ERR_INVALID_TOKEN` when the token is empty, not UTF-8, or holds CR, LF or another
-/// control character (the session is then unchanged); `ALTOGIC_ERR_INTERNAL` on an internal
-/// error.
+/// Returns NULL on success. On failure returns an APIError JSON object (as
+/// `altogic_client_new` reports errors) that the caller frees with `altogic_string_free`,
+/// and the session is unchanged. Codes: `missing_required_value` (NULL client, empty
+/// token), `invalid_argument` (not UTF-8, or a CR, LF or other control character, which an
+/// HTTP header cannot hold), `internal_error`.
 ///
 /// The library also drops the session by itself when the service answers
 /// `invalid_session_token` or `missing_session_token`, as the official client does, unless
@@ -257,24 +343,22 @@ pub unsafe extern "C" fn altogic_task_wait(
 /// `client` is NULL or a live client; `session_token` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn altogic_client_set_session(
-    client: *mut AltogicClient,
+    client: *const AltogicClient,
     session_token: *const c_char,
-) -> i32 {
+) -> *mut c_char {
     ffi_guard(
-        |_| ALTOGIC_ERR_INTERNAL,
+        |message| error_string(&internal_error(message)),
         || {
-            // SAFETY: the caller passes NULL or a live handle.
-            let Some(client) = (unsafe { AltogicClient::try_ref(client) }) else {
-                return ALTOGIC_ERR_NULL_CLIENT;
-            };
-            // SAFETY: the caller passes NULL or a C string.
-            let token = match unsafe { optional_str("session_token", session_token) } {
-                Ok(token) => token,
-                Err(_) => return ALTOGIC_ERR_INVALID_TOKEN,
-            };
-            match client.set_session(token) {
-                Ok(()) => ALTOGIC_OK,
-                Err(_) => ALTOGIC_ERR_INVALID_TOKEN,
+            let set = (|| {
+                // SAFETY: the caller passes NULL or a live handle, and NULL or a C string.
+                let client = unsafe { AltogicClient::try_ref(client) }
+                    .ok_or_else(|| missing_value("client"))?;
+                let token = unsafe { optional_str("session_token", session_token) }?;
+                client.set_session(token)
+            })();
+            match set {
+                Ok(()) => ptr::null_mut(),
+                Err(error) => error_string(&error),
             }
         },
     )
@@ -300,6 +384,80 @@ pub unsafe extern "C" fn altogic_client_get_session(client: *const AltogicClient
     )
 }
 
+/// Creates a cancellation token, not triggered. Pass it to the `_cancellable` calls and
+/// trigger it with `altogic_cancel_trigger` to end them.
+///
+/// One token may serve any number of calls, on any threads, at once; triggering it ends
+/// all of them, and every later call given it returns at once. A token cannot be reset:
+/// make a new one for new calls. Returns NULL only if memory runs out.
+///
+/// Ownership: the caller owns the token and frees it with `altogic_cancel_free`.
+/// Thread-safety: may be called from any thread.
+#[no_mangle]
+pub extern "C" fn altogic_cancel_new() -> *mut AltogicCancel {
+    ffi_guard(
+        |_| ptr::null_mut(),
+        || AltogicCancel::into_raw(CancelToken::new()),
+    )
+}
+
+/// Triggers a cancellation token: every call given it that is in flight returns within
+/// milliseconds with code `cancelled`, and every later call given it returns at once.
+///
+/// Idempotent, and never blocks: it does not wait for the calls to return. NULL is a no-op.
+/// Thread-safety: may be called from any thread, including while other threads are inside
+/// calls that use the token, and from several threads at once.
+///
+/// # Safety
+/// `token` is NULL or a live token from `altogic_cancel_new`.
+#[no_mangle]
+pub unsafe extern "C" fn altogic_cancel_trigger(token: *const AltogicCancel) {
+    ffi_guard(
+        |_| (),
+        || {
+            // SAFETY: the caller passes NULL or a live token.
+            if let Some(token) = unsafe { AltogicCancel::try_ref(token) } {
+                token.trigger();
+            }
+        },
+    )
+}
+
+/// Whether the token was triggered: 1 if so, 0 if not or when `token` is NULL.
+/// Thread-safety: may be called from any thread.
+///
+/// # Safety
+/// `token` is NULL or a live token from `altogic_cancel_new`.
+#[no_mangle]
+pub unsafe extern "C" fn altogic_cancel_is_triggered(token: *const AltogicCancel) -> i32 {
+    ffi_guard(
+        |_| 0,
+        || {
+            // SAFETY: the caller passes NULL or a live token.
+            i32::from(
+                unsafe { AltogicCancel::try_ref(token) }.is_some_and(CancelToken::is_triggered),
+            )
+        },
+    )
+}
+
+/// Frees a cancellation token. NULL is a no-op; never free a token twice.
+///
+/// Free a token only once every call given it has returned and no thread can still
+/// trigger it (freeing it does not cancel anything). Triggering before freeing is not
+/// needed.
+///
+/// # Safety
+/// `token` is NULL or a token from `altogic_cancel_new` not yet freed and no longer used.
+#[no_mangle]
+pub unsafe extern "C" fn altogic_cancel_free(token: *mut AltogicCancel) {
+    ffi_guard(
+        |_| (),
+        // SAFETY: the caller passes NULL or a live token that nothing else uses.
+        || unsafe { AltogicCancel::free(token) },
+    )
+}
+
 /// Frees a string returned by this library (results, errors, session tokens). NULL is a
 /// no-op. Never pass a string twice, and never free these strings with `free()`.
 /// Thread-safety: may be called from any thread.
@@ -312,8 +470,8 @@ pub unsafe extern "C" fn altogic_string_free(s: *mut c_char) {
     ffi_guard(|_| (), || unsafe { free_c_string(s) })
 }
 
-/// The library's version (semver, e.g. `"0.1.0"`), equal to `ALTOGIC_VERSION`. The string is
-/// static: never free it.
+/// The library's version (semver, e.g. `"1.0.0"`), equal to `ALTOGIC_VERSION`. The string is
+/// static: never free it. Thread-safety: may be called from any thread.
 #[no_mangle]
 pub extern "C" fn altogic_version() -> *const c_char {
     VERSION.as_ptr()

@@ -1,11 +1,18 @@
 //! Typed casts between C handles and Rust values. Each opaque C type names the Rust type it
 //! stands for, so a handle of one type cannot be cast to another by mistake.
 
+use crate::cancel::CancelToken;
 use crate::client::Client;
 
 /// A client of one Altogic app environment. Opaque: create it with `altogic_client_new`,
 /// free it with `altogic_client_free`.
 pub struct AltogicClient {
+    _private: [u8; 0],
+}
+
+/// A cancellation token. Opaque: create it with `altogic_cancel_new`, trigger it with
+/// `altogic_cancel_trigger`, free it with `altogic_cancel_free`.
+pub struct AltogicCancel {
     _private: [u8; 0],
 }
 
@@ -52,4 +59,8 @@ pub trait BoxedHandle {
 
 impl BoxedHandle for AltogicClient {
     type Rust = Client;
+}
+
+impl BoxedHandle for AltogicCancel {
+    type Rust = CancelToken;
 }

@@ -1,10 +1,12 @@
 //! The C ABI. The only module with `unsafe`: the boundary that stops panics
-//! ([`boundary`]), typed handle casts ([`handle`]), C string helpers ([`strings`]) and the
-//! exported functions ([`api`]).
+//! ([`boundary`]), typed handle casts ([`handle`]), C string helpers ([`strings`]), the
+//! result envelope ([`envelope`]) and the exported functions ([`api`]).
 
-pub mod api;
-pub mod boundary;
-pub mod handle;
-pub mod strings;
+mod api;
+mod boundary;
+mod envelope;
+mod handle;
+mod strings;
 
-pub use api::*;
+#[cfg(test)]
+pub(crate) use envelope::envelope_json;

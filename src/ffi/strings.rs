@@ -4,7 +4,7 @@
 use std::ffi::{c_char, CStr, CString};
 
 use crate::client::{invalid_argument, missing_value};
-use crate::outcome::ApiError;
+use crate::error::ApiError;
 
 /// Reads a required argument: NULL or empty is `missing_required_value`, bytes that are not
 /// UTF-8 are `invalid_argument`.
