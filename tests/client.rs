@@ -6,9 +6,9 @@ use std::net::TcpListener;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use altogic::outcome::codes;
-use altogic::{Client, ClientOptions, Outcome};
-use serde_json::Value;
+use altogic::error::codes;
+use altogic::{Client, ClientOptions, TaskInfo, TaskResult};
+use serde_json::{json as json_value, Value};
 use support::fixture::{Fixture, BIG_BODY_BYTES};
 
 fn fixture_url() -> &'static str {
@@ -35,9 +35,27 @@ fn client_of_own_fixture() -> Client {
     Client::new(&fixture.url, "the-client-key", ClientOptions::default()).unwrap()
 }
 
-/// The outcome as JSON, through its C-facing serialisation.
-fn json(outcome: &Outcome) -> Value {
-    serde_json::from_str(&outcome.to_json()).unwrap()
+/// A result as the `{"info","errors"}` JSON C callers receive.
+fn json(result: &TaskResult) -> Value {
+    let fields = |info: &TaskInfo| Value::Object(info.fields());
+    match result {
+        Ok(info) => json_value!({ "info": info.as_ref().map(fields), "errors": null }),
+        Err(error) => json_value!({
+            "info": error.last_info.as_ref().map(fields),
+            "errors": serde_json::to_value(error).unwrap(),
+        }),
+    }
+}
+
+/// The TaskInfo's JSON text exactly as the library passes it on.
+fn info_text(result: &TaskResult) -> String {
+    result
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .as_json()
+        .to_owned()
 }
 
 fn header<'a>(result: &'a Value, name: &str) -> Option<&'a str> {
@@ -55,7 +73,7 @@ fn first_item(result: &Value) -> &Value {
 
 #[test]
 fn run_once_sends_what_the_official_client_sends() {
-    let outcome = client().run_once("echo-me");
+    let outcome = client().run_once("echo-me", None);
     let result = json(&outcome);
     assert_eq!(result["errors"], Value::Null);
     let request = &result["info"]["_request"];
@@ -72,21 +90,21 @@ fn run_once_sends_what_the_official_client_sends() {
 
 #[test]
 fn unknown_fields_pass_through_untouched() {
-    let text = client().run_once("echo-passthrough").to_json();
+    let text = info_text(&client().run_once("echo-passthrough", None));
     assert!(
         text.contains(
             r#""futureField":{"zeta":1,"alpha":[2.50,12345678901234567890123],"text":"çağrı ✓"}"#
         ),
         "{text}"
     );
-    assert!(text.starts_with(r#"{"info":{"taskId":"6237b225b9a84d607cd79044","scheduledTaskId":"#));
+    assert!(text.starts_with(r#"{"taskId":"6237b225b9a84d607cd79044","scheduledTaskId":"#));
     assert!(!text.contains('\n'));
 }
 
 #[test]
 fn api_key_and_session_headers_are_sent_as_is() {
     let client = client_with(r#"{"apiKey":"secret-api-key","session":"tok-1"}"#);
-    let result = json(&client.get_task_status("6237b225b9a84d607cd79044"));
+    let result = json(&client.get_task_status("6237b225b9a84d607cd79044", None));
     assert_eq!(result["info"]["_request"]["method"], "GET");
     assert_eq!(
         result["info"]["_request"]["path"],
@@ -96,19 +114,19 @@ fn api_key_and_session_headers_are_sent_as_is() {
     assert_eq!(header(&result, "session"), Some("tok-1"));
     assert_eq!(header(&result, "content-type"), None);
     client.set_session(None).unwrap();
-    let result = json(&client.get_task_status("x"));
+    let result = json(&client.get_task_status("x", None));
     assert_eq!(header(&result, "session"), None);
 }
 
 #[test]
 fn task_ids_cannot_inject_paths() {
-    let result = json(&client().get_task_status("../x?y"));
+    let result = json(&client().get_task_status("../x?y", None));
     assert_eq!(result["errors"], Value::Null, "{result}");
     assert_eq!(
         result["info"]["_request"]["path"],
         "/_api/rest/v1/task/..%2Fx%3Fy"
     );
-    let result = json(&client().get_task_status(".."));
+    let result = json(&client().get_task_status("..", None));
     assert_eq!(first_item(&result)["code"], codes::INVALID_ARGUMENT);
 }
 
@@ -121,7 +139,7 @@ fn error_bodies_of_every_shape_give_the_official_result() {
         ("error-single", 409, "Conflict", "conflict"),
     ];
     for (name, status, status_text, code) in cases {
-        let result = json(&client().run_once(name));
+        let result = json(&client().run_once(name, None));
         assert_eq!(result["info"], Value::Null);
         assert_eq!(result["errors"]["status"], status, "{name}");
         assert_eq!(result["errors"]["statusText"], status_text, "{name}");
@@ -135,7 +153,7 @@ fn error_bodies_of_every_shape_give_the_official_result() {
 
 #[test]
 fn error_bodies_that_are_not_json_are_well_formed() {
-    let result = json(&client().run_once("error-html"));
+    let result = json(&client().run_once("error-html", None));
     assert_eq!(result["errors"]["status"], 502);
     assert_eq!(result["errors"]["statusText"], "Bad Gateway");
     let item = first_item(&result);
@@ -145,7 +163,7 @@ fn error_bodies_that_are_not_json_are_well_formed() {
         .as_str()
         .unwrap()
         .contains("<html> <body>Bad gateway"));
-    let result = json(&client().get_task_status("error-text-404"));
+    let result = json(&client().get_task_status("error-text-404", None));
     assert_eq!(first_item(&result)["origin"], "client_error");
     assert_eq!(first_item(&result)["code"], "not_found");
 }
@@ -153,7 +171,7 @@ fn error_bodies_that_are_not_json_are_well_formed() {
 #[test]
 fn success_bodies_that_are_not_task_info_are_invalid_responses() {
     for name in ["not-json-ok", "json-array-ok"] {
-        let result = json(&client().run_once(name));
+        let result = json(&client().run_once(name, None));
         assert_eq!(result["errors"]["status"], 0);
         assert_eq!(result["errors"]["statusText"], "Client Error");
         assert_eq!(first_item(&result)["code"], codes::INVALID_RESPONSE);
@@ -164,10 +182,7 @@ fn success_bodies_that_are_not_task_info_are_invalid_responses() {
 #[test]
 fn expired_executions_answer_null_null() {
     for id in ["expired-null", "expired-empty"] {
-        assert_eq!(
-            client().get_task_status(id).to_json(),
-            r#"{"info":null,"errors":null}"#
-        );
+        assert_eq!(client().get_task_status(id, None), Ok(None));
     }
 }
 
@@ -175,21 +190,21 @@ fn expired_executions_answer_null_null() {
 fn session_errors_drop_the_session() {
     for name in ["invalid-session", "missing-session"] {
         let client = client_with(r#"{"session":"expired-token"}"#);
-        let result = json(&client.run_once(name));
+        let result = json(&client.run_once(name, None));
         assert_eq!(result["errors"]["status"], 401);
         assert_eq!(client.session(), None, "{name}");
-        let result = json(&client.run_once("echo-after-drop"));
+        let result = json(&client.run_once("echo-after-drop", None));
         assert_eq!(header(&result, "session"), None);
     }
     let client = client_with(r#"{"session":"kept"}"#);
-    client.run_once("error-array");
+    client.run_once("error-array", None);
     assert_eq!(client.session().as_deref(), Some("kept"));
 }
 
 #[test]
 fn redirects_are_not_followed() {
     let client = client_with(r#"{"apiKey":"must-not-leak"}"#);
-    let result = json(&client.run_once("redirect"));
+    let result = json(&client.run_once("redirect", None));
     assert_eq!(result["errors"]["status"], 302);
     assert_eq!(result["errors"]["statusText"], "Found");
     assert_eq!(first_item(&result)["code"], codes::REDIRECT_NOT_FOLLOWED);
@@ -203,7 +218,7 @@ fn redirects_are_not_followed() {
 fn bodies_over_the_limit_are_refused() {
     let small = client_with(r#"{"maxResponseBytes":1000}"#);
     for name in ["big", "big-chunked"] {
-        let result = json(&small.get_task_status(name));
+        let result = json(&small.get_task_status(name, None));
         assert_eq!(
             first_item(&result)["code"],
             codes::RESPONSE_TOO_LARGE,
@@ -211,7 +226,7 @@ fn bodies_over_the_limit_are_refused() {
         );
         assert_eq!(first_item(&result)["details"]["maxResponseBytes"], 1000);
     }
-    let result = json(&client().get_task_status("big-chunked"));
+    let result = json(&client().get_task_status("big-chunked", None));
     assert_eq!(result["errors"], Value::Null);
     assert_eq!(
         result["info"]["padding"].as_str().unwrap().len(),
@@ -223,20 +238,20 @@ fn bodies_over_the_limit_are_refused() {
 fn the_timeout_bounds_the_whole_call_even_a_trickling_body() {
     let client = client_with(r#"{"timeoutMs":400}"#);
     for name in ["drip", "stall"] {
-        let result = json(&client.run_once(name));
+        let result = json(&client.run_once(name, None));
         assert_eq!(result["errors"]["status"], 0, "{name}");
         assert_eq!(first_item(&result)["code"], codes::TIMEOUT, "{name}");
         assert_eq!(first_item(&result)["details"]["timeoutMs"], 400);
     }
     // The trickling answer had sent its status line before the deadline.
-    let result = json(&client.run_once("drip"));
+    let result = json(&client.run_once("drip", None));
     assert_eq!(first_item(&result)["details"]["httpStatus"], 200);
 }
 
 /// A call to `url` fails with status 0, `network_error`, and a message naming `cause`.
 fn assert_network_error(url: &str, cause: &str) {
     let client = Client::new(url, "k", ClientOptions::default()).unwrap();
-    let result = json(&client.run_once("x"));
+    let result = json(&client.run_once("x", None));
     assert_eq!(result["errors"]["status"], 0);
     assert_eq!(first_item(&result)["code"], codes::NETWORK_ERROR);
     let message = first_item(&result)["message"].as_str().unwrap();
@@ -255,30 +270,33 @@ fn refused_connections_are_network_errors() {
 #[test]
 fn wait_follows_an_execution_to_its_end() {
     let client = client();
-    let done = json(&client.wait_for_task("seq-wait-1", Duration::from_secs(10)));
+    let done = json(&client.wait_for_task("seq-wait-1", Some(Duration::from_secs(10)), None));
     assert_eq!(done["info"]["status"], "completed");
     assert_eq!(done["errors"], Value::Null);
-    let failed = json(&client.wait_for_task("seq-errors-wait-2", Duration::from_secs(10)));
+    let failed =
+        json(&client.wait_for_task("seq-errors-wait-2", Some(Duration::from_secs(10)), None));
     assert_eq!(failed["info"]["status"], "errors");
     assert_eq!(failed["info"]["errors"]["code"], "job_failed");
-    let gone = client.wait_for_task("vanish-wait-3", Duration::from_secs(10));
-    assert_eq!(gone.to_json(), r#"{"info":null,"errors":null}"#);
-    let broken = json(&client.wait_for_task("fail-after-1-wait-4", Duration::from_secs(10)));
-    assert_eq!(broken["errors"]["status"], 503);
-    assert_eq!(broken["info"], Value::Null);
+    let gone = client.wait_for_task("vanish-wait-3", Some(Duration::from_secs(10)), None);
+    assert_eq!(gone, Ok(None));
+    let denied =
+        json(&client.wait_for_task("deny-after-1-wait-4", Some(Duration::from_secs(10)), None));
+    assert_eq!(denied["errors"]["status"], 403);
+    assert_eq!(denied["info"], Value::Null);
 }
 
 #[test]
 fn wait_times_out_with_the_last_info() {
     let client = client();
-    let result = json(&client.wait_for_task("forever-wait-5", Duration::from_millis(300)));
+    let result =
+        json(&client.wait_for_task("forever-wait-5", Some(Duration::from_millis(300)), None));
     assert_eq!(result["info"]["status"], "processing");
     assert_eq!(first_item(&result)["code"], codes::TIMEOUT);
     assert_eq!(first_item(&result)["details"]["lastStatus"], "processing");
     assert_eq!(first_item(&result)["details"]["timeoutMs"], 300);
 
     // A poll cut short by the wait's deadline is the wait's timeout, not the request's.
-    let stalled = json(&client.wait_for_task("stall", Duration::from_millis(300)));
+    let stalled = json(&client.wait_for_task("stall", Some(Duration::from_millis(300)), None));
     assert_eq!(first_item(&stalled)["code"], codes::TIMEOUT);
     assert_eq!(first_item(&stalled)["details"]["timeoutMs"], 300);
     assert!(first_item(&stalled)["details"]
@@ -286,10 +304,10 @@ fn wait_times_out_with_the_last_info() {
         .unwrap()
         .contains_key("lastStatus"));
 
-    let once = json(&client.wait_for_task("forever-wait-6", Duration::ZERO));
+    let once = json(&client.wait_for_task("forever-wait-6", Some(Duration::ZERO), None));
     assert_eq!(once["info"]["status"], "processing");
     assert_eq!(first_item(&once)["code"], codes::TIMEOUT);
-    let done = json(&client.wait_for_task("already-done", Duration::ZERO));
+    let done = json(&client.wait_for_task("already-done", Some(Duration::ZERO), None));
     assert_eq!(done["info"]["status"], "completed");
     assert_eq!(done["errors"], Value::Null);
 }
@@ -299,7 +317,7 @@ fn one_client_serves_many_threads_at_once() {
     let client = client_of_own_fixture();
     let most_seen = std::thread::scope(|scope| {
         let calls: Vec<_> = (0..4)
-            .map(|_| scope.spawn(|| json(&client.run_once("slow"))))
+            .map(|_| scope.spawn(|| json(&client.run_once("slow", None))))
             .collect();
         calls
             .into_iter()
@@ -319,7 +337,7 @@ fn connections_are_kept_alive_and_reused() {
     let client = client_of_own_fixture();
     let connections: std::collections::BTreeSet<u64> = (0..6)
         .map(|_| {
-            json(&client.run_once("echo-reuse"))["info"]["_connection"]
+            json(&client.run_once("echo-reuse", None))["info"]["_connection"]
                 .as_u64()
                 .unwrap()
         })
@@ -333,4 +351,191 @@ fn tls_failures_are_network_errors() {
     // An https URL pointing at the plain-HTTP fixture: the TLS handshake fails cleanly.
     let https_url = fixture_url().replace("http://", "https://");
     assert_network_error(&https_url, "tls");
+}
+
+#[test]
+fn task_info_keeps_its_number_spelling_and_fits_one_line() {
+    let text = info_text(&client().get_task_status("spelling", None));
+    assert_eq!(
+        text,
+        r#"{"taskId":"6237b225b9a84d607cd79044","status":"completed","n":[1e400,-0,1.50,1E5,12345678901234567890123]}"#
+    );
+}
+
+#[test]
+fn every_error_item_has_string_origin_code_and_message() {
+    let result = json(&client().run_once("error-odd-items", None));
+    let items = result["errors"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    for item in items {
+        for field in ["origin", "code", "message"] {
+            assert!(item[field].is_string(), "{field} in {item}");
+        }
+        assert_eq!(item["origin"], "client_error");
+    }
+    assert_eq!(items[0]["message"], "plain text");
+    assert_eq!(items[0]["code"], "bad_request");
+    assert_eq!(items[1]["message"], "7");
+    assert_eq!(items[2]["code"], "only_code");
+    assert_eq!(items[2]["extra"]["n"], 1);
+    assert_eq!(items[3]["message"], "only message");
+}
+
+#[test]
+fn wait_outlives_transient_failures() {
+    let result = json(&client().wait_for_task("flaky-wait-7", Some(Duration::from_secs(20)), None));
+    assert_eq!(result["errors"], Value::Null, "{result}");
+    assert_eq!(result["info"]["status"], "completed");
+}
+
+#[test]
+fn wait_deadline_carries_the_last_transient_error() {
+    let result =
+        json(&client().wait_for_task("down-wait-8", Some(Duration::from_millis(600)), None));
+    assert_eq!(first_item(&result)["code"], codes::TIMEOUT);
+    assert_eq!(result["info"]["status"], "processing");
+    let details = &first_item(&result)["details"];
+    assert_eq!(details["lastStatus"], "processing");
+    assert_eq!(details["lastError"]["status"], 503);
+    assert_eq!(details["lastError"]["items"][0]["code"], "down");
+}
+
+/// How many requests the fixture received for `key`.
+fn seen_count(client: &Client, key: &str) -> u64 {
+    json(&client.get_task_status(&format!("count-of-{key}"), None))["info"]["seen"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_get_lost_before_its_answer_is_sent_once_more_a_post_never() {
+    let client = client();
+    let result = json(&client.get_task_status("reset-get-1", None));
+    assert_eq!(first_item(&result)["code"], codes::NETWORK_ERROR);
+    assert_eq!(seen_count(&client, "reset-get-1"), 2);
+    let result = json(&client.run_once("reset-post-1", None));
+    assert_eq!(first_item(&result)["code"], codes::NETWORK_ERROR);
+    assert_eq!(seen_count(&client, "reset-post-1"), 1);
+}
+
+#[test]
+fn gets_survive_a_server_that_closes_every_connection() {
+    let client = client_of_own_fixture();
+    let failures = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|worker| {
+                let client = &client;
+                scope.spawn(move || {
+                    (0..40)
+                        .filter(|call| {
+                            let id = format!("close-after-{worker}-{call}");
+                            client.get_task_status(&id, None).is_err()
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap())
+            .sum::<usize>()
+    });
+    assert_eq!(failures, 0);
+}
+
+mod cancellation {
+    use super::*;
+    use altogic::CancelToken;
+    use std::time::Instant;
+
+    /// Runs `call` with a token triggered from another thread after `after`; answers the
+    /// result and how long the call took after the trigger.
+    fn cancel_after(
+        after: Duration,
+        call: impl FnOnce(&CancelToken) -> TaskResult + Send,
+    ) -> (Value, Duration) {
+        let token = CancelToken::new();
+        std::thread::scope(|scope| {
+            let trigger = scope.spawn(|| {
+                std::thread::sleep(after);
+                token.trigger();
+                Instant::now()
+            });
+            let result = call(&token);
+            let returned = Instant::now();
+            let triggered = trigger.join().unwrap();
+            (json(&result), returned.saturating_duration_since(triggered))
+        })
+    }
+
+    fn assert_cancelled(result: &Value) {
+        assert_eq!(result["errors"]["status"], 0, "{result}");
+        assert_eq!(first_item(result)["code"], codes::CANCELLED, "{result}");
+        assert_eq!(result["info"], Value::Null);
+    }
+
+    #[test]
+    fn a_triggered_token_sends_nothing() {
+        let client = client();
+        let token = CancelToken::new();
+        token.trigger();
+        token.trigger();
+        assert!(token.is_triggered());
+        assert_cancelled(&json(&client.run_once("counted-pre", Some(&token))));
+        assert_cancelled(&json(&client.get_task_status("counted-pre", Some(&token))));
+        assert_cancelled(&json(&client.wait_for_task(
+            "counted-pre",
+            None,
+            Some(&token),
+        )));
+        assert_eq!(seen_count(&client, "counted-pre"), 0);
+    }
+
+    #[test]
+    fn waiting_for_an_answer_ends_on_trigger() {
+        let client = client();
+        let (result, late) = cancel_after(Duration::from_millis(100), |token| {
+            client.run_once("stall", Some(token))
+        });
+        assert_cancelled(&result);
+        println!("run_once returned {late:?} after the trigger");
+        assert!(late < Duration::from_millis(500), "{late:?}");
+    }
+
+    #[test]
+    fn a_trickling_body_ends_on_trigger() {
+        let client = client();
+        let (result, late) = cancel_after(Duration::from_millis(250), |token| {
+            client.get_task_status("drip", Some(token))
+        });
+        assert_cancelled(&result);
+        assert!(late < Duration::from_millis(500), "{late:?}");
+    }
+
+    #[test]
+    fn a_wait_without_deadline_ends_on_trigger_between_polls() {
+        let client = client();
+        let (result, late) = cancel_after(Duration::from_millis(700), |token| {
+            client.wait_for_task("forever-cancel-1", None, Some(token))
+        });
+        assert_cancelled(&result);
+        assert!(late < Duration::from_millis(500), "{late:?}");
+    }
+
+    #[test]
+    fn one_token_ends_several_calls() {
+        let client = client();
+        let token = CancelToken::new();
+        let results: Vec<Value> = std::thread::scope(|scope| {
+            let calls: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| json(&client.get_task_status("stall", Some(&token)))))
+                .collect();
+            std::thread::sleep(Duration::from_millis(150));
+            token.trigger();
+            calls.into_iter().map(|call| call.join().unwrap()).collect()
+        });
+        for result in &results {
+            assert_cancelled(result);
+        }
+    }
 }

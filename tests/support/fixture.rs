@@ -32,6 +32,8 @@ pub const BIG_BODY_BYTES: usize = 64 * 1024;
 #[derive(Default)]
 struct State {
     polls: Mutex<HashMap<String, u32>>,
+    /// How many requests each key received, for `count-of-KEY`.
+    seen: Mutex<HashMap<String, u32>>,
     connections: AtomicUsize,
     /// Concurrent "slow" requests now, and the most seen at once.
     slow_in_flight: AtomicUsize,
@@ -141,8 +143,20 @@ fn serve_connection(stream: TcpStream, connection: usize, state: &State) {
     };
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
+        let key = request_key(&request);
+        if key.starts_with("reset-") {
+            // Read the request, answer nothing, close: the client sees a reset or EOF.
+            bump(&state.seen, &key);
+            return;
+        }
         let reply = route(&request, connection, state);
         if write_reply(&mut writer, reply).is_err() {
+            return;
+        }
+        if key.starts_with("close-after") {
+            // Answered without `Connection: close`, then closed: what a server that drops
+            // kept-alive connections does.
+            let _ = writer.shutdown(std::net::Shutdown::Both);
             return;
         }
     }
@@ -246,10 +260,27 @@ fn error_entry(code: &str) -> Value {
 
 /// Counts how often `key` was asked for, from 1.
 fn poll(state: &State, key: &str) -> u32 {
-    let mut polls = state.polls.lock().unwrap_or_else(|e| e.into_inner());
-    let count = polls.entry(key.to_owned()).or_insert(0);
+    bump(&state.polls, key)
+}
+
+fn bump(counts: &Mutex<HashMap<String, u32>>, key: &str) -> u32 {
+    let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
+    let count = counts.entry(key.to_owned()).or_insert(0);
     *count += 1;
     *count
+}
+
+/// The task name of a runOnce or the task id of a getTaskStatus.
+fn request_key(request: &Request) -> String {
+    if let Some(segment) = request.target.strip_prefix(&format!("{TASK_PATH}/")) {
+        return percent_encoding::percent_decode_str(segment)
+            .decode_utf8_lossy()
+            .into_owned();
+    }
+    serde_json::from_slice::<Value>(&request.body)
+        .ok()
+        .and_then(|body| body.get("taskNameOrId")?.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// The scenarios, by task name or id.
@@ -278,6 +309,35 @@ fn scenario(
         };
         return json_reply(200, task_info(rest, status));
     }
+    if let Some(counted) = key.strip_prefix("count-of-") {
+        let seen = state.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut info = task_info(key, "completed");
+        info["seen"] = json!(seen.get(counted).copied().unwrap_or(0));
+        return json_reply(200, info);
+    }
+    if let Some(rest) = key.strip_prefix("counted-") {
+        bump(&state.seen, key);
+        return json_reply(200, task_info(rest, default_status));
+    }
+    if let Some(rest) = key.strip_prefix("flaky-") {
+        // processing, then 503, 429, a reset connection, a non-JSON 502, then completed.
+        return match poll(state, key) {
+            1 => json_reply(200, task_info(rest, "processing")),
+            2 => json_reply(503, json!({"errors":[error_entry("overloaded")]})),
+            3 => json_reply(429, json!({"errors":"slow down"})),
+            4 => raw_reply(502, "text/html", "<html>bad gateway</html>"),
+            _ => json_reply(200, task_info(rest, "completed")),
+        };
+    }
+    if let Some(rest) = key.strip_prefix("down-") {
+        return match poll(state, key) {
+            1 => json_reply(200, task_info(rest, "processing")),
+            _ => json_reply(503, json!({"errors":[error_entry("down")]})),
+        };
+    }
+    if key.starts_with("close-after") {
+        return json_reply(200, task_info(key, default_status));
+    }
     if let Some(rest) = key.strip_prefix("forever-") {
         return json_reply(200, task_info(rest, "processing"));
     }
@@ -287,13 +347,10 @@ fn scenario(
             _ => raw_reply(200, "application/json", "null"),
         };
     }
-    if let Some(rest) = key.strip_prefix("fail-after-1-") {
+    if let Some(rest) = key.strip_prefix("deny-after-1-") {
         return match poll(state, key) {
             1 => json_reply(200, task_info(rest, "processing")),
-            _ => json_reply(
-                503,
-                json!({"errors":[{"origin":"server_error","code":"service_unavailable","message":"down","details":null}]}),
-            ),
+            _ => json_reply(403, json!({"errors":[error_entry("forbidden")]})),
         };
     }
     match key {
@@ -301,6 +358,15 @@ fn scenario(
         "error-object" => json_reply(400, json!({"errors":error_entry("validation_error")})),
         "error-bare-array" => json_reply(403, json!([error_entry("forbidden")])),
         "error-single" => json_reply(409, error_entry("conflict")),
+        "error-odd-items" => json_reply(
+            400,
+            json!({"errors":["plain text", 7, {"code":"only_code","extra":{"n":1}}, {"message":"only message"}]}),
+        ),
+        "spelling" => raw_reply(
+            200,
+            "application/json",
+            "{ \"taskId\": \"6237b225b9a84d607cd79044\",\n  \"status\": \"completed\",\n  \"n\": [1e400, -0, 1.50, 1E5, 12345678901234567890123] }",
+        ),
         "error-html" => raw_reply(502, "text/html", "<html>\n<body>Bad gateway</body></html>"),
         "error-text-404" => raw_reply(404, "text/plain", "no such thing"),
         "not-json-ok" => raw_reply(200, "text/plain", "hello"),
@@ -376,6 +442,7 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         302 => "Found",
         400 => "Bad Request",
+        429 => "Too Many Requests",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
