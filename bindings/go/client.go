@@ -1,0 +1,312 @@
+//go:build cgo
+
+package altogic
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#include "altogic.h"
+*/
+import "C"
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Client is a client of one Altogic app environment. Make it with [NewClient] and release
+// it with [Client.Close].
+//
+// A Client is safe for use by any number of goroutines at once, and its calls run
+// concurrently (each blocks an OS thread while in the library, as any cgo call does).
+// Close may be called at any time, even while calls are running.
+type Client struct {
+	ptr *C.AltogicClient
+	// state is the number of calls using ptr, plus closedBit once Close was called. The
+	// library's client is freed when both are true: closed, and no call in flight. A
+	// reference count rather than a lock, so that Close never waits for calls in flight
+	// (a Wait may last as long as its task) and calls never wait for each other.
+	state atomic.Int64
+}
+
+// closedBit marks a closed Client in Client.state; the low bits count calls in flight.
+const closedBit = int64(1) << 62
+
+// Version returns the library's version (semver), e.g. "1.0.0".
+func Version() string {
+	return C.GoString(C.altogic_version())
+}
+
+// NewClient creates a client of the app environment at envURL (e.g.
+// "https://myapp.c1-na.altogic.com"), sending clientKey in X-Client-Key on every request.
+//
+// The library checks every argument and option and answers an [*APIError] matching
+// [ErrInvalidArgument] for bad ones (an empty envURL or clientKey, a URL that is not
+// http(s), CR or LF in a key, a negative timeout...). Creating a client is cheap: it opens
+// no connection; every client of the process shares the library's connection pool.
+func NewClient(envURL, clientKey string, opts ...Option) (*Client, error) {
+	if err := checkNUL("envURL", envURL); err != nil {
+		return nil, err
+	}
+	if err := checkNUL("clientKey", clientKey); err != nil {
+		return nil, err
+	}
+	options, err := optionsJSON(opts)
+	if err != nil {
+		return nil, err
+	}
+	cURL := C.CString(envURL)
+	defer C.free(unsafe.Pointer(cURL))
+	cKey := C.CString(clientKey)
+	defer C.free(unsafe.Pointer(cKey))
+	var cOptions *C.char
+	if options != "" {
+		cOptions = C.CString(options)
+		defer C.free(unsafe.Pointer(cOptions))
+	}
+	var cErr *C.char
+	ptr := C.altogic_client_new(cURL, cKey, cOptions, &cErr)
+	if ptr == nil {
+		return nil, decodeError(takeString(cErr))
+	}
+	c := &Client{ptr: ptr}
+	// A safety net only: a Client dropped without Close is freed by the garbage
+	// collector. Programs should call Close.
+	runtime.SetFinalizer(c, (*Client).Close)
+	return c, nil
+}
+
+// Close releases the client. It is idempotent, never blocks and always returns nil. Calls
+// already running finish normally (the library's client is freed when the last of them
+// returns); calls made after Close fail with an error matching [ErrClosed].
+func (c *Client) Close() error {
+	for {
+		s := c.state.Load()
+		if s&closedBit != 0 {
+			return nil
+		}
+		if c.state.CompareAndSwap(s, s|closedBit) {
+			runtime.SetFinalizer(c, nil)
+			if s == 0 {
+				C.altogic_client_free(c.ptr)
+			}
+			return nil
+		}
+	}
+}
+
+// acquire registers a call on c; it fails once c is closed. Every successful acquire is
+// followed by one release.
+func (c *Client) acquire() bool {
+	for {
+		s := c.state.Load()
+		if s&closedBit != 0 {
+			return false
+		}
+		if c.state.CompareAndSwap(s, s+1) {
+			return true
+		}
+	}
+}
+
+// release ends a call registered by acquire, and frees the library's client when it was
+// the last call of a closed Client.
+func (c *Client) release() {
+	if c.state.Add(-1) == closedBit {
+		C.altogic_client_free(c.ptr)
+	}
+	// The finalizer (Close) may run as soon as c is unreachable, and the compiler
+	// considers c unreachable after its last use, which may come before the C call that
+	// uses c.ptr has returned. Keeping c alive until here, after the call, means the
+	// finalizer can never free the library's client under a running call.
+	runtime.KeepAlive(c)
+}
+
+// The task calls, all made through call.
+const (
+	opRunOnce = iota
+	opGetStatus
+	opWait
+)
+
+// RunOnce runs the scheduled task named (or with the id) nameOrID now, ahead of its
+// schedule and without changing it. On success the TaskInfo's Status is StatusPending and
+// its TaskID identifies this execution.
+//
+// When ctx is done before the answer arrives the call returns at once with an error
+// matching ctx.Err() and [ErrCancelled]; the task may still have run, since the service
+// may have received the request.
+func (c *Client) RunOnce(ctx context.Context, nameOrID string) (*TaskInfo, error) {
+	return c.call(ctx, opRunOnce, "nameOrID", nameOrID)
+}
+
+// GetStatus reads the status of the execution taskID. It returns nil, nil when the service
+// no longer keeps the execution (it keeps them for seven days).
+//
+// When ctx is done before the answer arrives the call returns at once with an error
+// matching ctx.Err() and [ErrCancelled].
+func (c *Client) GetStatus(ctx context.Context, taskID string) (*TaskInfo, error) {
+	return c.call(ctx, opGetStatus, "taskID", taskID)
+}
+
+// Wait waits for the execution taskID to end, polling its status (the library's backoff:
+// about 50 ms at first, doubling up to 1 s, transient failures retried), and returns its
+// final TaskInfo: Status StatusCompleted or StatusErrors. It returns nil, nil when the
+// service no longer keeps the execution.
+//
+// ctx alone bounds the wait: with no deadline and no cancellation (context.Background()) it
+// lasts until the execution ends or a non-transient error (401, 404, ...) ends it. When
+// ctx's deadline passes first, Wait returns the last TaskInfo it saw together with an
+// error matching [ErrTimeout] and context.DeadlineExceeded; when ctx is cancelled, an
+// error matching [ErrCancelled] and context.Canceled.
+func (c *Client) Wait(ctx context.Context, taskID string) (*TaskInfo, error) {
+	return c.call(ctx, opWait, "taskID", taskID)
+}
+
+// waitMargin: the library's own wait deadline is set this much before ctx's, so that a
+// wait reaching the deadline usually ends through the library's timeout (which reports
+// the last TaskInfo) rather than through the cancellation token (which does not).
+const waitMargin = 2 * time.Millisecond
+
+// call makes one task call. The library does the work; what is done here is Go's part:
+// the C strings, the cancellation token tied to ctx, and turning the answer into Go values.
+func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskInfo, error) {
+	if err := checkNUL(argName, arg); err != nil {
+		return nil, err
+	}
+	if !c.acquire() {
+		return nil, closedError()
+	}
+	cArg := C.CString(arg)
+
+	// The fast path: a context that can never be done needs no token (NULL).
+	var token *C.AltogicCancel
+	var stop func() bool
+	var fired chan struct{}
+	done := ctx.Done()
+	if done != nil {
+		token = C.altogic_cancel_new()
+		if token == nil {
+			C.free(unsafe.Pointer(cArg))
+			c.release()
+			return nil, clientError("internal_error", "out of memory: no cancellation token")
+		}
+		fired = make(chan struct{})
+		stop = context.AfterFunc(ctx, func() {
+			C.altogic_cancel_trigger(token)
+			close(fired)
+		})
+		if ctx.Err() != nil {
+			// Already done: the call returns at once, without racing the AfterFunc.
+			C.altogic_cancel_trigger(token)
+		}
+	}
+
+	var res *C.char
+	waitDeadline := false
+	switch op {
+	case opRunOnce:
+		res = C.altogic_task_run_once_cancellable(c.ptr, cArg, token)
+	case opGetStatus:
+		res = C.altogic_task_get_status_cancellable(c.ptr, cArg, token)
+	case opWait:
+		timeoutMs := C.uint64_t(C.ALTOGIC_WAIT_FOREVER)
+		if deadline, ok := ctx.Deadline(); ok {
+			waitDeadline = true
+			timeoutMs = 0 // polls once; the token ends it at the deadline
+			if left := time.Until(deadline) - waitMargin; left > 0 {
+				timeoutMs = C.uint64_t(left / time.Millisecond)
+			}
+		}
+		res = C.altogic_task_wait_cancellable(c.ptr, cArg, timeoutMs, token)
+	}
+
+	if token != nil {
+		// The token may be freed only when no thread can trigger it any more: if the
+		// AfterFunc has started, wait until it has finished.
+		if !stop() {
+			<-fired
+		}
+		C.altogic_cancel_free(token)
+	}
+	C.free(unsafe.Pointer(cArg))
+	c.release()
+
+	info, err := decodeResult(takeString(res))
+	if err != nil && done != nil {
+		apiErr := err.(*APIError)
+		switch {
+		case apiErr.HasCode("cancelled") && ctx.Err() != nil:
+			apiErr.ctxErr, apiErr.cause = ctx.Err(), context.Cause(ctx)
+		case waitDeadline && apiErr.HasCode("timeout"):
+			// The library's wait ended at ctx's deadline less waitMargin: let ctx reach
+			// its deadline too, so that errors.Is(err, ctx.Err()) holds on return.
+			select {
+			case <-done:
+			case <-time.After(2 * waitMargin):
+			}
+			apiErr.ctxErr, apiErr.cause = context.DeadlineExceeded, context.Cause(ctx)
+		}
+	}
+	return info, err
+}
+
+// SetSession sets the session token sent in the Session header; "" clears it. The library
+// refuses a token it cannot send in a header (an error matching [ErrInvalidArgument]) and
+// leaves the session unchanged then. Calls already running keep the token they were sent
+// with. The library also clears the session when the service answers
+// invalid_session_token or missing_session_token.
+func (c *Client) SetSession(token string) error {
+	if err := checkNUL("token", token); err != nil {
+		return err
+	}
+	if !c.acquire() {
+		return closedError()
+	}
+	var cToken *C.char
+	if token != "" {
+		cToken = C.CString(token)
+		defer C.free(unsafe.Pointer(cToken))
+	}
+	res := C.altogic_client_set_session(c.ptr, cToken)
+	c.release()
+	if res != nil {
+		return decodeError(takeString(res))
+	}
+	return nil
+}
+
+// Session returns the current session token, or "" when there is none or the client is
+// closed.
+func (c *Client) Session() string {
+	if !c.acquire() {
+		return ""
+	}
+	res := C.altogic_client_get_session(c.ptr)
+	c.release()
+	return string(takeString(res))
+}
+
+// takeString copies a string the library returned into Go memory and frees it with
+// altogic_string_free. NULL gives nil.
+func takeString(s *C.char) []byte {
+	if s == nil {
+		return nil
+	}
+	b := C.GoBytes(unsafe.Pointer(s), C.int(C.strlen(s)))
+	C.altogic_string_free(s)
+	return b
+}
+
+// checkNUL refuses a string holding a NUL byte, which a C string cannot carry: the
+// library would see it cut short.
+func checkNUL(name, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return clientError("invalid_argument", name+" contains a NUL byte, which the library cannot receive")
+	}
+	return nil
+}

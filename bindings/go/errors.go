@@ -1,0 +1,175 @@
+package altogic
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// APIError is the error of every failed call: the library's APIError object, or one of the
+// same shape made by this package for what never reaches the library (a string holding a
+// NUL byte, a closed client, a build without cgo).
+//
+// Errors that never got a usable HTTP answer have Status 0, StatusText "Client Error" and
+// one item with origin "client_error"; errors from the service keep its HTTP status and
+// items. Use errors.As to get at it, and errors.Is with the Err sentinels to test its kind:
+//
+//	var apiErr *altogic.APIError
+//	if errors.As(err, &apiErr) && apiErr.Status == 401 { ... }
+//	if errors.Is(err, altogic.ErrTimeout) { ... }
+//
+// A call ended by its context answers an APIError with code "cancelled" (or "timeout" for
+// a [Client.Wait] that reached the context's deadline) that also wraps the context's error,
+// so errors.Is(err, ctx.Err()) holds.
+type APIError struct {
+	// Status is the HTTP status of the answer, or 0 when there was no usable answer.
+	Status int `json:"status"`
+	// StatusText is the standard reason phrase of Status, or "Client Error" for status 0.
+	StatusText string `json:"statusText"`
+	// Items are the errors; every item has a string origin, code and message.
+	Items []ErrorItem `json:"items"`
+
+	// ctxErr and cause are the context's error and cause when the context ended the call.
+	ctxErr, cause error
+}
+
+// ErrorItem is one error of an [APIError].
+type ErrorItem struct {
+	// Origin is "client_error" or "server_error".
+	Origin string `json:"origin"`
+	// Code says what went wrong, e.g. "timeout", "network_error", "invalid_client_key".
+	Code string `json:"code"`
+	// Message is a human-readable explanation.
+	Message string `json:"message"`
+	// Details is the item's details as JSON, often "null". For a wait's timeout it holds
+	// lastStatus and lastError; for an answer that could not be used, httpStatus.
+	Details json.RawMessage `json:"details,omitempty"`
+}
+
+// Error formats the status and every item, e.g.
+// "altogic: 401 Unauthorized: invalid_client_key: The client key is not valid".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("altogic: ")
+	if e.Status != 0 {
+		b.WriteString(strconv.Itoa(e.Status))
+		b.WriteByte(' ')
+		b.WriteString(e.StatusText)
+		b.WriteString(": ")
+	}
+	if len(e.Items) == 0 && e.Status == 0 {
+		b.WriteString(e.StatusText)
+	}
+	for i, item := range e.Items {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(item.Code)
+		b.WriteString(": ")
+		b.WriteString(item.Message)
+	}
+	return b.String()
+}
+
+// HasCode reports whether one of the items has the given code.
+func (e *APIError) HasCode(code string) bool {
+	for _, item := range e.Items {
+		if item.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Is reports whether target is a sentinel of this package matching one of the items'
+// codes, so that errors.Is(err, altogic.ErrTimeout) works.
+func (e *APIError) Is(target error) bool {
+	s, ok := target.(*sentinel)
+	if !ok {
+		return false
+	}
+	for _, code := range s.codes {
+		if e.HasCode(code) {
+			return true
+		}
+	}
+	return false
+}
+
+// Unwrap returns the context's error and cause when the context ended the call, so that
+// errors.Is(err, context.Canceled) and errors.Is(err, context.DeadlineExceeded) work.
+func (e *APIError) Unwrap() []error {
+	switch {
+	case e.ctxErr == nil:
+		return nil
+	case e.cause == nil || e.cause == e.ctxErr:
+		return []error{e.ctxErr}
+	default:
+		return []error{e.ctxErr, e.cause}
+	}
+}
+
+// sentinel is the type of the Err values: an error kind matching one or more codes.
+type sentinel struct {
+	msg   string
+	codes []string
+}
+
+func (s *sentinel) Error() string { return s.msg }
+
+// Sentinels for errors.Is. Each matches an [APIError] having an item with one of its codes.
+var (
+	// ErrTimeout: code "timeout", the client's timeoutMs passed, or a wait's deadline.
+	ErrTimeout error = &sentinel{"altogic: timeout", []string{"timeout"}}
+	// ErrNetwork: code "network_error" (connection refused or reset, DNS, TLS).
+	ErrNetwork error = &sentinel{"altogic: network error", []string{"network_error"}}
+	// ErrInvalidArgument: codes "invalid_argument", "missing_required_value" and
+	// "invalid_env_url" (bad input, refused before anything is sent).
+	ErrInvalidArgument error = &sentinel{"altogic: invalid argument",
+		[]string{"invalid_argument", "missing_required_value", "invalid_env_url"}}
+	// ErrResponseTooLarge: code "response_too_large", the body exceeded maxResponseBytes.
+	ErrResponseTooLarge error = &sentinel{"altogic: response too large", []string{"response_too_large"}}
+	// ErrRedirectNotFollowed: code "redirect_not_followed", a 3xx answer.
+	ErrRedirectNotFollowed error = &sentinel{"altogic: redirect not followed", []string{"redirect_not_followed"}}
+	// ErrInvalidResponse: code "invalid_response", a 2xx answer that is not a TaskInfo.
+	ErrInvalidResponse error = &sentinel{"altogic: invalid response", []string{"invalid_response"}}
+	// ErrCancelled: code "cancelled", the call's context was done. Such errors also
+	// match the context's error (context.Canceled or context.DeadlineExceeded).
+	ErrCancelled error = &sentinel{"altogic: cancelled", []string{"cancelled"}}
+	// ErrClosed: code "client_closed" (made by this package), a call on a closed Client.
+	ErrClosed error = &sentinel{"altogic: client is closed", []string{codeClientClosed}}
+	// ErrCgoRequired: code "cgo_required" (made by this package), the program was built
+	// with CGO_ENABLED=0, so the library cannot be called.
+	ErrCgoRequired error = &sentinel{"altogic: cgo is required", []string{codeCgoRequired}}
+)
+
+// Codes of the errors this package makes itself, beside the library's.
+const (
+	codeClientClosed = "client_closed"
+	codeCgoRequired  = "cgo_required"
+)
+
+// clientError makes an error of the library's client-error shape for what the library
+// never sees.
+func clientError(code, message string) *APIError {
+	return &APIError{
+		Status:     0,
+		StatusText: "Client Error",
+		Items: []ErrorItem{{
+			Origin:  "client_error",
+			Code:    code,
+			Message: message,
+			Details: json.RawMessage("null"),
+		}},
+	}
+}
+
+var errClosed = clientError(codeClientClosed,
+	"the client is closed; create a new one with altogic.NewClient")
+
+// closedError returns a fresh copy, so that callers modifying it affect no one else.
+func closedError() error {
+	e := *errClosed
+	e.Items = append([]ErrorItem(nil), errClosed.Items...)
+	return &e
+}

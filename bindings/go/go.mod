@@ -1,0 +1,3 @@
+module github.com/altogic/altogic-ffi/bindings/go
+
+go 1.22

@@ -1,0 +1,90 @@
+package altogic
+
+import (
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+)
+
+// Option configures a [Client] made by [NewClient]. Options are passed to the library as
+// altogic_client_new's options_json; the library checks them, and refuses bad values
+// (a negative or zero duration, a limit of zero) with an error matching
+// [ErrInvalidArgument].
+type Option func(*clientOptions)
+
+// clientOptions is the JSON object altogic_client_new reads; nil fields are left out so
+// that the library's defaults apply.
+type clientOptions struct {
+	APIKey           *string `json:"apiKey,omitempty"`
+	Session          *string `json:"session,omitempty"`
+	TimeoutMs        *int64  `json:"timeoutMs,omitempty"`
+	ConnectTimeoutMs *int64  `json:"connectTimeoutMs,omitempty"`
+	MaxResponseBytes *int64  `json:"maxResponseBytes,omitempty"`
+}
+
+// WithAPIKey sets the API key, sent as-is in the Authorization header of every request.
+func WithAPIKey(key string) Option {
+	return func(o *clientOptions) { o.APIKey = &key }
+}
+
+// WithSession sets the initial session token, sent in the Session header. See
+// [Client.SetSession] to change it later.
+func WithSession(token string) Option {
+	return func(o *clientOptions) { o.Session = &token }
+}
+
+// WithTimeout bounds each whole call (connecting, sending, reading the answer); the
+// library's default is 30 s and its largest accepted value one day. A [Client.Wait] is
+// bounded by its context instead; each of its polls is bounded by this timeout.
+func WithTimeout(d time.Duration) Option {
+	return func(o *clientOptions) { o.TimeoutMs = millis(d) }
+}
+
+// WithConnectTimeout bounds connecting to the service; the library's default is 10 s.
+func WithConnectTimeout(d time.Duration) Option {
+	return func(o *clientOptions) { o.ConnectTimeoutMs = millis(d) }
+}
+
+// WithMaxResponseBytes bounds the size of an answer's body; the library's default is
+// 10 MiB. A larger body fails with [ErrResponseTooLarge].
+func WithMaxResponseBytes(n int64) Option {
+	return func(o *clientOptions) { o.MaxResponseBytes = &n }
+}
+
+// millis converts d to whole milliseconds for the library, rounding a positive fraction
+// up so that a positive duration never becomes 0. Negative values are passed on for the
+// library to refuse.
+func millis(d time.Duration) *int64 {
+	ms := d.Milliseconds()
+	if d > 0 && d%time.Millisecond != 0 {
+		ms++
+	}
+	return &ms
+}
+
+// optionsJSON is the options_json text of opts, or "" when there are none (NULL is
+// passed then).
+func optionsJSON(opts []Option) (string, error) {
+	if len(opts) == 0 {
+		return "", nil
+	}
+	var o clientOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	// encoding/json would silently replace invalid UTF-8 with U+FFFD and send another key
+	// than the caller's; refuse it as the library refuses a string argument that is not
+	// UTF-8.
+	for name, s := range map[string]*string{"apiKey": o.APIKey, "session": o.Session} {
+		if s != nil && !utf8.ValidString(*s) {
+			return "", clientError("invalid_argument", name+" is not valid UTF-8")
+		}
+	}
+	text, err := json.Marshal(&o)
+	if err != nil {
+		return "", clientError("invalid_argument", "the options could not be encoded: "+err.Error())
+	}
+	return string(text), nil
+}

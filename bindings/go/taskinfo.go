@@ -1,0 +1,135 @@
+package altogic
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Status is the state of a task execution.
+type Status string
+
+// The statuses of an execution: pending, then processing, then completed or errors.
+const (
+	StatusPending    Status = "pending"
+	StatusProcessing Status = "processing"
+	StatusCompleted  Status = "completed"
+	StatusErrors     Status = "errors"
+)
+
+// TaskInfo describes one execution of a scheduled task, as the service sends it.
+//
+// Fields the service adds beyond these are kept in Raw, the TaskInfo JSON object exactly
+// as the library passed it on. A time the service sent in a form other than RFC 3339 is
+// left zero (or nil) here, and is still in Raw.
+type TaskInfo struct {
+	// TaskID identifies this execution; pass it to GetStatus and Wait.
+	TaskID string
+	// ScheduledTaskID is the id of the scheduled task.
+	ScheduledTaskID string
+	// ScheduledTaskName is the name of the scheduled task.
+	ScheduledTaskName string
+	// TriggeredAt is when the execution was requested.
+	TriggeredAt time.Time
+	// StartedAt is when processing began, nil before.
+	StartedAt *time.Time
+	// CompletedAt is when the execution ended, nil before.
+	CompletedAt *time.Time
+	// Status is pending, processing, completed or errors.
+	Status Status
+	// Errors is the task's own errors as JSON when Status is StatusErrors, else nil.
+	Errors json.RawMessage
+	// Raw is the whole TaskInfo JSON object, unknown fields included.
+	Raw json.RawMessage
+}
+
+// Done reports whether the execution has ended (completed or errors).
+func (t *TaskInfo) Done() bool {
+	return t.Status == StatusCompleted || t.Status == StatusErrors
+}
+
+// taskInfoWire is the JSON form of the known TaskInfo fields.
+type taskInfoWire struct {
+	TaskID            string          `json:"taskId"`
+	ScheduledTaskID   string          `json:"scheduledTaskId"`
+	ScheduledTaskName string          `json:"scheduledTaskName"`
+	TriggeredAt       *string         `json:"triggeredAt"`
+	StartedAt         *string         `json:"startedAt"`
+	CompletedAt       *string         `json:"completedAt"`
+	Status            Status          `json:"status"`
+	Errors            json.RawMessage `json:"errors"`
+}
+
+// UnmarshalJSON reads a TaskInfo object; data is kept in Raw.
+func (t *TaskInfo) UnmarshalJSON(data []byte) error {
+	var w taskInfoWire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*t = TaskInfo{
+		TaskID:            w.TaskID,
+		ScheduledTaskID:   w.ScheduledTaskID,
+		ScheduledTaskName: w.ScheduledTaskName,
+		StartedAt:         parseTime(w.StartedAt),
+		CompletedAt:       parseTime(w.CompletedAt),
+		Status:            w.Status,
+		Raw:               append(json.RawMessage(nil), data...),
+	}
+	if at := parseTime(w.TriggeredAt); at != nil {
+		t.TriggeredAt = *at
+	}
+	if len(w.Errors) > 0 && string(w.Errors) != "null" {
+		t.Errors = w.Errors
+	}
+	return nil
+}
+
+// MarshalJSON writes Raw, the TaskInfo exactly as the service sent it.
+func (t TaskInfo) MarshalJSON() ([]byte, error) {
+	if len(t.Raw) == 0 {
+		return []byte("null"), nil
+	}
+	return t.Raw, nil
+}
+
+func parseTime(s *string) *time.Time {
+	if s == nil {
+		return nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		return nil
+	}
+	return &at
+}
+
+// envelope is what every task call of the library answers.
+type envelope struct {
+	Info   *TaskInfo `json:"info"`
+	Errors *APIError `json:"errors"`
+}
+
+// decodeResult turns a task call's JSON answer into its Go result. A wait's timeout
+// answers both: the last TaskInfo seen and the error.
+func decodeResult(text []byte) (*TaskInfo, error) {
+	var env envelope
+	if err := json.Unmarshal(text, &env); err != nil {
+		// The library always answers a valid envelope; this is only a safety net.
+		return nil, clientError("internal_error",
+			"the library answered JSON this binding could not read: "+err.Error())
+	}
+	if env.Errors != nil {
+		return env.Info, env.Errors
+	}
+	return env.Info, nil
+}
+
+// decodeError reads an APIError object answered by altogic_client_new or
+// altogic_client_set_session.
+func decodeError(text []byte) error {
+	var e APIError
+	if err := json.Unmarshal(text, &e); err != nil {
+		return clientError("internal_error",
+			"the library answered an error this binding could not read: "+err.Error()+": "+string(text))
+	}
+	return &e
+}
