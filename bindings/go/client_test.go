@@ -1,0 +1,583 @@
+//go:build cgo
+
+package altogic_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	altogic "github.com/altogic/altogic-ffi/bindings/go"
+)
+
+const (
+	demoKey        = "demo-client-key"
+	sessionKey     = "demo-session-key"
+	sessionToken   = "demo-session-token"
+	unknownTaskID  = "0123456789abcdef01234567"
+	billOnDemandID = "6237b1f17c2a9625f0b2119e"
+)
+
+var bg = context.Background()
+
+func newClient(t testing.TB, url, key string, opts ...altogic.Option) *altogic.Client {
+	t.Helper()
+	c, err := altogic.NewClient(url, key, opts...)
+	if err != nil {
+		t.Fatalf("NewClient(%q, %q): %v", url, key, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func demoClient(t testing.TB, opts ...altogic.Option) *altogic.Client {
+	return newClient(t, emulatorURL, demoKey, opts...)
+}
+
+// asAPIError fails the test unless err is an *APIError.
+func asAPIError(t testing.TB, err error) *altogic.APIError {
+	t.Helper()
+	var apiErr *altogic.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("error %v (%T) is not an *altogic.APIError", err, err)
+	}
+	for _, item := range apiErr.Items {
+		if item.Origin == "" || item.Code == "" || item.Message == "" {
+			t.Errorf("error item without origin, code or message: %+v", item)
+		}
+	}
+	return apiErr
+}
+
+func wantCode(t testing.TB, err error, status int, code string) *altogic.APIError {
+	t.Helper()
+	apiErr := asAPIError(t, err)
+	if apiErr.Status != status || !apiErr.HasCode(code) {
+		t.Fatalf("error %v: want status %d and code %s", err, status, code)
+	}
+	return apiErr
+}
+
+func runOnce(t testing.TB, c *altogic.Client, task string) *altogic.TaskInfo {
+	t.Helper()
+	info, err := c.RunOnce(bg, task)
+	if err != nil {
+		t.Fatalf("RunOnce(%s): %v", task, err)
+	}
+	return info
+}
+
+// closedPort is a loopback address nothing listens on.
+func closedPort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+// stallingServer accepts connections on loopback and never answers.
+func stallingServer(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, conn := range conns {
+			conn.Close()
+		}
+	})
+	return "http://" + l.Addr().String()
+}
+
+// fixedServer answers every request with status and body.
+func fixedServer(t testing.TB, status int, header map[string]string, body string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// executions counts the emulator's executions of a task.
+func executions(t testing.TB, task string) int {
+	t.Helper()
+	resp, err := http.Get(emulatorURL + "/_emulator/executions?limit=1&task=" + task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct{ Total int }
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Total
+}
+
+// checkGoroutines fails the test if more goroutines run than before, once those ending
+// had a moment to end.
+func checkGoroutines(t testing.TB, before int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines left behind:\n%s", n-before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+`).MatchString(altogic.Version()) {
+		t.Fatalf("Version() = %q", altogic.Version())
+	}
+}
+
+func TestRunOnceThenWait(t *testing.T) {
+	c := demoClient(t)
+	info := runOnce(t, c, "billOnDemand")
+	if info.Status != altogic.StatusPending || info.Done() || len(info.TaskID) != 24 ||
+		info.ScheduledTaskID != billOnDemandID || info.ScheduledTaskName != "billOnDemand" ||
+		info.TriggeredAt.IsZero() || info.StartedAt != nil || info.CompletedAt != nil {
+		t.Fatalf("RunOnce answered %+v", info)
+	}
+	start := time.Now()
+	done, err := c.Wait(bg, info.TaskID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Status != altogic.StatusCompleted || !done.Done() || done.TaskID != info.TaskID ||
+		done.StartedAt == nil || done.CompletedAt == nil || done.CompletedAt.Before(*done.StartedAt) ||
+		done.Errors != nil {
+		t.Fatalf("Wait answered %+v", done)
+	}
+	if elapsed := time.Since(start); elapsed > 3*time.Second {
+		t.Errorf("waiting for a 200 ms task took %v", elapsed)
+	}
+	// Raw is the TaskInfo object as the service sent it; MarshalJSON gives it back.
+	var raw map[string]any
+	if err := json.Unmarshal(done.Raw, &raw); err != nil || raw["status"] != "completed" {
+		t.Fatalf("Raw = %s (%v)", done.Raw, err)
+	}
+	if out, _ := json.Marshal(done); string(out) != string(done.Raw) {
+		t.Errorf("json.Marshal(TaskInfo) = %s, want Raw", out)
+	}
+	// Waiting again on an ended execution answers at once.
+	again, err := c.Wait(bg, info.TaskID)
+	if err != nil || again.Status != altogic.StatusCompleted {
+		t.Fatalf("second Wait: %+v, %v", again, err)
+	}
+}
+
+func TestRunOnceByID(t *testing.T) {
+	info := runOnce(t, demoClient(t), billOnDemandID)
+	if info.ScheduledTaskName != "billOnDemand" {
+		t.Fatalf("RunOnce by id answered %+v", info)
+	}
+}
+
+func TestFailingTask(t *testing.T) {
+	c := demoClient(t)
+	info := runOnce(t, c, "failingTask")
+	done, err := c.Wait(bg, info.TaskID)
+	if err != nil {
+		t.Fatal(err) // the task failed; the call did not
+	}
+	if done.Status != altogic.StatusErrors || !done.Done() ||
+		!strings.Contains(string(done.Errors), "simulated_failure") {
+		t.Fatalf("Wait answered %+v (errors %s)", done, done.Errors)
+	}
+}
+
+func TestGetStatus(t *testing.T) {
+	c := demoClient(t)
+	info := runOnce(t, c, "billOnDemand")
+	got, err := c.GetStatus(bg, info.TaskID)
+	if err != nil || got == nil || got.TaskID != info.TaskID || got.Done() {
+		t.Fatalf("GetStatus = %+v, %v", got, err)
+	}
+	// An execution the service no longer keeps (or never had): no info, no error.
+	got, err = c.GetStatus(bg, unknownTaskID)
+	if got != nil || err != nil {
+		t.Fatalf("GetStatus(unknown) = %+v, %v; want nil, nil", got, err)
+	}
+	got, err = c.Wait(bg, unknownTaskID)
+	if got != nil || err != nil {
+		t.Fatalf("Wait(unknown) = %+v, %v; want nil, nil", got, err)
+	}
+}
+
+func TestTaskInfoKeepsUnknownFields(t *testing.T) {
+	body := `{"taskId":"a","status":"processing","triggeredAt":"2022-03-20T23:00:53.966Z",` +
+		`"startedAt":"not a time","extra":{"n":1.50}}`
+	c := newClient(t, fixedServer(t, 200, nil, body), demoKey)
+	info, err := c.GetStatus(bg, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(info.Raw) != body {
+		t.Errorf("Raw = %s, want %s", info.Raw, body)
+	}
+	if info.Status != altogic.StatusProcessing || info.StartedAt != nil ||
+		!info.TriggeredAt.Equal(time.Date(2022, 3, 20, 23, 0, 53, 966e6, time.UTC)) {
+		t.Errorf("decoded %+v", info)
+	}
+}
+
+func TestServiceErrors(t *testing.T) {
+	// A wrong client key: the service's 401, with its items.
+	c := newClient(t, emulatorURL, "wrong-key")
+	info, err := c.RunOnce(bg, "billOnDemand")
+	if info != nil {
+		t.Errorf("info %+v beside an error", info)
+	}
+	apiErr := wantCode(t, err, 401, "invalid_client_key")
+	if apiErr.StatusText != "Unauthorized" || apiErr.Items[0].Origin != "client_error" {
+		t.Errorf("APIError %+v", apiErr)
+	}
+	if !strings.Contains(err.Error(), "401 Unauthorized: invalid_client_key") {
+		t.Errorf("Error() = %q", err.Error())
+	}
+	for _, sentinel := range []error{altogic.ErrTimeout, altogic.ErrNetwork, altogic.ErrInvalidArgument, altogic.ErrClosed} {
+		if errors.Is(err, sentinel) {
+			t.Errorf("a 401 matches %v", sentinel)
+		}
+	}
+	// An unknown task: 404.
+	_, err = demoClient(t).RunOnce(bg, "noSuchTask")
+	wantCode(t, err, 404, "not_found")
+}
+
+func TestNetworkError(t *testing.T) {
+	c := newClient(t, closedPort(t), demoKey)
+	for name, call := range map[string]func() error{
+		"RunOnce":   func() error { _, err := c.RunOnce(bg, "x"); return err },
+		"GetStatus": func() error { _, err := c.GetStatus(bg, "x"); return err },
+	} {
+		err := call()
+		if !errors.Is(err, altogic.ErrNetwork) {
+			t.Fatalf("%s: %v, want ErrNetwork", name, err)
+		}
+		wantCode(t, err, 0, "network_error")
+	}
+	// A wait retries network errors until its deadline, then reports the last one.
+	ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
+	defer cancel()
+	_, err := c.Wait(ctx, "x")
+	if !errors.Is(err, altogic.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait: %v, want a deadline error", err)
+		}
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	c := newClient(t, stallingServer(t), demoKey, altogic.WithTimeout(150*time.Millisecond))
+	start := time.Now()
+	_, err := c.RunOnce(bg, "billOnDemand")
+	elapsed := time.Since(start)
+	if !errors.Is(err, altogic.ErrTimeout) {
+		t.Fatalf("RunOnce against a server that never answers: %v, want ErrTimeout", err)
+	}
+	wantCode(t, err, 0, "timeout")
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Error("the client's own timeout matches context.DeadlineExceeded")
+	}
+	if elapsed < 140*time.Millisecond || elapsed > 2*time.Second {
+		t.Errorf("timed out after %v, want about 150 ms", elapsed)
+	}
+}
+
+func TestUnusableAnswers(t *testing.T) {
+	redirect := fixedServer(t, 302, map[string]string{"Location": "http://127.0.0.1:1/x"}, "")
+	_, err := newClient(t, redirect, demoKey).RunOnce(bg, "x")
+	if !errors.Is(err, altogic.ErrRedirectNotFollowed) {
+		t.Fatalf("a 302: %v, want ErrRedirectNotFollowed", err)
+	}
+	wantCode(t, err, 302, "redirect_not_followed")
+
+	_, err = newClient(t, fixedServer(t, 200, nil, "not json"), demoKey).RunOnce(bg, "x")
+	if !errors.Is(err, altogic.ErrInvalidResponse) {
+		t.Fatalf("a non-JSON 200: %v, want ErrInvalidResponse", err)
+	}
+
+	_, err = demoClient(t, altogic.WithMaxResponseBytes(16)).RunOnce(bg, "billOnDemand")
+	if !errors.Is(err, altogic.ErrResponseTooLarge) {
+		t.Fatalf("a body over maxResponseBytes: %v, want ErrResponseTooLarge", err)
+	}
+
+	_, err = newClient(t, fixedServer(t, 503, nil, "<html>down</html>"), demoKey).RunOnce(bg, "x")
+	apiErr := wantCode(t, err, 503, "service_unavailable")
+	if apiErr.Items[0].Origin != "server_error" {
+		t.Errorf("503 item %+v", apiErr.Items[0])
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	url := emulatorURL
+	for _, tc := range []struct {
+		name, url, key string
+		opts           []altogic.Option
+	}{
+		{"NUL in envURL", url + "\x00x", demoKey, nil},
+		{"NUL in clientKey", url, "demo\x00key", nil},
+		{"empty envURL", "", demoKey, nil},
+		{"empty clientKey", url, "", nil},
+		{"bad envURL", "ftp://example.com", demoKey, nil},
+		{"envURL with query", url + "/?x=1", demoKey, nil},
+		{"LF in clientKey", url, "a\nb", nil},
+		{"negative timeout", url, demoKey, []altogic.Option{altogic.WithTimeout(-time.Second)}},
+		{"zero timeout", url, demoKey, []altogic.Option{altogic.WithTimeout(0)}},
+		{"timeout over a day", url, demoKey, []altogic.Option{altogic.WithTimeout(25 * time.Hour)}},
+		{"negative connect timeout", url, demoKey, []altogic.Option{altogic.WithConnectTimeout(-1)}},
+		{"negative max response", url, demoKey, []altogic.Option{altogic.WithMaxResponseBytes(-1)}},
+		{"zero max response", url, demoKey, []altogic.Option{altogic.WithMaxResponseBytes(0)}},
+		{"empty API key", url, demoKey, []altogic.Option{altogic.WithAPIKey("")}},
+		{"CR in API key", url, demoKey, []altogic.Option{altogic.WithAPIKey("a\rb")}},
+		{"NUL in API key", url, demoKey, []altogic.Option{altogic.WithAPIKey("a\x00b")}},
+		{"API key not UTF-8", url, demoKey, []altogic.Option{altogic.WithAPIKey("a\xffb")}},
+		{"LF in session", url, demoKey, []altogic.Option{altogic.WithSession("a\nb")}},
+	} {
+		c, err := altogic.NewClient(tc.url, tc.key, tc.opts...)
+		if c != nil || !errors.Is(err, altogic.ErrInvalidArgument) {
+			t.Errorf("%s: NewClient = %v, %v; want nil and ErrInvalidArgument", tc.name, c, err)
+			continue
+		}
+		apiErr := asAPIError(t, err)
+		if apiErr.Status != 0 || apiErr.StatusText != "Client Error" {
+			t.Errorf("%s: %+v", tc.name, apiErr)
+		}
+	}
+
+	// Good options, a sub-millisecond timeout rounded up, nil options ignored.
+	newClient(t, url+"/", demoKey, altogic.WithTimeout(500*time.Microsecond), nil,
+		altogic.WithConnectTimeout(time.Second), altogic.WithMaxResponseBytes(1<<20),
+		altogic.WithAPIKey("key"), altogic.WithSession("s"))
+
+	c := demoClient(t)
+	for _, id := range []string{"", "a\x00b", ".", ".."} {
+		for name, call := range map[string]func() error{
+			"RunOnce":   func() error { _, err := c.RunOnce(bg, id); return err },
+			"GetStatus": func() error { _, err := c.GetStatus(bg, id); return err },
+			"Wait":      func() error { _, err := c.Wait(bg, id); return err },
+		} {
+			if name == "RunOnce" && (id == "." || id == "..") {
+				continue // a task name, not a path segment: the service answers 404
+			}
+			if err := call(); !errors.Is(err, altogic.ErrInvalidArgument) {
+				t.Errorf("%s(%q): %v, want ErrInvalidArgument", name, id, err)
+			}
+		}
+	}
+	// Odd ids are sent percent-encoded: the service just does not know them.
+	if info, err := c.GetStatus(bg, "../x?y#z"); info != nil || err != nil {
+		t.Errorf("GetStatus of an odd id: %+v, %v", info, err)
+	}
+}
+
+func TestSession(t *testing.T) {
+	c := newClient(t, emulatorURL, sessionKey)
+	if c.Session() != "" {
+		t.Fatalf("Session() = %q before any was set", c.Session())
+	}
+	_, err := c.RunOnce(bg, "billOnDemand")
+	wantCode(t, err, 401, "missing_session_token")
+
+	if err := c.SetSession(sessionToken); err != nil {
+		t.Fatal(err)
+	}
+	if c.Session() != sessionToken {
+		t.Fatalf("Session() = %q", c.Session())
+	}
+	runOnce(t, c, "billOnDemand")
+
+	// Refused tokens leave the session unchanged.
+	for _, bad := range []string{"a\nb", "a\x00b", "a\x01b"} {
+		if err := c.SetSession(bad); !errors.Is(err, altogic.ErrInvalidArgument) {
+			t.Errorf("SetSession(%q): %v, want ErrInvalidArgument", bad, err)
+		}
+	}
+	if c.Session() != sessionToken {
+		t.Fatalf("Session() = %q after refused tokens", c.Session())
+	}
+
+	// The library drops a session the service calls invalid.
+	if err := c.SetSession("wrong-token"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.RunOnce(bg, "billOnDemand")
+	wantCode(t, err, 401, "invalid_session_token")
+	if c.Session() != "" {
+		t.Fatalf("Session() = %q after invalid_session_token", c.Session())
+	}
+
+	// "" clears it.
+	if err := c.SetSession(sessionToken); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetSession(""); err != nil || c.Session() != "" {
+		t.Fatalf("SetSession(\"\"): %v, Session() = %q", err, c.Session())
+	}
+
+	// The initial session as an option.
+	runOnce(t, newClient(t, emulatorURL, sessionKey, altogic.WithSession(sessionToken)), "billOnDemand")
+}
+
+func TestClose(t *testing.T) {
+	c, err := altogic.NewClient(emulatorURL, demoKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runOnce(t, c, "billOnDemand")
+	for i := 0; i < 3; i++ {
+		if err := c.Close(); err != nil {
+			t.Fatalf("Close #%d: %v", i+1, err)
+		}
+	}
+	for name, call := range map[string]func() error{
+		"RunOnce":    func() error { _, err := c.RunOnce(bg, "billOnDemand"); return err },
+		"GetStatus":  func() error { _, err := c.GetStatus(bg, "x"); return err },
+		"Wait":       func() error { _, err := c.Wait(bg, "x"); return err },
+		"SetSession": func() error { return c.SetSession("x") },
+	} {
+		err := call()
+		if !errors.Is(err, altogic.ErrClosed) {
+			t.Fatalf("%s after Close: %v, want ErrClosed", name, err)
+		}
+		wantCode(t, err, 0, "client_closed")
+	}
+	if c.Session() != "" {
+		t.Error("Session() after Close is not empty")
+	}
+}
+
+// Close while calls run: it returns at once, running calls finish normally, later calls
+// fail with ErrClosed, and nothing is used after being freed (the race detector and the
+// library would see it).
+func TestCloseDuringCalls(t *testing.T) {
+	c, err := altogic.NewClient(emulatorURL, demoKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := runOnce(t, c, "slowReport")
+	ctx, cancel := context.WithCancel(bg)
+	waitDone := make(chan error, 1)
+	go func() { _, err := c.Wait(ctx, info.TaskID); waitDone <- err }()
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[string]int{}
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				_, err := c.GetStatus(bg, info.TaskID)
+				mu.Lock()
+				switch {
+				case err == nil:
+					counts["ok"]++
+				case errors.Is(err, altogic.ErrClosed):
+					counts["closed"]++
+				default:
+					counts[err.Error()]++
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	c.Close()
+	if elapsed := time.Since(start); elapsed > 50*time.Millisecond {
+		t.Errorf("Close took %v while calls were running", elapsed)
+	}
+	wg.Wait()
+	// The long wait is still running on the closed client, and still works.
+	select {
+	case err := <-waitDone:
+		t.Fatalf("the wait ended when the client was closed: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel()
+	if err := <-waitDone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the wait ended with %v, want context.Canceled", err)
+	}
+	if counts["ok"] == 0 || counts["closed"] != 8 || len(counts) != 2 {
+		t.Fatalf("results %v: want successes, then ErrClosed once per goroutine", counts)
+	}
+}
+
+func TestManyGoroutinesShareOneClient(t *testing.T) {
+	c := demoClient(t)
+	const goroutines = 100
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			task := []string{"billOnDemand", "heartbeat", "failingTask"}[g%3]
+			info, err := c.RunOnce(bg, task)
+			if err != nil {
+				errs <- err
+				return
+			}
+			got, err := c.GetStatus(bg, info.TaskID)
+			if err != nil || got == nil || got.TaskID != info.TaskID || got.ScheduledTaskName != task {
+				errs <- fmt.Errorf("GetStatus(%s) = %+v, %v", info.TaskID, got, err)
+				return
+			}
+			if g%25 == 0 { // a few waits too, and session changes meanwhile
+				c.SetSession(fmt.Sprint("s", g))
+				if done, err := c.Wait(bg, info.TaskID); err != nil || !done.Done() {
+					errs <- fmt.Errorf("Wait(%s) = %+v, %v", info.TaskID, done, err)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

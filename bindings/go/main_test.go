@@ -1,0 +1,104 @@
+//go:build cgo
+
+package altogic_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// emulatorURL is the base URL of the emulator TestMain started (demo app).
+var emulatorURL string
+
+// repoRoot is the root of the altogic-ffi repository.
+var repoRoot, _ = filepath.Abs("../..")
+
+// TestMain starts the emulator on a free loopback port for the tests, and stops it at the
+// end. ALTOGIC_EMULATOR may name the binary; otherwise the repository's release build is
+// used, built with cargo if missing.
+func TestMain(m *testing.M) {
+	emu, err := startEmulator()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "altogic tests:", err)
+		os.Exit(1)
+	}
+	emulatorURL = emu.url
+	code := m.Run()
+	emu.stop()
+	os.Exit(code)
+}
+
+type emulator struct {
+	url string
+	cmd *exec.Cmd
+}
+
+func emulatorBinary() (string, error) {
+	if bin := os.Getenv("ALTOGIC_EMULATOR"); bin != "" {
+		return bin, nil
+	}
+	bin := filepath.Join(repoRoot, "target", "release", "altogic-emulator")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	build := exec.Command("cargo", "build", "--release", "-p", "altogic-emulator")
+	build.Dir, build.Stdout, build.Stderr = repoRoot, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("building the emulator: %w", err)
+	}
+	return bin, nil
+}
+
+// startEmulator starts the emulator with extra arguments on 127.0.0.1:0 and reads the one
+// line it prints once bound.
+func startEmulator(args ...string) (*emulator, error) {
+	bin, err := emulatorBinary()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	// Killed with the test process even if it dies without running the cleanup.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Stderr = nil // its request log goes to /dev/null
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	emu := &emulator{cmd: cmd}
+	line := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(out)
+		s, _ := r.ReadString('\n')
+		line <- s
+		io.Copy(io.Discard, r)
+	}()
+	select {
+	case s := <-line:
+		const prefix = "altogic-emulator listening on "
+		if !strings.HasPrefix(s, prefix) {
+			emu.stop()
+			return nil, fmt.Errorf("the emulator printed %q", s)
+		}
+		emu.url = strings.TrimSpace(strings.TrimPrefix(s, prefix))
+		return emu, nil
+	case <-time.After(20 * time.Second):
+		emu.stop()
+		return nil, fmt.Errorf("the emulator did not start within 20 s")
+	}
+}
+
+func (e *emulator) stop() {
+	e.cmd.Process.Kill()
+	e.cmd.Wait()
+}
