@@ -1,0 +1,55 @@
+"""Python binding of libaltogic, a client for Altogic's task manager.
+
+Run a scheduled task ahead of its schedule, follow its execution, or wait for it to end::
+
+    import altogic
+
+    with altogic.Client("https://myapp.c1-na.altogic.com", "my-client-key") as client:
+        info = client.task.run_once("billOnDemand")
+        done = client.task.wait(info.task_id, timeout=60)
+        print(done.status, done.completed_at)
+
+The library (``libaltogic``, loaded through ctypes) does the work; this package turns its
+JSON into :class:`TaskInfo` values and its errors into exceptions, and manages lifetimes.
+"""
+
+from ._client import AsyncClient, AsyncTasks, Client, Tasks
+from ._errors import (
+    AltogicError,
+    APIError,
+    Cancelled,
+    ClosedError,
+    ExecutionNotFound,
+    InvalidArgument,
+    NetworkError,
+    Timeout,
+)
+from ._lib import LIB as _LIB
+from ._lib import LIB_ENV, WAIT_FOREVER, library_path
+from ._types import TaskInfo, TaskStatus
+from ._version import __version__
+
+#: The version of the loaded library (``altogic_version()``).
+library_version: str = _LIB.altogic_version().decode("ascii")
+
+__all__ = [
+    "Client",
+    "AsyncClient",
+    "Tasks",
+    "AsyncTasks",
+    "TaskInfo",
+    "TaskStatus",
+    "AltogicError",
+    "APIError",
+    "Timeout",
+    "NetworkError",
+    "InvalidArgument",
+    "Cancelled",
+    "ClosedError",
+    "ExecutionNotFound",
+    "WAIT_FOREVER",
+    "LIB_ENV",
+    "library_path",
+    "library_version",
+    "__version__",
+]

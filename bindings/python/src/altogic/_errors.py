@@ -1,0 +1,136 @@
+"""Exceptions: the library's APIError JSON, raised as Python exceptions by kind."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type
+
+if TYPE_CHECKING:
+    from ._types import TaskInfo
+
+__all__ = [
+    "AltogicError",
+    "APIError",
+    "Timeout",
+    "NetworkError",
+    "InvalidArgument",
+    "Cancelled",
+    "ClosedError",
+    "ExecutionNotFound",
+]
+
+
+class AltogicError(Exception):
+    """Base of every error of this package; it carries the library's APIError object.
+
+    Attributes:
+        status: the HTTP status of the service's answer, or 0 when the failure happened on
+            this side (no usable answer).
+        status_text: the standard reason phrase of ``status`` (``"Client Error"`` for 0).
+        items: the error items, each a mapping with string ``origin``, ``code`` and
+            ``message`` and a ``details`` value (often None).
+        code: the first item's code (e.g. ``"not_found"``, ``"timeout"``), or None.
+    """
+
+    status: int
+    status_text: str
+    items: List[Dict[str, Any]]
+    code: Optional[str]
+
+    def __init__(self, status: int, status_text: str, items: Sequence[Mapping[str, Any]]) -> None:
+        self.status = status
+        self.status_text = status_text
+        self.items = [dict(item) for item in items]
+        self.code = str(self.items[0].get("code")) if self.items else None
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The first item's message (what went wrong and, often, what to do)."""
+        if not self.items:
+            return f"{self.status} {self.status_text}".strip()
+        return str(self.items[0].get("message", ""))
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.code:
+            text = f"{text} [{self.code}]"
+        if self.status:
+            text = f"{text} (HTTP {self.status} {self.status_text})"
+        if len(self.items) > 1:
+            text = f"{text} (and {len(self.items) - 1} more error(s) in .items)"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, message={self.message!r})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Exceptions pickle through self.args by default, which does not match __init__.
+        return (type(self), (self.status, self.status_text, self.items), self.__dict__)
+
+    @classmethod
+    def _client_side(cls, code: str, message: str, details: Any = None) -> "AltogicError":
+        """An error made by this package, shaped as the library shapes its client errors."""
+        item = {"origin": "client_error", "code": code, "message": message, "details": details}
+        return cls(0, "Client Error", [item])
+
+
+class APIError(AltogicError):
+    """An answer from the service that is an error (``status`` is its HTTP status)."""
+
+
+class Timeout(AltogicError, TimeoutError):
+    """A deadline passed: the client's ``timeout`` for one call, or the ``timeout`` of a
+    ``wait``. For a wait, ``last_info`` is the last TaskInfo seen (or None)."""
+
+    last_info: Optional["TaskInfo"] = None
+
+
+class NetworkError(AltogicError, ConnectionError):
+    """The service could not be reached or the connection failed (refused, DNS, TLS, reset)."""
+
+
+class InvalidArgument(AltogicError, ValueError):
+    """An argument was refused: a missing or empty value, a bad option, a bad environment
+    URL, or a string that cannot be passed to C (it holds a NUL character)."""
+
+
+class Cancelled(AltogicError):
+    """The call was cancelled through its cancellation token (code ``cancelled``)."""
+
+
+class ClosedError(AltogicError, RuntimeError):
+    """The client was closed: no call can be made with it any more."""
+
+
+class ExecutionNotFound(AltogicError, LookupError):
+    """``wait`` found no execution: the service does not keep it (an unknown id, or one
+    older than the retention). ``get_status`` answers None in that case instead."""
+
+
+_BY_CODE: Dict[str, Type[AltogicError]] = {
+    "timeout": Timeout,
+    "network_error": NetworkError,
+    "invalid_argument": InvalidArgument,
+    "missing_required_value": InvalidArgument,
+    "invalid_env_url": InvalidArgument,
+    "cancelled": Cancelled,
+}
+
+
+def error_from_json(api_error: Mapping[str, Any]) -> AltogicError:
+    """The exception for an APIError object of the library.
+
+    Answers from the service (``status`` not 0) are :class:`APIError`; failures on this
+    side are chosen by their code, and codes without a class of their own
+    (``invalid_response``, ``response_too_large``, ``internal_error``, ...) are
+    :class:`AltogicError`.
+    """
+    status = int(api_error.get("status") or 0)
+    status_text = str(api_error.get("statusText") or "")
+    items = api_error.get("items") or []
+    if status:
+        cls: Type[AltogicError] = APIError
+    else:
+        code = items[0].get("code") if items else None
+        cls = _BY_CODE.get(code, AltogicError) if isinstance(code, str) else AltogicError
+    return cls(status, status_text, items)
