@@ -1,0 +1,138 @@
+"""Sequential runOnce calls per second: this package vs requests.Session vs http.client.
+
+    python bench/bench_run_once.py [--url URL] [--calls N] [--rounds R]
+
+Without --url it starts target/release/altogic-emulator on a free loopback port (and
+stops it at the end). Every client makes the same call, ``POST /_api/rest/v1/task`` with
+the headers X-Client, X-Client-Key and Content-Type: application/json and the body
+``{"taskNameOrId": "billOnDemand"}``, over one kept-alive connection, and parses the JSON
+answer. Rounds are interleaved (altogic, requests, http.client, then again) so that a
+slower moment of the machine hits all three alike; the median round of each is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+from urllib.parse import urlsplit
+
+import altogic
+
+CLIENT_KEY = "demo-client-key"
+TASK = "billOnDemand"
+BODY = json.dumps({"taskNameOrId": TASK}).encode()
+HEADERS = {"X-Client": "altogic-c", "X-Client-Key": CLIENT_KEY, "Content-Type": "application/json"}
+REPO = Path(__file__).resolve().parents[3]
+
+
+def start_emulator() -> "tuple[subprocess.Popen[str], str]":
+    binary = REPO / "target" / "release" / "altogic-emulator"
+    if not binary.is_file():
+        subprocess.run(["cargo", "build", "--release", "-p", "altogic-emulator"], cwd=REPO, check=True)
+    process = subprocess.Popen(
+        [str(binary), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("altogic-emulator listening on "):
+        process.kill()
+        sys.exit(f"the emulator did not start: {line!r}")
+    return process, line.split()[-1]
+
+
+def altogic_loop(url: str) -> Callable[[int], None]:
+    client = altogic.Client(url, CLIENT_KEY)
+
+    def run(calls: int) -> None:
+        run_once = client.task.run_once
+        for _ in range(calls):
+            run_once(TASK)
+
+    return run
+
+
+def requests_loop(url: str) -> Callable[[int], None]:
+    import requests
+
+    session = requests.Session()
+    endpoint = f"{url}/_api/rest/v1/task"
+
+    def run(calls: int) -> None:
+        for _ in range(calls):
+            answer = session.post(endpoint, data=BODY, headers=HEADERS)
+            answer.raise_for_status()
+            answer.json()
+
+    return run
+
+
+def http_client_loop(url: str) -> Callable[[int], None]:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
+
+    def run(calls: int) -> None:
+        for _ in range(calls):
+            connection.request("POST", "/_api/rest/v1/task", body=BODY, headers=HEADERS)
+            answer = connection.getresponse()
+            data = answer.read()
+            if answer.status != 200:
+                raise RuntimeError(f"HTTP {answer.status}: {data!r}")
+            json.loads(data)
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running emulator (default: start one)")
+    parser.add_argument("--calls", type=int, default=2000, help="calls per client per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    options = parser.parse_args()
+
+    process = None
+    url = options.url
+    if url is None:
+        process, url = start_emulator()
+    try:
+        loops: Dict[str, Callable[[int], None]] = {
+            "altogic": altogic_loop(url),
+            "requests.Session": requests_loop(url),
+            "http.client": http_client_loop(url),
+        }
+        for run in loops.values():  # warm up: connections, imports, caches
+            run(200)
+        rates: Dict[str, List[float]] = {name: [] for name in loops}
+        for round_number in range(options.rounds):
+            line: List[str] = []
+            for name, run in loops.items():
+                started = time.perf_counter()
+                run(options.calls)
+                rate = options.calls / (time.perf_counter() - started)
+                rates[name].append(rate)
+                line.append(f"{name} {rate:,.0f}/s")
+            print(f"round {round_number + 1}: " + ", ".join(line), flush=True)
+        median: Dict[str, Any] = {name: statistics.median(values) for name, values in rates.items()}
+        print()
+        print(f"sequential runOnce calls per second (median of {options.rounds} rounds of {options.calls}):")
+        for name, value in median.items():
+            print(f"  {name:<18} {value:>9,.0f}")
+        print(f"  altogic / requests.Session: {median['altogic'] / median['requests.Session']:.2f}x (target >= 5x)")
+        print(f"  altogic / http.client:      {median['altogic'] / median['http.client']:.2f}x (target >= 1.1x)")
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Fixtures: the bundled emulator on a free loopback port, and clients of its demo app."""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+import altogic
+
+REPO = Path(__file__).resolve().parents[3]
+CLIENT_KEY = "demo-client-key"
+SESSION_KEY = "demo-session-key"
+SESSION_TOKEN = "demo-session-token"
+
+
+def emulator_binary() -> Path:
+    """target/release/altogic-emulator (ALTOGIC_EMULATOR overrides), built if missing."""
+    override = os.environ.get("ALTOGIC_EMULATOR")
+    if override:
+        return Path(override)
+    binary = REPO / "target" / "release" / "altogic-emulator"
+    if not binary.is_file():
+        subprocess.run(
+            ["cargo", "build", "--release", "-p", "altogic-emulator"], cwd=REPO, check=True, timeout=1800
+        )
+    return binary
+
+
+@pytest.fixture(scope="session")
+def emulator_url() -> Iterator[str]:
+    """The URL of an emulator serving the demo app, for the whole test session."""
+    process = subprocess.Popen(
+        [str(emulator_binary()), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        line = process.stdout.readline() if ready else ""
+        prefix = "altogic-emulator listening on "
+        if not line.startswith(prefix):
+            raise RuntimeError(f"the emulator did not start: {line!r}")
+        yield line[len(prefix) :].strip()
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def client(emulator_url: str) -> Iterator[altogic.Client]:
+    """A client of the demo app with the key that needs no session."""
+    with altogic.Client(emulator_url, CLIENT_KEY) as client:
+        yield client
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def python_env() -> "dict[str, str]":
+    """The environment for a child Python that imports the same altogic as the tests."""
+    env = dict(os.environ)
+    package_parent = str(Path(altogic.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [package_parent, env.get("PYTHONPATH", "")] if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+PYTHON = sys.executable

@@ -1,0 +1,203 @@
+"""Creating and closing clients; bad input; the loaded library and its declarations."""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import math
+import subprocess
+import weakref
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+
+import altogic
+from altogic import _call, _lib
+
+from .conftest import CLIENT_KEY, PYTHON
+
+
+def test_version_matches_the_library() -> None:
+    assert altogic.__version__ == "1.0.0"
+    assert altogic.library_version == "1.0.0"
+    assert Path(altogic.library_path()).name == "libaltogic.so"
+    assert altogic.WAIT_FOREVER == 2**64 - 1
+
+
+def test_every_foreign_function_is_declared() -> None:
+    header = (Path(__file__).resolve().parents[3] / "include" / "altogic.h").read_text()
+    declared = {name for name, _, _ in _lib._SIGNATURES}
+    import re
+
+    in_header = set(re.findall(r"\b(altogic_\w+)\(", header))
+    assert declared == in_header
+    for name in declared:
+        function = getattr(_lib.LIB, name)
+        assert function.argtypes is not None, name
+        assert function.restype is not None or name in {
+            "altogic_client_free",
+            "altogic_cancel_trigger",
+            "altogic_cancel_free",
+            "altogic_string_free",
+        }, name
+
+
+def test_ctypes_refuses_a_handle_of_the_wrong_type() -> None:
+    token = _lib.LIB.altogic_cancel_new()
+    try:
+        with pytest.raises(ctypes.ArgumentError):
+            _lib.LIB.altogic_client_free(token)
+        with pytest.raises(ctypes.ArgumentError):
+            _lib.LIB.altogic_task_run_once(token, b"x")
+    finally:
+        _lib.LIB.altogic_cancel_free(token)
+
+
+@pytest.mark.parametrize(
+    "kwargs, code",
+    [
+        ({"env_url": ""}, "missing_required_value"),
+        ({"client_key": ""}, "missing_required_value"),
+        ({"env_url": "ftp://example.com"}, "invalid_env_url"),
+        ({"env_url": "not a url"}, "invalid_env_url"),
+        ({"client_key": "a\nb"}, "invalid_argument"),
+        ({"api_key": ""}, "missing_required_value"),
+        ({"api_key": "a\rb"}, "invalid_argument"),
+        ({"api_key": 5}, "invalid_argument"),  # a wrong JSON type: the library refuses it
+        ({"session": "x\ny"}, "invalid_argument"),
+        ({"timeout": 0}, "invalid_argument"),
+        ({"timeout": 10 * 86400}, "invalid_argument"),
+        ({"connect_timeout": 0}, "invalid_argument"),
+        ({"max_response_bytes": 0}, "invalid_argument"),
+        ({"max_response_bytes": -1}, "invalid_argument"),
+        ({"max_response_bytes": 1.5}, "invalid_argument"),
+        ({"env_url": "http://x\0y"}, "invalid_argument"),
+        ({"client_key": "k\0"}, "invalid_argument"),
+        ({"client_key": "\udc80"}, "invalid_argument"),  # not UTF-8
+    ],
+)
+def test_bad_input_raises_invalid_argument(kwargs: Dict[str, Any], code: str) -> None:
+    arguments: Dict[str, Any] = {"env_url": "http://127.0.0.1:9", "client_key": CLIENT_KEY}
+    arguments.update(kwargs)
+    with pytest.raises(altogic.InvalidArgument) as caught:
+        altogic.Client(**arguments)
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert error.code == code and error.status == 0 and error.status_text == "Client Error"
+    assert error.message and all(isinstance(item["message"], str) for item in error.items)
+
+
+@pytest.mark.parametrize("value", [-1, -0.5, math.nan, math.inf, -math.inf])
+def test_bad_timeouts_raise_invalid_argument(value: float) -> None:
+    for name in ("timeout", "connect_timeout"):
+        with pytest.raises(altogic.InvalidArgument, match=name):
+            altogic.Client("http://127.0.0.1:9", CLIENT_KEY, **{name: value})
+
+
+@pytest.mark.parametrize("kwargs", [{"env_url": b"http://x"}, {"client_key": None}, {"timeout": "5"}, {"timeout": True}])
+def test_wrong_types_raise_type_error(kwargs: Dict[str, Any]) -> None:
+    arguments: Dict[str, Any] = {"env_url": "http://127.0.0.1:9", "client_key": CLIENT_KEY}
+    arguments.update(kwargs)
+    with pytest.raises(TypeError):
+        altogic.Client(**arguments)
+
+
+def test_bad_arguments_of_task_calls(client: altogic.Client) -> None:
+    for call in (client.task.run_once, client.task.get_status, client.task.wait):
+        with pytest.raises(altogic.InvalidArgument) as caught:
+            call("")
+        assert caught.value.code == "missing_required_value"
+        with pytest.raises(altogic.InvalidArgument, match="NUL"):
+            call("bill\0OnDemand")
+        with pytest.raises(TypeError):
+            call(5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            call(None)  # type: ignore[arg-type]
+    with pytest.raises(altogic.InvalidArgument):
+        client.task.get_status("..")
+    for timeout in (-1, math.nan, math.inf, 2.0**80):
+        with pytest.raises(altogic.InvalidArgument):
+            client.task.wait("0123456789abcdef01234567", timeout=timeout)
+    with pytest.raises(TypeError):
+        client.task.wait("0123456789abcdef01234567", timeout="1")  # type: ignore[arg-type]
+
+
+def test_close_is_idempotent_and_later_calls_raise(emulator_url: str) -> None:
+    client = altogic.Client(emulator_url, CLIENT_KEY)
+    assert not client.closed and "closed" not in repr(client)
+    client.close()
+    client.close()
+    assert client.closed and "closed" in repr(client)
+    for call in (lambda: client.task.run_once("billOnDemand"), lambda: client.session):
+        with pytest.raises(altogic.ClosedError) as caught:
+            call()
+        assert isinstance(caught.value, RuntimeError) and caught.value.code == "client_closed"
+    with pytest.raises(altogic.ClosedError):
+        client.session = "x"
+
+
+def test_context_manager_closes(emulator_url: str) -> None:
+    with altogic.Client(emulator_url, CLIENT_KEY) as client:
+        assert client.task.run_once("billOnDemand").status == "pending"
+    assert client.closed
+    with pytest.raises(altogic.ClosedError):
+        client.task.run_once("billOnDemand")
+
+
+def test_a_forgotten_client_is_freed(emulator_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    freed = []
+    real_free = _lib.LIB.altogic_client_free
+
+    client = altogic.Client(emulator_url, CLIENT_KEY)
+    core = client._core
+    core._finalizer.detach()
+    finalizer = weakref.finalize(core, lambda pointer: (freed.append(1), real_free(pointer)), core._pointer)
+    core._finalizer = finalizer
+    del client, core
+    gc.collect()
+    assert freed == [1]
+
+
+def test_library_not_found_names_every_place(tmp_path: Path) -> None:
+    # A copy of the package without its library, outside any checkout.
+    package = Path(altogic.__file__).resolve().parent
+    copy = tmp_path / "altogic"
+    copy.mkdir()
+    for source in package.glob("*.py"):
+        (copy / source.name).write_bytes(source.read_bytes())
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(
+        [PYTHON, "-c", "import altogic"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "ImportError" in result.stderr
+    assert "ALTOGIC_LIB: not set" in result.stderr
+    assert f"the package folder: {copy / 'libaltogic.so'} does not exist" in result.stderr
+    assert "target/release" in result.stderr
+
+
+def test_altogic_lib_overrides(tmp_path: Path, python_env: Dict[str, str]) -> None:
+    env = dict(python_env, ALTOGIC_LIB=str(tmp_path / "nope.so"))
+    result = subprocess.run([PYTHON, "-c", "import altogic"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "ALTOGIC_LIB" in result.stderr and "nope.so" in result.stderr
+    env["ALTOGIC_LIB"] = altogic.library_path()
+    result = subprocess.run(
+        [PYTHON, "-c", "import altogic; print(altogic.library_path())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == altogic.library_path()
+
+
+def test_core_counts_calls_in_flight(emulator_url: str) -> None:
+    client = altogic.Client(emulator_url, CLIENT_KEY)
+    core: _call.Core = client._core
+    core.acquire()
+    client.close()
+    assert core._finalizer.alive  # a call is still in flight
+    core.release()
+    assert not core._finalizer.alive
