@@ -37,7 +37,8 @@ def emulator_binary() -> Path:
 def emulator_url() -> Iterator[str]:
     """The URL of an emulator serving the demo app, for the whole test session."""
     process = subprocess.Popen(
-        [str(emulator_binary()), "--listen", "127.0.0.1:0"],
+        # Enough workers that slowReport runs (~5 s each) never delay other executions.
+        [str(emulator_binary()), "--listen", "127.0.0.1:0", "--workers", "32"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

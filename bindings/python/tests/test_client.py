@@ -8,7 +8,7 @@ import math
 import subprocess
 import weakref
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 
@@ -90,9 +90,10 @@ def test_bad_input_raises_invalid_argument(kwargs: Dict[str, Any], code: str) ->
 
 @pytest.mark.parametrize("value", [-1, -0.5, math.nan, math.inf, -math.inf])
 def test_bad_timeouts_raise_invalid_argument(value: float) -> None:
-    for name in ("timeout", "connect_timeout"):
-        with pytest.raises(altogic.InvalidArgument, match=name):
-            altogic.Client("http://127.0.0.1:9", CLIENT_KEY, **{name: value})
+    with pytest.raises(altogic.InvalidArgument, match="timeout"):
+        altogic.Client("http://127.0.0.1:9", CLIENT_KEY, timeout=value)
+    with pytest.raises(altogic.InvalidArgument, match="connect_timeout"):
+        altogic.Client("http://127.0.0.1:9", CLIENT_KEY, connect_timeout=value)
 
 
 @pytest.mark.parametrize("kwargs", [{"env_url": b"http://x"}, {"client_key": None}, {"timeout": "5"}, {"timeout": True}])
@@ -145,14 +146,18 @@ def test_context_manager_closes(emulator_url: str) -> None:
         client.task.run_once("billOnDemand")
 
 
-def test_a_forgotten_client_is_freed(emulator_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    freed = []
+def test_a_forgotten_client_is_freed(emulator_url: str) -> None:
+    freed: List[int] = []
     real_free = _lib.LIB.altogic_client_free
+
+    def free(pointer: Any) -> None:
+        freed.append(1)
+        real_free(pointer)
 
     client = altogic.Client(emulator_url, CLIENT_KEY)
     core = client._core
     core._finalizer.detach()
-    finalizer = weakref.finalize(core, lambda pointer: (freed.append(1), real_free(pointer)), core._pointer)
+    finalizer = weakref.finalize(core, free, core._pointer)
     core._finalizer = finalizer
     del client, core
     gc.collect()

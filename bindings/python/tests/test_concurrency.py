@@ -6,7 +6,7 @@ import multiprocessing
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Optional
+from typing import List, Optional, cast
 
 import pytest
 
@@ -43,8 +43,8 @@ def test_many_threads_many_calls(client: altogic.Client) -> None:
 
     def work() -> None:
         try:
+            info = client.task.run_once("billOnDemand")
             for _ in range(50):
-                info = client.task.run_once("billOnDemand")
                 assert client.task.get_status(info.task_id) is not None
         except BaseException as err:  # noqa: BLE001 - reported below
             errors.append(err)
@@ -126,7 +126,7 @@ def test_a_client_works_in_a_forked_child(client: altogic.Client) -> None:
     process = context.Process(target=_child_run, args=(client, queue))
     process.start()
     try:
-        kind, value = queue.get(timeout=60)  # type: ignore[misc]
+        kind, value = cast("tuple[str, object]", queue.get(timeout=60))
     finally:
         process.join(30)
     assert kind == "ok", value

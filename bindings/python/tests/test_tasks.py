@@ -18,7 +18,8 @@ def test_run_once_answers_a_pending_execution(client: altogic.Client) -> None:
     info = client.task.run_once("billOnDemand")
     assert isinstance(info, TaskInfo)
     assert info.status is TaskStatus.PENDING
-    assert info.status == "pending" and str(info.status) == "pending"
+    assert isinstance(info.status, str) and info.status.value == "pending"
+    assert str(info.status) == "pending" and f"{info.status}" == "pending"
     assert not info.done
     assert len(info.task_id) == 24
     assert info.scheduled_task_name == "billOnDemand"
