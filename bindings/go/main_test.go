@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	emulatorURL = emu.url
 	code := m.Run()
 	emu.stop()
+	for _, cleanup := range benchCleanup {
+		cleanup()
+	}
 	os.Exit(code)
 }
 
