@@ -153,11 +153,8 @@ pub fn normalize_item(status: StatusCode, item: Value) -> Value {
     if !object.get("origin").is_some_and(Value::is_string) {
         object.insert("origin".to_owned(), json!(origin_of(status)));
     }
-    if !object
-        .get("code")
-        .and_then(Value::as_str)
-        .is_some_and(|code| !code.is_empty())
-    {
+    let has_code = matches!(object.get("code"), Some(Value::String(code)) if !code.is_empty());
+    if !has_code {
         object.insert("code".to_owned(), json!(code_of(status)));
     }
     match object.get("message") {
