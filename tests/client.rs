@@ -197,7 +197,7 @@ fn session_errors_drop_the_session() {
         assert_eq!(header(&result, "session"), None);
     }
     let client = client_with(r#"{"session":"kept"}"#);
-    client.run_once("error-array", None);
+    assert!(client.run_once("error-array", None).is_err());
     assert_eq!(client.session().as_deref(), Some("kept"));
 }
 
