@@ -91,3 +91,44 @@ def test_other_signals_do_not_cancel_calls(emulator_url: str, python_env: Dict[s
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["completed", "1"]
+
+
+def test_ctrl_c_under_asyncio_run(emulator_url: str, python_env: Dict[str, str]) -> None:
+    # asyncio.run turns SIGINT into cancelling the main task; the call's token is triggered.
+    child = textwrap.dedent(
+        """
+        import asyncio, sys
+        import altogic
+
+        async def main() -> None:
+            async with altogic.AsyncClient(sys.argv[1], sys.argv[2]) as client:
+                task_id = (await client.task.run_once("slowReport")).task_id
+                print("waiting", flush=True)
+                await client.task.wait(task_id, timeout=None)
+                print("not interrupted", flush=True)
+
+        asyncio.run(main())
+        """
+    )
+    process = subprocess.Popen(
+        [PYTHON, "-c", child, emulator_url, CLIENT_KEY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=python_env,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "waiting"
+        time.sleep(0.5)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "KeyboardInterrupt" in stderr, stderr
+    assert "not interrupted" not in stdout
+    assert elapsed < 1.0, elapsed
