@@ -16,6 +16,10 @@ echo "== building the C example against libaltogic.a (static)"
 gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/c/run_task.c \
     -o "$out/run_task" "$root/target/release/libaltogic.a" -lpthread -ldl -lm
 
+echo "== building the C++ example against libaltogic.a (static)"
+g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/cpp/run_task.cpp \
+    -o "$out/run_task_cpp" "$root/target/release/libaltogic.a" -lpthread -ldl -lm
+
 "$root/target/release/altogic-emulator" --listen 127.0.0.1:0 >"$out/emulator.out" 2>"$out/emulator.log" &
 emulator_pid=$!
 stop_emulator() { kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; }
@@ -42,4 +46,6 @@ if "$out/run_task" "$url" demo-client-key failingTask; then
     echo "failingTask was expected to end in errors" >&2
     status=1
 fi
+echo "== C++: runOnce billOnDemand, then wait for it"
+"$out/run_task_cpp" "$url" demo-client-key billOnDemand || status=1
 exit $status

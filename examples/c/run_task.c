@@ -53,8 +53,9 @@ int main(int argc, char **argv) {
         altogic_string_free(error);
         return 2;
     }
-    if (argc == 5 && altogic_client_set_session(client, argv[4]) != ALTOGIC_OK) {
-        fprintf(stderr, "the session token was refused\n");
+    if (argc == 5 && (error = altogic_client_set_session(client, argv[4])) != NULL) {
+        fprintf(stderr, "the session token was refused: %s\n", error);
+        altogic_string_free(error);
         altogic_client_free(client);
         return 2;
     }

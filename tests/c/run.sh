@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs the C test suite against the release library and the fixture server:
+# Builds and runs the C and C++ test suites against the release library and the fixture server:
 # natively, with ASan/LSan/UBSan, then under valgrind (fork cases left out there: valgrind
 # would check the child too).
 # Usage: tests/c/run.sh [--no-valgrind]
@@ -18,7 +18,14 @@ gcc "${CFLAGS[@]}" tests/c/test_altogic.c -o "$out/test_altogic" \
 gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
     tests/c/test_altogic.c -o "$out/test_altogic_asan" \
     -L"$root/target/release" -laltogic -Wl,-rpath,"$root/target/release" -lpthread
-# The header must also compile as C++ (cpp_compat).
+# The C++ API, with the same sanitizers, and its example.
+CXXFLAGS=(-std=c++17 -Wall -Wextra -Wpedantic -Werror -g -O1 -I"$root/include")
+g++ "${CXXFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+    tests/cpp/test_altogic.cpp -o "$out/test_altogic_cpp" \
+    -L"$root/target/release" -laltogic -Wl,-rpath,"$root/target/release" -lpthread
+g++ "${CXXFLAGS[@]}" examples/cpp/run_task.cpp -o "$out/run_task_cpp" \
+    -L"$root/target/release" -laltogic -Wl,-rpath,"$root/target/release" -lpthread
+# The C header must also compile as C++ (cpp_compat).
 g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I"$root/include" -fsyntax-only -x c++ - <<'CPP'
 #include "altogic.h"
 int main() { AltogicClient *c = altogic_client_new(nullptr, nullptr, nullptr, nullptr); altogic_client_free(c); altogic_cancel_free(altogic_cancel_new()); return 0; }
@@ -47,6 +54,9 @@ timeout 300 "$out/test_altogic" "$url"
 echo "== C tests (ASan, LSan, UBSan)"
 # Forking while other threads allocate can hang inside ASan's own allocator (see the suite).
 ASAN_OPTIONS=detect_leaks=1 ALTOGIC_TEST_NO_FORK_WHILE_CALLING=1 timeout 300 "$out/test_altogic_asan" "$url"
+
+echo "== C++ tests (ASan, LSan, UBSan)"
+ASAN_OPTIONS=detect_leaks=1 timeout 300 "$out/test_altogic_cpp" "$url"
 
 if [ "${1:-}" != "--no-valgrind" ]; then
     command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
