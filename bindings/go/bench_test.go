@@ -43,10 +43,15 @@ var (
 	benchErr  error
 )
 
-// benchServer starts the benchmarks' emulator once; TestMain's cleanup does not know it,
-// so it is killed through Pdeathsig when the test process exits.
+// benchServer starts the benchmarks' emulator once (TestMain stops it), or uses the one
+// ALTOGIC_BENCH_URL names, started by hand with benchConfig (e.g. to measure the client
+// process alone with perf stat).
 func benchServer(b *testing.B) string {
 	benchOnce.Do(func() {
+		if url := os.Getenv("ALTOGIC_BENCH_URL"); url != "" {
+			benchURL = url // an emulator started by hand with the config above
+			return
+		}
 		dir, err := os.MkdirTemp("", "altogic-bench")
 		if err != nil {
 			benchErr = err

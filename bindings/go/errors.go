@@ -115,32 +115,34 @@ type sentinel struct {
 	codes []string
 }
 
+func newSentinel(msg string, codes ...string) error { return &sentinel{msg, codes} }
+
 func (s *sentinel) Error() string { return s.msg }
 
 // Sentinels for errors.Is. Each matches an [APIError] having an item with one of its codes.
 var (
 	// ErrTimeout: code "timeout", the client's timeoutMs passed, or a wait's deadline.
-	ErrTimeout error = &sentinel{"altogic: timeout", []string{"timeout"}}
+	ErrTimeout = newSentinel("altogic: timeout", "timeout")
 	// ErrNetwork: code "network_error" (connection refused or reset, DNS, TLS).
-	ErrNetwork error = &sentinel{"altogic: network error", []string{"network_error"}}
+	ErrNetwork = newSentinel("altogic: network error", "network_error")
 	// ErrInvalidArgument: codes "invalid_argument", "missing_required_value" and
 	// "invalid_env_url" (bad input, refused before anything is sent).
-	ErrInvalidArgument error = &sentinel{"altogic: invalid argument",
-		[]string{"invalid_argument", "missing_required_value", "invalid_env_url"}}
+	ErrInvalidArgument = newSentinel("altogic: invalid argument",
+		"invalid_argument", "missing_required_value", "invalid_env_url")
 	// ErrResponseTooLarge: code "response_too_large", the body exceeded maxResponseBytes.
-	ErrResponseTooLarge error = &sentinel{"altogic: response too large", []string{"response_too_large"}}
+	ErrResponseTooLarge = newSentinel("altogic: response too large", "response_too_large")
 	// ErrRedirectNotFollowed: code "redirect_not_followed", a 3xx answer.
-	ErrRedirectNotFollowed error = &sentinel{"altogic: redirect not followed", []string{"redirect_not_followed"}}
+	ErrRedirectNotFollowed = newSentinel("altogic: redirect not followed", "redirect_not_followed")
 	// ErrInvalidResponse: code "invalid_response", a 2xx answer that is not a TaskInfo.
-	ErrInvalidResponse error = &sentinel{"altogic: invalid response", []string{"invalid_response"}}
+	ErrInvalidResponse = newSentinel("altogic: invalid response", "invalid_response")
 	// ErrCancelled: code "cancelled", the call's context was done. Such errors also
 	// match the context's error (context.Canceled or context.DeadlineExceeded).
-	ErrCancelled error = &sentinel{"altogic: cancelled", []string{"cancelled"}}
+	ErrCancelled = newSentinel("altogic: cancelled", "cancelled")
 	// ErrClosed: code "client_closed" (made by this package), a call on a closed Client.
-	ErrClosed error = &sentinel{"altogic: client is closed", []string{codeClientClosed}}
+	ErrClosed = newSentinel("altogic: client is closed", codeClientClosed)
 	// ErrCgoRequired: code "cgo_required" (made by this package), the program was built
 	// with CGO_ENABLED=0, so the library cannot be called.
-	ErrCgoRequired error = &sentinel{"altogic: cgo is required", []string{codeCgoRequired}}
+	ErrCgoRequired = newSentinel("altogic: cgo is required", codeCgoRequired)
 )
 
 // Codes of the errors this package makes itself, beside the library's.

@@ -1,0 +1,71 @@
+package altogic
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+// decodeResult and the error helpers need no library: these tests also run without cgo.
+
+func TestDecodeResult(t *testing.T) {
+	info, err := decodeResult([]byte(`{"info":null,"errors":null}`))
+	if info != nil || err != nil {
+		t.Fatalf("expired execution: %+v, %v", info, err)
+	}
+
+	// A wait's timeout answers the last TaskInfo beside the error.
+	info, err = decodeResult([]byte(`{"info":{"taskId":"a","status":"processing"},"errors":{"status":0,` +
+		`"statusText":"Client Error","items":[{"origin":"client_error","code":"timeout","message":"slow",` +
+		`"details":{"lastStatus":"processing","lastError":null}}]}}`))
+	var apiErr *APIError
+	if info == nil || info.Status != StatusProcessing || !errors.As(err, &apiErr) || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("wait timeout: %+v, %v", info, err)
+	}
+	if string(apiErr.Items[0].Details) != `{"lastStatus":"processing","lastError":null}` {
+		t.Errorf("details %s", apiErr.Items[0].Details)
+	}
+
+	// Not what the library answers: an internal_error, not a panic.
+	for _, text := range []string{``, `nonsense`, `{"info":{"taskId":1},"errors":null}`} {
+		if _, err := decodeResult([]byte(text)); !errors.As(err, &apiErr) || !apiErr.HasCode("internal_error") {
+			t.Errorf("%q: %v", text, err)
+		}
+	}
+}
+
+func TestSentinels(t *testing.T) {
+	for code, want := range map[string]error{
+		"timeout":                ErrTimeout,
+		"network_error":          ErrNetwork,
+		"invalid_argument":       ErrInvalidArgument,
+		"missing_required_value": ErrInvalidArgument,
+		"invalid_env_url":        ErrInvalidArgument,
+		"response_too_large":     ErrResponseTooLarge,
+		"redirect_not_followed":  ErrRedirectNotFollowed,
+		"invalid_response":       ErrInvalidResponse,
+		"cancelled":              ErrCancelled,
+		"client_closed":          ErrClosed,
+		"cgo_required":           ErrCgoRequired,
+	} {
+		err := error(clientError(code, "m"))
+		if !errors.Is(err, want) {
+			t.Errorf("%s does not match %v", code, want)
+		}
+		if errors.Is(err, context.Canceled) {
+			t.Errorf("%s matches context.Canceled", code)
+		}
+	}
+	if errors.Is(clientError("internal_error", "m"), ErrTimeout) {
+		t.Error("internal_error matches ErrTimeout")
+	}
+	e := clientError("cancelled", "m")
+	e.ctxErr, e.cause = context.Canceled, errors.New("cause")
+	if !errors.Is(e, context.Canceled) || !errors.Is(e, e.cause) || !errors.Is(e, ErrCancelled) {
+		t.Error("a cancelled error does not match its context error, cause and ErrCancelled")
+	}
+	if got := (&APIError{Status: 404, StatusText: "Not Found", Items: []ErrorItem{{Code: "a", Message: "b"},
+		{Code: "c", Message: "d"}}}).Error(); got != "altogic: 404 Not Found: a: b; c: d" {
+		t.Errorf("Error() = %q", got)
+	}
+}
