@@ -1,6 +1,6 @@
 """Sequential runOnce calls per second: this package vs requests.Session vs http.client.
 
-    python bench/bench_run_once.py [--url URL] [--calls N] [--rounds R]
+    python bench/bench_run_once.py [--url URL] [--calls N] [--rounds R] [--raw]
 
 Without --url it starts target/release/altogic-emulator on a free loopback port (and
 stops it at the end). Every client makes the same call, ``POST /_api/rest/v1/task`` with
@@ -61,6 +61,23 @@ def altogic_loop(url: str) -> Callable[[int], None]:
     return run
 
 
+def raw_ctypes_loop(url: str) -> Callable[[int], None]:
+    """For profiling only: the bare C call through ctypes, its string freed, not parsed."""
+    from altogic import _lib
+
+    client = altogic.Client(url, CLIENT_KEY)
+    pointer = client._core.acquire()
+    call = _lib.LIB.altogic_task_run_once
+    name = TASK.encode()
+
+    def run(calls: int) -> None:
+        assert not client.closed  # keeps the client (and so its C client) alive
+        for _ in range(calls):
+            call(pointer, name).take()
+
+    return run
+
+
 def requests_loop(url: str) -> Callable[[int], None]:
     import requests
 
@@ -97,6 +114,9 @@ def main() -> None:
     parser.add_argument("--url", help="a running emulator (default: start one)")
     parser.add_argument("--calls", type=int, default=2000, help="calls per client per round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--raw", action="store_true", help="also time the bare C call (no token, no parsing), for profiling"
+    )
     options = parser.parse_args()
 
     process = None
@@ -109,6 +129,8 @@ def main() -> None:
             "requests.Session": requests_loop(url),
             "http.client": http_client_loop(url),
         }
+        if options.raw:
+            loops["(bare C call)"] = raw_ctypes_loop(url)
         for run in loops.values():  # warm up: connections, imports, caches
             run(200)
         rates: Dict[str, List[float]] = {name: [] for name in loops}
@@ -128,6 +150,9 @@ def main() -> None:
             print(f"  {name:<18} {value:>9,.0f}")
         print(f"  altogic / requests.Session: {median['altogic'] / median['requests.Session']:.2f}x (target >= 5x)")
         print(f"  altogic / http.client:      {median['altogic'] / median['http.client']:.2f}x (target >= 1.1x)")
+        if options.raw:
+            share = 1 - median["altogic"] / median["(bare C call)"]
+            print(f"  time spent in Python around the C call: {share:.0%} of an altogic call")
     finally:
         if process is not None:
             process.terminate()
