@@ -21,6 +21,20 @@ dist=$target/python-dist
 python=${PYTHON:-python3}
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
+command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
+
+make_venv() {
+    # Debian's own python3 needs python3-venv for this; install it when missing (as root).
+    rm -rf "$1"
+    if ! "$python" -m venv "$1" 2>/dev/null; then
+        if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        fi
+        rm -rf "$1"
+        "$python" -m venv "$1"
+    fi
+}
+
 step() {
     echo
     echo "==== $*"
@@ -30,10 +44,7 @@ step "cargo build: the library and the emulator"
 (cd "$root" && cargo build --release -p altogic --lib && cargo build --release -p altogic-emulator)
 
 step "virtualenv $venv"
-if ! "$venv/bin/python" -c "import sys" 2>/dev/null; then
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-fi
+"$venv/bin/python" -c "import sys" 2>/dev/null || make_venv "$venv"
 "$venv/bin/pip" install -q "pytest>=7" "mypy>=1.5" "build>=1"
 
 step "pip install ./bindings/python"
@@ -57,8 +68,7 @@ case "$(basename "$wheel")" in
         exit 1
         ;;
 esac
-rm -rf "$wheel_venv"
-"$python" -m venv "$wheel_venv"
+make_venv "$wheel_venv"
 "$wheel_venv/bin/pip" install -q --no-index "$wheel"
 (cd / && env -u ALTOGIC_LIB -u CARGO_TARGET_DIR PATH=/usr/bin:/bin "$wheel_venv/bin/python" -c '
 import altogic, pathlib, sys

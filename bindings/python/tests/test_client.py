@@ -206,3 +206,14 @@ def test_core_counts_calls_in_flight(emulator_url: str) -> None:
     assert core._finalizer.alive  # a call is still in flight
     core.release()
     assert not core._finalizer.alive
+
+
+def test_an_incompatible_library_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    _lib._check_version()  # 1.0.0 against 1.0.0
+    for version in ("2.0.0", "1.1.0", "1.0.1"):
+        monkeypatch.setattr(_lib, "__version__", version)
+        with pytest.raises(ImportError, match=f"needs .*{version}"):
+            _lib._check_version()
+    monkeypatch.setattr(_lib, "__version__", "0.9.0")
+    with pytest.raises(ImportError):
+        _lib._check_version()  # another major version

@@ -132,3 +132,45 @@ def test_ctrl_c_under_asyncio_run(emulator_url: str, python_env: Dict[str, str])
     assert "KeyboardInterrupt" in stderr, stderr
     assert "not interrupted" not in stdout
     assert elapsed < 1.0, elapsed
+
+
+def test_sigint_with_a_handler_that_does_not_raise_cancels_the_call(
+    emulator_url: str, python_env: Dict[str, str]
+) -> None:
+    child = textwrap.dedent(
+        """
+        import signal, sys
+        import altogic
+
+        signal.signal(signal.SIGINT, lambda *_: None)
+        client = altogic.Client(sys.argv[1], sys.argv[2])
+        task_id = client.task.run_once("slowReport").task_id
+        print("waiting", flush=True)
+        try:
+            client.task.wait(task_id, timeout=None)
+        except altogic.Cancelled as error:
+            print("cancelled", error.code, error.status, flush=True)
+        """
+    )
+    process = subprocess.Popen(
+        [PYTHON, "-c", child, emulator_url, CLIENT_KEY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=python_env,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "waiting"
+        time.sleep(0.3)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert stdout.strip() == "cancelled cancelled 0"
+    assert elapsed < 1.0, elapsed
