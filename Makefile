@@ -1,5 +1,9 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test build clean
+.PHONY: demo test build install uninstall clean
+
+# Where `make install` puts libaltogic; DESTDIR stages it for a package.
+PREFIX ?= /usr/local
+export PREFIX DESTDIR LIBDIR INCLUDEDIR
 
 demo:
 	scripts/demo.sh
@@ -9,6 +13,12 @@ test:
 
 build:
 	cargo build --release -p altogic -p altogic-emulator
+
+install:
+	scripts/install.sh install
+
+uninstall:
+	scripts/install.sh uninstall
 
 clean:
 	cargo clean

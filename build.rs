@@ -1,5 +1,6 @@
-//! Regenerates `include/altogic.h` from the exported functions with cbindgen.
-//! The header is committed; CI rebuilds it and fails when the committed copy is stale.
+//! Regenerates `include/altogic.h` from the exported functions with cbindgen (the header is
+//! committed; CI rebuilds it and fails when the committed copy is stale), and gives the
+//! shared library its versioned SONAME.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,8 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=Cargo.toml");
+
+    give_the_shared_library_a_soname();
 
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable and valid");
@@ -37,5 +40,30 @@ fn main() {
         std::fs::create_dir_all(header.parent().expect("has a parent"))
             .expect("include/ can be created");
         std::fs::write(&header, text).expect("include/altogic.h can be written");
+    }
+}
+
+/// The shared library's SONAME is `libaltogic.so.MAJOR`, as installed by `make install`
+/// (`libaltogic.so` -> `libaltogic.so.MAJOR` -> `libaltogic.so.MAJOR.MINOR.PATCH`). Programs
+/// linked with `-laltogic` then ask for `libaltogic.so.MAJOR` at run time, so the build
+/// folder gets that name too, as a link to the library cargo writes beside it: linking from
+/// `target/release` by name keeps working.
+fn give_the_shared_library_a_soname() {
+    let major = env!("CARGO_PKG_VERSION_MAJOR");
+    let soname = format!("libaltogic.so.{major}");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return;
+    }
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    // OUT_DIR is <target>/<profile>/build/altogic-<hash>/out; the library lands in <profile>.
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    let Some(profile_dir) = out_dir.ancestors().nth(3) else {
+        return;
+    };
+    let link = profile_dir.join(&soname);
+    if std::fs::read_link(&link).is_err() {
+        let _ = std::fs::remove_file(&link);
+        #[cfg(unix)]
+        let _ = std::os::unix::fs::symlink("libaltogic.so", &link);
     }
 }

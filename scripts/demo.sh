@@ -20,22 +20,8 @@ echo "== building the C++ example against libaltogic.a (static)"
 g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/cpp/run_task.cpp \
     -o "$out/run_task_cpp" "$root/target/release/libaltogic.a" -lpthread -ldl -lm
 
-"$root/target/release/altogic-emulator" --listen 127.0.0.1:0 >"$out/emulator.out" 2>"$out/emulator.log" &
-emulator_pid=$!
-stop_emulator() { kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; }
-trap stop_emulator EXIT
-trap 'exit 130' INT TERM
-for _ in $(seq 200); do
-    grep -q "listening on" "$out/emulator.out" 2>/dev/null && break
-    kill -0 "$emulator_pid" 2>/dev/null || break
-    sleep 0.05
-done
-url=$(sed -n 's/^altogic-emulator listening on //p' "$out/emulator.out")
-if [ -z "$url" ]; then
-    echo "the emulator did not start:" >&2
-    cat "$out/emulator.log" >&2
-    exit 1
-fi
+. scripts/emulator.sh
+start_emulator "$out"
 echo "== emulator at $url (log: $out/emulator.log)"
 
 status=0

@@ -6,6 +6,8 @@ missing=()
 command -v cargo >/dev/null || { echo "cargo (Rust) is required: https://rustup.rs" >&2; exit 1; }
 for tool in gcc g++ make; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ "${1:-}" = "--tests" ]; then
+    command -v pkg-config >/dev/null || missing+=(pkg-config)
+    command -v cmake >/dev/null || missing+=(cmake)
     command -v valgrind >/dev/null || missing+=(valgrind)
     command -v node >/dev/null || missing+=(nodejs npm)
 fi

@@ -41,6 +41,7 @@ suite "cargo fmt" cargo fmt --all -- --check
 suite "cargo clippy" cargo clippy --release --workspace --all-targets -- -D warnings
 suite "Rust tests" cargo test --release --workspace
 suite "C tests (native, sanitizers, valgrind)" tests/c/run.sh
+suite "install (pkg-config, CMake, SONAME, uninstall)" tests/install/run.sh
 suite "official JavaScript client vs emulator" \
     env ALTOGIC_EMULATOR="$root/target/release/altogic-emulator" tests/js/run.sh
 suite "demo (C example vs emulator)" scripts/demo.sh
