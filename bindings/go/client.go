@@ -249,7 +249,10 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 			case <-done:
 			case <-time.After(2 * waitMargin):
 			}
-			apiErr.ctxErr, apiErr.cause = context.DeadlineExceeded, context.Cause(ctx)
+			apiErr.ctxErr, apiErr.cause = ctx.Err(), context.Cause(ctx)
+			if apiErr.ctxErr == nil { // not reached: the library keeps to its deadline
+				apiErr.ctxErr, apiErr.cause = context.DeadlineExceeded, nil
+			}
 		}
 	}
 	return info, err

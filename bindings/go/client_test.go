@@ -300,10 +300,12 @@ func TestNetworkError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
 	defer cancel()
 	_, err := c.Wait(ctx, "x")
-	if !errors.Is(err, altogic.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Wait: %v, want a deadline error", err)
-		}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait: %v, want context.DeadlineExceeded", err)
+	}
+	if apiErr := asAPIError(t, err); apiErr.HasCode("timeout") &&
+		!strings.Contains(string(apiErr.Items[0].Details), "network_error") {
+		t.Errorf("the wait's timeout does not name the last error: %s", apiErr.Items[0].Details)
 	}
 }
 

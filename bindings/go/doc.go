@@ -10,6 +10,10 @@
 // and errors.As ([APIError] and the Err sentinels), and [context.Context] support through
 // the library's cancellation tokens.
 //
+// Every task call takes a [context.Context] (never nil): when it is done, the call ends
+// within milliseconds through the library's cancellation token, with an error matching
+// ctx.Err(). With context.Background() no token is made at all.
+//
 // # Linking
 //
 // By default the package links the repository's static library
