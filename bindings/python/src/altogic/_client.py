@@ -6,7 +6,7 @@ import ctypes
 import json
 import math
 from types import TracebackType
-from typing import Any, Dict, Mapping, Optional, Tuple, Type, Union
+from typing import Any, Dict, Mapping, Optional, Type, Union
 
 from ._call import Call, Core, call_async, call_blocking
 from ._errors import AltogicError, ExecutionNotFound, InvalidArgument, Timeout, error_from_json
@@ -54,8 +54,8 @@ def _milliseconds(seconds: object, name: str) -> int:
     return math.ceil(seconds * 1000)
 
 
-def _outcome(answer: Optional[bytes]) -> Tuple[Optional[Mapping[str, Any]], Optional[Mapping[str, Any]]]:
-    """The ``info`` and ``errors`` of a task call's JSON; raises the error if there is one."""
+def _info(answer: Optional[bytes]) -> Optional[Mapping[str, Any]]:
+    """The ``info`` of a task call's JSON answer; raises its ``errors`` when there are some."""
     result = _loads(answer or b"null") or {}
     info, errors = result.get("info"), result.get("errors")
     if errors is not None:
@@ -63,11 +63,11 @@ def _outcome(answer: Optional[bytes]) -> Tuple[Optional[Mapping[str, Any]], Opti
         if isinstance(error, Timeout) and info is not None:
             error.last_info = TaskInfo.from_json(info)
         raise error
-    return info, None
+    return info
 
 
 def _run_once_result(answer: Optional[bytes]) -> TaskInfo:
-    info, _ = _outcome(answer)
+    info = _info(answer)
     if info is None:
         raise AltogicError._client_side(
             "invalid_response", "the service answered runOnce with no TaskInfo (null)."
@@ -76,12 +76,12 @@ def _run_once_result(answer: Optional[bytes]) -> TaskInfo:
 
 
 def _get_status_result(answer: Optional[bytes]) -> Optional[TaskInfo]:
-    info, _ = _outcome(answer)
+    info = _info(answer)
     return None if info is None else TaskInfo.from_json(info)
 
 
 def _wait_result(answer: Optional[bytes], task_id: str) -> TaskInfo:
-    info, _ = _outcome(answer)
+    info = _info(answer)
     if info is None:
         raise ExecutionNotFound._client_side(
             "execution_not_found",
