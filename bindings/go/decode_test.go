@@ -2,8 +2,10 @@ package altogic
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 )
 
 // decodeResult and the error helpers need no library: these tests also run without cgo.
@@ -31,6 +33,26 @@ func TestDecodeResult(t *testing.T) {
 		if _, err := decodeResult([]byte(text)); !errors.As(err, &apiErr) || !apiErr.HasCode("internal_error") {
 			t.Errorf("%q: %v", text, err)
 		}
+	}
+}
+
+func TestTaskInfoJSON(t *testing.T) {
+	// Raw is written as it came, unknown fields and number spelling included.
+	in := `{"taskId":"a","status":"completed","triggeredAt":"2022-03-20T23:00:53.966Z","x":1.50}`
+	var info TaskInfo
+	if err := json.Unmarshal([]byte(in), &info); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := json.Marshal(info); string(out) != in || !info.Done() {
+		t.Fatalf("round trip: %s", out)
+	}
+	// A TaskInfo made in Go is written from its fields.
+	at := time.Date(2022, 3, 20, 23, 0, 53, 966e6, time.UTC)
+	made := TaskInfo{TaskID: "b", Status: StatusPending, TriggeredAt: at, StartedAt: &at}
+	want := `{"taskId":"b","scheduledTaskId":"","scheduledTaskName":"","triggeredAt":"2022-03-20T23:00:53.966Z",` +
+		`"startedAt":"2022-03-20T23:00:53.966Z","status":"pending"}`
+	if out, _ := json.Marshal(made); string(out) != want {
+		t.Fatalf("json.Marshal = %s, want %s", out, want)
 	}
 }
 

@@ -52,11 +52,11 @@ type taskInfoWire struct {
 	TaskID            string          `json:"taskId"`
 	ScheduledTaskID   string          `json:"scheduledTaskId"`
 	ScheduledTaskName string          `json:"scheduledTaskName"`
-	TriggeredAt       *string         `json:"triggeredAt"`
-	StartedAt         *string         `json:"startedAt"`
-	CompletedAt       *string         `json:"completedAt"`
+	TriggeredAt       *string         `json:"triggeredAt,omitempty"`
+	StartedAt         *string         `json:"startedAt,omitempty"`
+	CompletedAt       *string         `json:"completedAt,omitempty"`
 	Status            Status          `json:"status"`
-	Errors            json.RawMessage `json:"errors"`
+	Errors            json.RawMessage `json:"errors,omitempty"`
 }
 
 // UnmarshalJSON reads a TaskInfo object; a copy of data is kept in Raw.
@@ -88,12 +88,31 @@ func (t *TaskInfo) decode(data []byte) error {
 	return nil
 }
 
-// MarshalJSON writes Raw, the TaskInfo exactly as the service sent it.
+// MarshalJSON writes Raw, the TaskInfo exactly as the service sent it; a TaskInfo made in
+// Go (without Raw) is written from its fields, in the service's form.
 func (t TaskInfo) MarshalJSON() ([]byte, error) {
-	if len(t.Raw) == 0 {
-		return []byte("null"), nil
+	if len(t.Raw) > 0 {
+		return t.Raw, nil
 	}
-	return t.Raw, nil
+	w := taskInfoWire{
+		TaskID:            t.TaskID,
+		ScheduledTaskID:   t.ScheduledTaskID,
+		ScheduledTaskName: t.ScheduledTaskName,
+		TriggeredAt:       formatTime(&t.TriggeredAt),
+		StartedAt:         formatTime(t.StartedAt),
+		CompletedAt:       formatTime(t.CompletedAt),
+		Status:            t.Status,
+		Errors:            t.Errors,
+	}
+	return json.Marshal(&w)
+}
+
+func formatTime(at *time.Time) *string {
+	if at == nil || at.IsZero() {
+		return nil
+	}
+	s := at.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	return &s
 }
 
 func parseTime(s *string) *time.Time {
