@@ -159,10 +159,15 @@ func (c *Client) GetStatus(ctx context.Context, taskID string) (*TaskInfo, error
 // service no longer keeps the execution.
 //
 // ctx alone bounds the wait: with no deadline and no cancellation (context.Background()) it
-// lasts until the execution ends or a non-transient error (401, 404, ...) ends it. When
-// ctx's deadline passes first, Wait returns the last TaskInfo it saw together with an
-// error matching [ErrTimeout] and context.DeadlineExceeded; when ctx is cancelled, an
-// error matching [ErrCancelled] and context.Canceled.
+// lasts until the execution ends or a non-transient error (401, 404, ...) ends it.
+//
+// When ctx has a deadline, the time left (less 2 ms) is the library's own timeout for the
+// wait, so that a wait reaching the deadline returns the last TaskInfo it saw together
+// with an error matching [ErrTimeout] and context.DeadlineExceeded. (On a machine too
+// loaded for the library to keep that appointment, the cancellation token ends the wait
+// at the deadline instead: the error matches [ErrCancelled] and
+// context.DeadlineExceeded, and there is no TaskInfo.) When ctx is cancelled, the error
+// matches [ErrCancelled] and context.Canceled.
 func (c *Client) Wait(ctx context.Context, taskID string) (*TaskInfo, error) {
 	return c.call(ctx, opWait, "taskID", taskID)
 }
