@@ -1,6 +1,6 @@
 """Sequential runOnce calls per second: this package vs requests.Session vs http.client.
 
-    python bench/bench_run_once.py [--url URL] [--calls N] [--rounds R] [--raw]
+    python bench/bench_run_once.py [--url URL] [--calls N] [--rounds R] [--raw] [--handoff]
 
 Without --url it starts target/release/altogic-emulator on a free loopback port (and
 stops it at the end). Every client makes the same call, ``POST /_api/rest/v1/task`` with
@@ -18,6 +18,7 @@ import json
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List
@@ -78,6 +79,31 @@ def raw_ctypes_loop(url: str) -> Callable[[int], None]:
     return run
 
 
+def handoff_loop(url: str) -> Callable[[int], None]:
+    """For comparison: the usual way to make a blocking call interruptible, each call handed
+    to one reusable worker thread while the main thread waits in a lock (which Ctrl-C
+    interrupts). This package uses a signal wakeup fd instead; this shows why."""
+    client = altogic.Client(url, CLIENT_KEY)
+    request, done = threading.Lock(), threading.Lock()
+    request.acquire()
+    done.acquire()
+
+    def worker() -> None:
+        while True:
+            request.acquire()
+            client.task.run_once(TASK)  # not the main thread: a direct call
+            done.release()
+
+    threading.Thread(target=worker, daemon=True).start()
+
+    def run(calls: int) -> None:
+        for _ in range(calls):
+            request.release()
+            done.acquire()
+
+    return run
+
+
 def requests_loop(url: str) -> Callable[[int], None]:
     import requests
 
@@ -115,6 +141,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000, help="calls per client per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
+        "--handoff", action="store_true", help="also time calls handed to a worker thread, for comparison"
+    )
+    parser.add_argument(
         "--raw", action="store_true", help="also time the bare C call (no token, no parsing), for profiling"
     )
     options = parser.parse_args()
@@ -131,6 +160,8 @@ def main() -> None:
         }
         if options.raw:
             loops["(bare C call)"] = raw_ctypes_loop(url)
+        if options.handoff:
+            loops["(worker handoff)"] = handoff_loop(url)
         for run in loops.values():  # warm up: connections, imports, caches
             run(200)
         rates: Dict[str, List[float]] = {name: [] for name in loops}

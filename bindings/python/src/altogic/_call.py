@@ -108,13 +108,17 @@ class _SigintWatcher:
     passed on to the wakeup fd that was set before, so asyncio and others still get
     their signals.
 
-    This costs about a microsecond per call, where handing each call to a worker thread
-    (and waiting in an interruptible lock) was measured to cost about 50.
+    The main thread's calls share one token, replaced only once Ctrl-C has triggered it
+    (a token serves any number of calls until then). All this costs a few microseconds
+    per call, where handing each call to a worker thread (and waiting in an interruptible
+    lock) was measured to cost about 50 (``bench/bench_run_once.py --handoff``).
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.token: Optional[CancelPtr] = None
+        self.token: CancelPtr = _cancel_new()
+        self.active = 0  # main-thread calls in flight (more than 1 only from signal handlers)
+        self.triggered = False
         self.forward_fd = -1
         self._reader, self._writer = socket.socketpair()
         self._writer.setblocking(False)
@@ -132,14 +136,30 @@ class _SigintWatcher:
             if not data:
                 return
             with self.lock:
-                if self.token is not None and signal.SIGINT in data:
+                if self.active and signal.SIGINT in data:
                     _cancel_trigger(self.token)
+                    self.triggered = True
                 forward = self.forward_fd
             if forward >= 0:
                 try:
                     os.write(forward, data)
                 except OSError:
                     pass
+
+    def enter(self) -> CancelPtr:
+        """The token for a main-thread call that begins; :meth:`leave` must follow."""
+        with self.lock:
+            if self.triggered and not self.active:
+                _cancel_free(self.token)
+                self.token = _cancel_new()
+                self.triggered = False
+            self.active += 1
+            return self.token
+
+    def leave(self) -> None:
+        """Ends a main-thread call: Ctrl-C no longer triggers its token."""
+        with self.lock:
+            self.active -= 1
 
     def discard(self) -> None:
         """Closes the sockets (in a forked child, whose copy the parent's thread reads)."""
@@ -196,9 +216,7 @@ def call_blocking(core: Core, function: Call, *args: Any) -> Optional[bytes]:
         if _current_thread() is not _main_thread():
             return function(pointer, *args, None).take()
         watcher = _get_watcher()
-        token = _cancel_new()
-        with watcher.lock:
-            outer, watcher.token = watcher.token, token
+        token = watcher.enter()
         try:
             try:
                 previous_fd = signal.set_wakeup_fd(watcher.fd, warn_on_full_buffer=False)
@@ -210,9 +228,7 @@ def call_blocking(core: Core, function: Call, *args: Any) -> Optional[bytes]:
             finally:
                 signal.set_wakeup_fd(previous_fd)
         finally:
-            with watcher.lock:
-                watcher.token = outer
-            _cancel_free(token)
+            watcher.leave()
     finally:
         core.release()
 
