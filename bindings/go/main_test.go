@@ -25,7 +25,8 @@ var repoRoot, _ = filepath.Abs("../..")
 // end. ALTOGIC_EMULATOR may name the binary; otherwise the repository's release build is
 // used, built with cargo if missing.
 func TestMain(m *testing.M) {
-	emu, err := startEmulator()
+	// Workers enough that no execution of the tests waits in the queue.
+	emu, err := startEmulator("--workers", "32")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "altogic tests:", err)
 		os.Exit(1)
