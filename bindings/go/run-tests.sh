@@ -58,7 +58,8 @@ have_pkg_config=1
 if ! command -v pkg-config >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         step "installing pkg-config (Debian package pkgconf)"
-        apt-get install -y -qq pkgconf >/dev/null || apt-get install -y -qq pkg-config >/dev/null || true
+        apt-get install -y -qq pkgconf >/dev/null 2>&1 ||
+            { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq pkgconf >/dev/null 2>&1; } || true
     fi
     command -v pkg-config >/dev/null || have_pkg_config=0
 fi
