@@ -119,6 +119,8 @@ def _child_run(client: altogic.Client, queue: "multiprocessing.Queue[object]") -
         queue.put(("error", repr(err)))
 
 
+# Python 3.12+ warns on any fork of a process with threads; the library supports it.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_client_works_in_a_forked_child(client: altogic.Client) -> None:
     client.task.run_once("billOnDemand")  # the parent has used its runtime and pool
     context = multiprocessing.get_context("fork")
