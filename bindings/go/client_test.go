@@ -583,3 +583,53 @@ func TestManyGoroutinesShareOneClient(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A server that drops connections in the middle of a request (reset, close, or an early
+// answer then close) while large bodies are being written: every call returns, with an
+// answer or an error, and the process survives (no SIGPIPE from the library's writes).
+func TestServerDropsConnections(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var mode int
+	var mu sync.Mutex
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			mode++
+			m := mode
+			mu.Unlock()
+			go func(conn *net.TCPConn, m int) {
+				conn.SetDeadline(time.Now().Add(5 * time.Second))
+				conn.Read(make([]byte, 100))
+				switch m % 3 {
+				case 0:
+					conn.SetLinger(0) // reset
+				case 2:
+					fmt.Fprint(conn, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnull")
+					conn.CloseWrite()
+					time.Sleep(time.Millisecond)
+				}
+				conn.Close()
+			}(conn.(*net.TCPConn), m)
+		}
+	}()
+	c := newClient(t, "http://"+l.Addr().String(), demoKey, altogic.WithTimeout(5*time.Second))
+	name := strings.Repeat("x", 4<<20)
+	for i := 0; i < 24; i++ {
+		n := name[:1<<(10+i%13)]
+		info, err := c.RunOnce(bg, n)
+		if err != nil && !errors.Is(err, altogic.ErrNetwork) {
+			t.Fatalf("body of %d bytes: %v", len(n), err)
+		}
+		if info != nil {
+			t.Fatalf("body of %d bytes: info %+v", len(n), info)
+		}
+	}
+}
