@@ -84,8 +84,9 @@ extern "C" {
  * `invalid_argument` (not UTF-8, CR or LF in a key or token, bad options),
  * `invalid_env_url`.
  *
- * Creating a client is cheap: it starts no thread and opens no connection. Every client of
- * the process shares one HTTP runtime and connection pool, built on first use.
+ * Creating a client is cheap: it starts no thread and opens no connection. The library never
+ * starts a thread: each thread that makes calls drives its own small runtime and kept-alive
+ * connections, built on its first call and shared by every client it calls with.
  *
  * Ownership: the strings are borrowed for the duration of the call only. The returned
  * client is owned by the caller and must be freed with `altogic_client_free`.
@@ -103,7 +104,7 @@ struct AltogicClient *altogic_client_new(const char *env_url,
 /**
  * Frees a client made by `altogic_client_new`. NULL is a no-op; never free a client twice.
  *
- * Connections stay in the process-wide pool for other clients. No call on this client may
+ * Connections stay in the calling threads' pools for other clients. No call on this client may
  * be running on another thread, or start afterwards.
  *
  * # Safety

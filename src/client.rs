@@ -1,7 +1,7 @@
 //! A client: one app environment, its keys, its session and its limits.
 //!
-//! Clients are cheap. They own no thread and no connection pool: every client of the
-//! process shares the runtime and pools of the transport. A client is `Send + Sync`; the
+//! Clients are cheap. They own no thread and no connection pool: connections belong to the
+//! threads that make calls (see the transport). A client is `Send + Sync`; the
 //! session is the only state that changes after creation. It is swapped atomically rather
 //! than locked, so a child forked while another thread was reading it cannot hang on it.
 

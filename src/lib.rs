@@ -2,9 +2,8 @@
 //!
 //! The crate reads as its architecture:
 //! - [`client`]: a client's configuration (URL, keys, session, limits) and its options.
-//! - `transport`: the one HTTP runtime and set of connection pools shared by every client of
-//!   the process, and sending one request under a whole-call deadline and a cancellation
-//!   token.
+//! - `transport`: the small runtime and connection pools of each calling thread, and sending
+//!   one request under a whole-call deadline and a cancellation token.
 //! - [`task`]: the task manager calls (`runOnce`, `getTaskStatus`, wait), typed as
 //!   [`task::TaskResult`], and how an answer from the service becomes one.
 //! - [`error`]: the APIError shape, the library's error codes, well-formed error items.
