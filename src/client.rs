@@ -15,6 +15,9 @@ use serde_json::json;
 
 use crate::error::{codes, ApiError};
 
+/// Where the task manager's endpoints live under the environment URL.
+pub const TASK_PATH: &str = "/_api/rest/v1/task";
+
 /// Default `timeoutMs`: the bound of one whole call.
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 /// Default `connectTimeoutMs`.
@@ -70,6 +73,9 @@ pub struct SessionSnapshot {
 #[derive(Debug)]
 pub struct Client {
     base_url: String,
+    /// `{envUrl}/_api/rest/v1/task`, parsed once: parsing a URL (host included) on every call
+    /// was a measurable part of a call's cost.
+    task_url: reqwest::Url,
     /// `X-Client`, `X-Client-Key` and `Authorization`, built once: every call sends them.
     fixed_headers: HeaderMap,
     session: ArcSwap<SessionState>,
@@ -86,6 +92,11 @@ impl Client {
         options: ClientOptions,
     ) -> Result<Client, ApiError> {
         let base_url = normalize_env_url(env_url)?;
+        let task_url = reqwest::Url::parse(&format!("{base_url}{TASK_PATH}")).map_err(|err| {
+            invalid_argument(format!(
+                "envUrl {env_url:?} cannot take the task path: {err}"
+            ))
+        })?;
         let mut fixed_headers = HeaderMap::with_capacity(3);
         fixed_headers.insert(
             HeaderName::from_static("x-client"),
@@ -117,6 +128,7 @@ impl Client {
         }
         Ok(Client {
             base_url,
+            task_url,
             fixed_headers,
             session: ArcSwap::from_pointee(SessionState {
                 token: options.session,
@@ -131,6 +143,20 @@ impl Client {
     /// The environment URL without its trailing `/`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// `{envUrl}/_api/rest/v1/task`, where runOnce posts.
+    pub fn task_url(&self) -> &reqwest::Url {
+        &self.task_url
+    }
+
+    /// `{envUrl}/_api/rest/v1/task/{segment}`; `segment` is already percent-encoded.
+    pub fn task_status_url(&self, segment: &str) -> reqwest::Url {
+        let mut url = self.task_url.clone();
+        // Only the path is parsed again, not the host.
+        let path = format!("{}/{segment}", self.task_url.path());
+        url.set_path(&path);
+        url
     }
 
     /// The headers of a request sent with the session `session`.
@@ -302,6 +328,20 @@ mod tests {
         assert_eq!(
             normalize_env_url("https://a.example.com/base//").unwrap(),
             "https://a.example.com/base/"
+        );
+    }
+
+    #[test]
+    fn task_urls_are_the_env_url_and_the_path() {
+        let client =
+            Client::new("https://a.example.com/app/", "k", ClientOptions::default()).unwrap();
+        assert_eq!(
+            client.task_url().as_str(),
+            "https://a.example.com/app/_api/rest/v1/task"
+        );
+        assert_eq!(
+            client.task_status_url("..%2Fx%3Fy%20%C3%A9").as_str(),
+            "https://a.example.com/app/_api/rest/v1/task/..%2Fx%3Fy%20%C3%A9"
         );
     }
 

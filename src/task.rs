@@ -16,7 +16,6 @@ use crate::client::{invalid_argument, missing_value, Client};
 use crate::error::{code_of, codes, error_item, origin_of, reason_phrase, ApiError};
 use crate::transport::{self, quote_body, Request};
 
-const TASK_PATH: &str = "/_api/rest/v1/task";
 const INVALID_SESSION_TOKEN: &str = "invalid_session_token";
 const MISSING_SESSION_TOKEN: &str = "missing_session_token";
 
@@ -192,7 +191,7 @@ impl Client {
         let body = json!({ "taskNameOrId": task_name_or_id }).to_string();
         self.call(
             Method::POST,
-            format!("{}{TASK_PATH}", self.base_url()),
+            self.task_url().clone(),
             Some(body),
             self.timeout(),
             "runOnce",
@@ -222,10 +221,10 @@ impl Client {
                  runOnce returned."
             )));
         }
-        let segment = utf8_percent_encode(task_id, PATH_SEGMENT);
+        let segment = utf8_percent_encode(task_id, PATH_SEGMENT).to_string();
         self.call(
             Method::GET,
-            format!("{}{TASK_PATH}/{segment}", self.base_url()),
+            self.task_status_url(&segment),
             None,
             deadline,
             "getTaskStatus",
@@ -288,7 +287,7 @@ impl Client {
     fn call(
         &self,
         method: Method,
-        url: String,
+        url: reqwest::Url,
         json_body: Option<String>,
         deadline: Duration,
         description: &str,

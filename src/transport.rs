@@ -161,7 +161,7 @@ pub fn pool_count() -> usize {
 /// One request to send.
 pub struct Request<'a> {
     pub method: Method,
-    pub url: String,
+    pub url: reqwest::Url,
     pub headers: HeaderMap,
     /// A JSON body; sets `Content-Type: application/json`.
     pub json_body: Option<String>,
@@ -214,7 +214,7 @@ pub fn send(request: Request<'_>, cancel: Option<&CancelToken>) -> Result<Respon
                 () = triggered(cancel) => Err(cancelled_error(description, started.elapsed())),
                 result = tokio::time::timeout(deadline, exchange(pool, request, &progress)) => {
                     result.unwrap_or_else(|_elapsed| {
-                        let mut error = timeout_error(description, &url, deadline);
+                        let mut error = timeout_error(description, url.as_str(), deadline);
                         add_http_status(&mut error, progress.status.load(Ordering::Relaxed));
                         Err(error)
                     })
@@ -228,10 +228,10 @@ pub fn send(request: Request<'_>, cancel: Option<&CancelToken>) -> Result<Respon
             Ok(response) => response.status.as_u16().to_string(),
             Err(error) => error.first_code().unwrap_or("error").to_owned(),
         };
-        let path = reqwest::Url::parse(&url).map_or_else(|_| url.clone(), |u| u.path().to_owned());
+        let path = url.path();
         log::request(
             method.as_str(),
-            &path,
+            path,
             &outcome,
             started.elapsed(),
             progress.retries.load(Ordering::Relaxed),
@@ -301,7 +301,7 @@ async fn exchange(
     progress: &Progress,
 ) -> Result<Response, ApiError> {
     let mut builder = pool
-        .request(request.method.clone(), &request.url)
+        .request(request.method.clone(), request.url.clone())
         .headers(request.headers);
     if let Some(body) = request.json_body {
         builder = builder
@@ -310,7 +310,7 @@ async fn exchange(
     }
     let http_request = builder
         .build()
-        .map_err(|err| transport_error(request.description, &request.url, &err))?;
+        .map_err(|err| transport_error(request.description, request.url.as_str(), &err))?;
     let mut retries = 0;
     let mut response = loop {
         // A request with a string body or none always clones.
@@ -327,7 +327,13 @@ async fn exchange(
                 retries += 1;
                 progress.retries.store(retries, Ordering::Relaxed);
             }
-            Err(err) => return Err(transport_error(request.description, &request.url, &err)),
+            Err(err) => {
+                return Err(transport_error(
+                    request.description,
+                    request.url.as_str(),
+                    &err,
+                ))
+            }
         }
     };
     let status = response.status();
@@ -338,7 +344,7 @@ async fn exchange(
             .get(LOCATION)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        return Err(redirect_error(status, location, &request.url));
+        return Err(redirect_error(status, location, request.url.as_str()));
     }
     let limit = request.max_response_bytes;
     let too_large = |seen: u64| {
@@ -360,7 +366,7 @@ async fn exchange(
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|err| {
-        let mut error = transport_error(request.description, &request.url, &err);
+        let mut error = transport_error(request.description, request.url.as_str(), &err);
         add_http_status(&mut error, status.as_u16());
         error
     })? {
