@@ -167,6 +167,12 @@ fn compact_json(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A task id as one percent-encoded path segment: only RFC 3986 unreserved characters stay
+/// as they are.
+pub fn task_path_segment(task_id: &str) -> String {
+    utf8_percent_encode(task_id, PATH_SEGMENT).to_string()
+}
+
 /// Statuses after which an execution changes no more.
 pub fn is_final_status(status: &str) -> bool {
     matches!(status, "completed" | "errors")
@@ -221,7 +227,7 @@ impl Client {
                  runOnce returned."
             )));
         }
-        let segment = utf8_percent_encode(task_id, PATH_SEGMENT).to_string();
+        let segment = task_path_segment(task_id);
         self.call(
             Method::GET,
             self.task_status_url(&segment),
@@ -370,7 +376,13 @@ pub fn interpret(status: StatusCode, body: &[u8]) -> TaskResult {
     }
     let items = match (!blank).then(|| serde_json::from_slice::<Value>(body)) {
         Some(Ok(value @ (Value::Object(_) | Value::Array(_)))) => error_items(value),
-        _ => vec![synthesized_item(status, body)],
+        _ => Vec::new(),
+    };
+    // An error always has at least one item to read the code from.
+    let items = if items.is_empty() {
+        vec![synthesized_item(status, body)]
+    } else {
+        items
     };
     Err(ApiError::from_service(status, items))
 }
@@ -413,7 +425,7 @@ fn synthesized_item(status: StatusCode, body: &[u8]) -> Value {
         )
     } else {
         format!(
-            "The service answered HTTP {} {reason} with a body that is not an Altogic error \
+            "The service answered HTTP {} {reason} with a body that holds no Altogic error \
              object: {}",
             status.as_u16(),
             quote_body(body)
@@ -545,6 +557,16 @@ mod tests {
         let unknown = interpret(status(599), b"\"x\"").unwrap_err();
         assert_eq!(unknown.items[0]["code"], "http_599");
         assert_eq!(unknown.items[0]["origin"], "server_error");
+    }
+
+    #[test]
+    fn an_empty_error_list_still_gives_one_item() {
+        for body in [&b"[]"[..], br#"{"errors":[]}"#] {
+            let error = interpret(status(404), body).unwrap_err();
+            assert_eq!(error.items.len(), 1);
+            assert_eq!(error.items[0]["code"], "not_found");
+            assert_eq!(error.items[0]["origin"], "client_error");
+        }
     }
 
     #[test]
