@@ -85,7 +85,7 @@ def test_wait_for_timeout_cancels(emulator_url: str) -> None:
             started = time.monotonic()
             with pytest.raises(asyncio.TimeoutError):
                 await asyncio.wait_for(client.task.wait(slow.task_id, timeout=None), 0.2)
-            assert time.monotonic() - started < 0.7
+            assert time.monotonic() - started < 0.9
 
     asyncio.run(main())
 

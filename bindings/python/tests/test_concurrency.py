@@ -100,7 +100,12 @@ def test_close_racing_calls(emulator_url: str) -> None:
         threads = [threading.Thread(target=work) for _ in range(6)]
         for thread in threads:
             thread.start()
-        time.sleep(0.1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # let calls get going before closing
+            with lock:
+                if counts["ok"] >= 2 * len(threads):
+                    break
+            time.sleep(0.01)
         client.close()
         for thread in threads:
             thread.join(30)
