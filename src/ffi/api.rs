@@ -12,6 +12,7 @@ use crate::error::{codes, ApiError};
 use crate::ffi::boundary::ffi_guard;
 use crate::ffi::envelope::envelope_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, BoxedHandle};
+use crate::ffi::sigpipe::SigpipeBlocked;
 use crate::ffi::strings::{free_c_string, optional_str, required_str, to_c_string};
 use crate::task::TaskResult;
 
@@ -61,7 +62,10 @@ unsafe fn task_call(
             };
             let result = match client {
                 None => Err(missing_value("client")),
-                Some(client) => call(client, cancel),
+                Some(client) => {
+                    let _sigpipe = SigpipeBlocked::new();
+                    call(client, cancel)
+                }
             };
             to_c_string(envelope_json(result))
         },

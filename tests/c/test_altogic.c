@@ -327,6 +327,24 @@ static void test_sessions(void) {
     altogic_client_free(client);
 }
 
+/* A server that resets the connection while a large request is still being written: the
+   library's writes fail with EPIPE, and SIGPIPE (whose default action ends this process)
+   must never reach it. */
+static void test_no_sigpipe_on_a_reset_connection(void) {
+    AltogicClient *client = new_client(NULL);
+    size_t size = 8u << 20;
+    char *name = malloc(size + 1);
+    memset(name, 'x', size);
+    name[size] = '\0';
+    for (int i = 0; i < 5; i++)
+        EXPECT(altogic_task_run_once(client, name), "\"code\":\"network_error\"");
+    free(name);
+    sigset_t pending;
+    sigpending(&pending);
+    CHECK(!sigismember(&pending, SIGPIPE), "no SIGPIPE is left pending");
+    altogic_client_free(client);
+}
+
 static void test_error_items_are_well_formed(void) {
     AltogicClient *client = new_client(NULL);
     EXPECT(altogic_task_run_once(client, "error-odd-items"),
@@ -662,6 +680,7 @@ int main(int argc, char **argv) {
     test_limits_and_failures();
     test_sessions();
     test_error_items_are_well_formed();
+    test_no_sigpipe_on_a_reset_connection();
     test_wait();
     test_cancellation();
     test_connection_reuse();
