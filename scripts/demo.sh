@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo: builds the library, the emulator and the C example, starts the emulator on a
+# The demo: builds the library, the emulator and the examples, starts the emulator on a
 # free loopback port, runs billOnDemand (printing each status change) and failingTask
-# (showing its errors) through the C library, and stops the emulator whatever happened.
+# (showing its errors) from C, then billOnDemand from C++, Python and Go, and stops the
+# emulator whatever happened.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -20,6 +21,9 @@ echo "== building the C++ example against libaltogic.a (static)"
 g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/cpp/run_task.cpp \
     -o "$out/run_task_cpp" "$root/target/release/libaltogic.a" -lpthread -ldl -lm
 
+echo "== building the Go example (links libaltogic.a statically)"
+(cd bindings/go && go build -o "$out/runtask_go" ./examples/runtask)
+
 . scripts/emulator.sh
 start_emulator "$out"
 echo "== emulator at $url (log: $out/emulator.log)"
@@ -34,4 +38,8 @@ if "$out/run_task" "$url" demo-client-key failingTask; then
 fi
 echo "== C++: runOnce billOnDemand, then wait for it"
 "$out/run_task_cpp" "$url" demo-client-key billOnDemand || status=1
+echo "== Python: runOnce billOnDemand, then follow it (the package straight from bindings/python/src)"
+PYTHONPATH=$root/bindings/python/src python3 bindings/python/examples/run_task.py "$url" demo-client-key billOnDemand || status=1
+echo "== Go: runOnce billOnDemand, then follow it"
+"$out/runtask_go" "$url" demo-client-key billOnDemand || status=1
 exit $status

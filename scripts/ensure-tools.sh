@@ -5,6 +5,8 @@ set -euo pipefail
 missing=()
 command -v cargo >/dev/null || { echo "cargo (Rust) is required: https://rustup.rs" >&2; exit 1; }
 for tool in gcc g++ make; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+command -v python3 >/dev/null || missing+=(python3 python3-venv)
+command -v go >/dev/null || missing+=(golang-go)
 if [ "${1:-}" = "--tests" ]; then
     command -v pkg-config >/dev/null || missing+=(pkg-config)
     command -v cmake >/dev/null || missing+=(cmake)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every test of the project: formatting and lints, the committed header, Rust unit and
-# integration tests (library, schedule, emulator), the C suite natively and under valgrind,
-# the official JavaScript client against the emulator, and the demo's C example.
+# Every test of the project: formatting and lints, the committed header, Rust unit,
+# integration and property tests (library, schedule, emulator), the C and C++ suites
+# natively, with sanitizers and under valgrind, the Python and Go bindings, the installed
+# library, the official JavaScript client against the emulator, and the demo.
 # Ends with "suites: N passed, N failed"; exits non-zero when any suite failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,8 @@ suite "cargo fmt" cargo fmt --all -- --check
 suite "cargo clippy" cargo clippy --release --workspace --all-targets -- -D warnings
 suite "Rust tests" cargo test --release --workspace
 suite "C tests (native, sanitizers, valgrind)" tests/c/run.sh
+suite "Python binding (pip install, wheel, mypy --strict, pytest)" bindings/python/run-tests.sh
+suite "Go binding (vet, go test -race, cgocheck2, CGO_ENABLED=0, example)" bindings/go/run-tests.sh
 suite "install (pkg-config, CMake, SONAME, uninstall)" tests/install/run.sh
 suite "official JavaScript client vs emulator" \
     env ALTOGIC_EMULATOR="$root/target/release/altogic-emulator" tests/js/run.sh
