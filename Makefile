@@ -22,3 +22,8 @@ uninstall:
 
 clean:
 	cargo clean
+
+# `make bench`: benchmarks against nginx and the emulator; writes bench/results.md and .png.
+.PHONY: bench
+bench:
+	bench/run.sh

@@ -1,0 +1,698 @@
+"""The benchmark run behind `make bench` (bench/run.sh builds and installs, then runs this).
+
+Starts nginx (its own config under target/bench, on a free 127.0.0.1 port) answering runOnce
+with a fixed TaskInfo, then measures every row of the table in interleaved rounds (round 1:
+every row once, round 2: every row again, ...), takes the median of the rounds, computes the
+ratios of the targets within each round (median of the per-round ratios), then measures the
+emulator. Prints the tables and the targets, and writes bench/results.md and
+bench/results.png (plus the raw figures in target/bench/results.json).
+
+Environment: BENCH_SECONDS (per cell, default 1.5), BENCH_ROUNDS (3), BENCH_THREADS
+("0,1,2,4,8"; 0 is sequential; wrk runs whole seconds, at least 1), BENCH_MILLION (executions for the emulator's memory,
+1000000), BENCH_RSS_CALLS is fixed by the C program (10,000 and 100,000).
+Everything listens on and connects to 127.0.0.1 only; every child has a time limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = ROOT / "target" / "bench"
+BIN = WORK / "bin"
+VENV_PY = WORK / "venv" / "bin" / "python"
+EMULATOR = ROOT / "target" / "release" / "altogic-emulator"
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "1.5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+THREADS = [int(x) for x in os.environ.get("BENCH_THREADS", "0,1,2,4,8").split(",")]
+MILLION = int(os.environ.get("BENCH_MILLION", "1000000"))
+CREATE_FREE_PAIRS = 100_000
+
+children: List[subprocess.Popen] = []
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def stop_children() -> None:
+    for child in reversed(children):
+        if child.poll() is None:
+            child.terminate()
+    for child in reversed(children):
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(5)
+    children.clear()
+
+
+def on_signal(number: int, _frame: Any) -> None:
+    stop_children()
+    sys.exit(128 + number)
+
+
+# ---------------------------------------------------------------- servers
+
+
+def start_nginx() -> Tuple[str, subprocess.Popen]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    folder = WORK / "nginx"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    port = free_port()
+    conf = (HERE / "nginx.conf.in").read_text().replace("@PORT@", str(port)).replace("@DIR@", str(folder))
+    conf = conf.replace("daemon on;", "daemon off;")  # a child of this process, stopped with it
+    (folder / "nginx.conf").write_text(conf)
+    process = subprocess.Popen(
+        [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")],
+        stdin=subprocess.DEVNULL,
+    )
+    children.append(process)
+    wait_port(port)
+    return f"http://127.0.0.1:{port}", process
+
+
+def start_emulator(*extra: str) -> Tuple[str, subprocess.Popen]:
+    process = subprocess.Popen(
+        [str(EMULATOR), "--listen", "127.0.0.1:0", "--config", str(HERE / "emulator.toml"), *extra],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # one line per request: not wanted here
+        text=True,
+    )
+    children.append(process)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("altogic-emulator listening on "):
+        raise RuntimeError(f"the emulator did not start: {line!r}")
+    return line.split()[-1], process
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    if process in children:
+        children.remove(process)
+
+
+def vm(pid: int, key: str) -> int:
+    """VmRSS or VmHWM of a process, KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return -1
+
+
+def http_json(method: str, url: str, body: Optional[bytes] = None) -> Any:
+    request = urllib.request.Request(url, data=body, method=method)
+    request.add_header("X-Client-Key", "demo-client-key")
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+# ---------------------------------------------------------------- runners
+
+
+def run_json_lines(command: List[str], timeout: float, env: Optional[Dict[str, str]] = None) -> List[dict]:
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        log(f"  ! timed out after {timeout:.0f} s: {' '.join(command)}")
+        return []
+    if done.returncode != 0:
+        log(f"  ! exit {done.returncode}: {' '.join(command)}\n{done.stderr[-2000:]}")
+    cells = []
+    for line in done.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("WRKJSON "):
+            line = line[len("WRKJSON ") :]
+        if line.startswith("{"):
+            cells.append(json.loads(line))
+    for cell in cells:
+        if cell.get("errors"):
+            log(f"  ! {cell['errors']} errors in {' '.join(command[:2])}: {cell.get('first_error', '')[:300]}")
+    if time.monotonic() - started > timeout * 0.9:
+        log(f"  ! slow: {' '.join(command)}")
+    return cells
+
+
+def wrk(url: str, script: str, connections: int, seconds: float, env_extra: Optional[Dict[str, str]] = None) -> dict:
+    env = dict(os.environ, BENCH_WRK_DIR=str(HERE / "wrk"), **(env_extra or {}))
+    threads = min(connections, 2)
+    whole = max(1, math.ceil(seconds - 1e-9))  # wrk takes whole seconds only
+    cells = run_json_lines(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{whole}s", "-s", str(HERE / "wrk" / script), url],
+        timeout=whole + 30,
+        env=env,
+    )
+    return cells[0] if cells else {}
+
+
+Row = Dict[str, Any]
+
+
+def client_rows(url: str) -> List[Row]:
+    """Every row measured against nginx: key, label, group, and a function of the thread list."""
+    threads = [str(t) for t in THREADS]
+    secs = str(SECONDS)
+    budget = (SECONDS + 0.5) * len(THREADS) + 60
+    py = str(VENV_PY)
+    clients_py = str(HERE / "python" / "clients.py")
+
+    def command_row(key: str, label: str, group: str, command: List[str], seq_only: bool = False) -> Row:
+        def run() -> List[dict]:
+            return run_json_lines(command + ([] if seq_only else threads), budget)
+
+        return {"key": key, "label": label, "group": group, "run": run}
+
+    def wrk_row() -> Row:
+        def run() -> List[dict]:
+            cells = []
+            for t in THREADS:
+                if t == 1:
+                    continue  # wrk -c1 is the sequential column
+                cell = wrk(url, "runonce.lua", max(t, 1), SECONDS)
+                if cell:
+                    cell["threads"] = t
+                    cells.append(cell)
+            return cells
+
+        return {"key": "wrk", "label": "wrk (N connections)", "group": "limit", "run": run}
+
+    return [
+        wrk_row(),
+        command_row("c", "libaltogic from C", "this library", [str(BIN / "c-bench"), "run", url, secs]),
+        command_row("cpp", "libaltogic from C++ (altogic.hpp)", "this library", [str(BIN / "cpp-bench"), url, secs]),
+        command_row("py", "Python binding (import altogic)", "this library", [py, clients_py, "altogic", url, secs]),
+        command_row("go", "Go binding", "this library", [str(BIN / "gobench"), "binding", url, secs]),
+        command_row(
+            "js",
+            "official JavaScript client (altogic 2.3.9)",
+            "instead",
+            ["node", str(HERE / "js" / "bench.mjs"), url, secs],
+            seq_only=True,
+        ),
+        command_row("reqwest", "Rust reqwest::blocking loop", "instead", [str(BIN / "reqwest-bench"), url, secs]),
+        command_row("requests", "Python requests.Session", "instead", [py, clients_py, "requests", url, secs]),
+        command_row("httpclient", "Python http.client", "instead", [py, clients_py, "http.client", url, secs]),
+        command_row("nethttp", "Go net/http", "instead", [str(BIN / "gobench"), "nethttp", url, secs]),
+    ]
+
+
+def rate(cell: dict) -> float:
+    return cell["calls"] / cell["seconds"] if cell and cell.get("seconds") else 0.0
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> Dict[str, str]:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+
+    def version(command: List[str]) -> str:
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=10)
+            out = (done.stdout + done.stderr).strip().splitlines()
+            return out[0] if out else "?"
+        except OSError:
+            return "?"
+
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": f"{mem_kib / 2**20:.0f} GiB",
+        "os": f"{platform.system()} {platform.release()}",
+        "nginx": version(["nginx", "-v"]).replace("nginx version: ", ""),
+        "wrk": version(["wrk", "--version"]).split(" [")[0],
+        "rustc": version(["rustc", "--version"]),
+        "go": version(["go", "version"]),
+        "node": version(["node", "--version"]),
+        "python": platform.python_version(),
+    }
+
+
+def fmt_rate(value: Optional[float]) -> str:
+    return "—" if not value else f"{value:,.0f}"
+
+
+def fmt_us(value: Optional[float]) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def column_name(t: int, key: str = "") -> str:
+    if key == "wrk":
+        return {0: "-c1"}.get(t, f"-c{t}")
+    return "seq" if t == 0 else str(t)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    began = time.monotonic()
+    info = machine()
+    log(f"altogic benchmark: {info['date']}, {info['cpu']}, {info['cores']} cores, {info['os']}")
+    log(f"{ROUNDS} rounds, {SECONDS} s per cell, threads {THREADS} (0: sequential)")
+
+    results: Dict[str, Any] = {"machine": info, "seconds": SECONDS, "rounds": ROUNDS, "threads": THREADS}
+    try:
+        url, nginx = start_nginx()
+        log(f"nginx (fixed TaskInfo) on {url}")
+        rows = client_rows(url)
+        # per row key -> per round -> {threads: cell}
+        cells: Dict[str, List[Dict[int, dict]]] = {row["key"]: [] for row in rows}
+        create_free: List[float] = []
+        for round_number in range(ROUNDS):
+            # rotate the order each round, so that no row always runs first or last
+            order = rows[round_number % len(rows) :] + rows[: round_number % len(rows)]
+            log(f"round {round_number + 1}/{ROUNDS}")
+            for row in order:
+                started = time.monotonic()
+                got = {cell["threads"]: cell for cell in row["run"]()}
+                cells[row["key"]].append(got)
+                summary = ", ".join(f"{column_name(t, row['key'])} {rate(c):,.0f}/s" for t, c in sorted(got.items()))
+                log(f"  {row['label']:<44} {summary}  ({time.monotonic() - started:.1f} s)")
+            got_cf = run_json_lines([str(BIN / "c-bench"), "createfree", str(CREATE_FREE_PAIRS)], 60)
+            if got_cf:
+                create_free.append(got_cf[0]["ns_per_pair"])
+                log(f"  C client create + free: {got_cf[0]['ns_per_pair'] / 1000:.2f} µs per pair")
+
+        log("C resident memory after 10,000 and 100,000 sequential calls ...")
+        rss = run_json_lines([str(BIN / "c-bench"), "rss", url], 300)
+        rss_cell = rss[0] if rss else {}
+        if rss_cell:
+            log(f"  VmRSS {rss_cell['rss_kib_10k']:,} KiB -> {rss_cell['rss_kib_100k']:,} KiB")
+        stop(nginx)
+
+        emulator = measure_emulator()
+    finally:
+        stop_children()
+
+    # ------------------------------------------------------------ medians and ratios
+    table: Dict[str, Dict[int, Dict[str, float]]] = {}
+    for row in rows:
+        per_threads: Dict[int, Dict[str, float]] = {}
+        for t in THREADS:
+            got = [r[t] for r in cells[row["key"]] if t in r and r[t].get("calls")]
+            if not got:
+                continue
+            per_threads[t] = {
+                "rate": statistics.median(rate(c) for c in got),
+                "p50_us": statistics.median(c["p50_us"] for c in got),
+                "p99_us": statistics.median(c["p99_us"] for c in got),
+                "errors": sum(c.get("errors", 0) for c in got),
+                "rounds": len(got),
+            }
+        table[row["key"]] = per_threads
+
+    def ratio(a: Tuple[str, int], b: Tuple[str, int]) -> Optional[float]:
+        values = []
+        for ra, rb in zip(cells[a[0]], cells[b[0]]):
+            if a[1] in ra and b[1] in rb and rate(rb[b[1]]):
+                values.append(rate(ra[a[1]]) / rate(rb[b[1]]))
+        return statistics.median(values) if values else None
+
+    targets: List[Tuple[str, Optional[float], str, bool]] = []
+
+    def target(name: str, value: Optional[float], shown: str, ok: bool) -> None:
+        targets.append((name, value, shown, ok))
+
+    def ratio_target(name: str, a: Tuple[str, int], b: Tuple[str, int], at_least: float) -> None:
+        value = ratio(a, b)
+        shown = "—" if value is None else f"{value:.2f}x (≥ {at_least}x)"
+        target(name, value, shown, value is not None and value >= at_least)
+
+    ratio_target("C sequential runOnce / wrk -c1", ("c", 0), ("wrk", 0), 0.85)
+    ratio_target("C 4 threads, one client / Go net/http 4 goroutines", ("c", 4), ("nethttp", 4), 1.0)
+    ratio_target("Python binding / requests.Session (sequential)", ("py", 0), ("requests", 0), 5.0)
+    ratio_target("Python binding / http.client (sequential)", ("py", 0), ("httpclient", 0), 1.1)
+    ratio_target("Go binding / net/http (sequential)", ("go", 0), ("nethttp", 0), 1.0)
+    ratio_target("Go binding / net/http (4 goroutines)", ("go", 4), ("nethttp", 4), 1.0)
+    ratio_target("C sequential / official JavaScript client", ("c", 0), ("js", 0), 2.5)
+    if rss_cell:
+        growth = rss_cell["rss_kib_100k"] - rss_cell["rss_kib_10k"]
+        target(
+            "C memory growth, 10,000 → 100,000 calls",
+            growth,
+            f"{growth:+,} KiB (< 1,024 KiB)",
+            growth < 1024 and not rss_cell.get("errors"),
+        )
+    else:
+        target("C memory growth, 10,000 → 100,000 calls", None, "—", False)
+    cf = statistics.median(create_free) if create_free else None
+    target(
+        "C client create + free",
+        cf,
+        "—" if cf is None else f"{cf / 1000:.2f} µs (< 1,000 µs)",
+        cf is not None and cf < 1e6,
+    )
+
+    elapsed = time.monotonic() - began
+    results.update(
+        {
+            "cells": cells,
+            "table": {k: {str(t): v for t, v in d.items()} for k, d in table.items()},
+            "create_free_ns": create_free,
+            "rss": rss_cell,
+            "emulator": emulator,
+            "targets": [{"name": n, "value": v, "shown": s, "pass": ok} for n, v, s, ok in targets],
+            "elapsed_seconds": elapsed,
+        }
+    )
+    (WORK / "results.json").write_text(json.dumps(results, indent=1))
+    markdown = render_markdown(info, rows, table, targets, rss_cell, cf, emulator, elapsed)
+    (HERE / "results.md").write_text(markdown)
+    log("")
+    log(render_text(rows, table, targets, emulator))
+    try:
+        chart(info, rows, table, HERE / "results.png")
+        log(f"wrote {HERE / 'results.md'} and {HERE / 'results.png'} ({elapsed / 60:.1f} min)")
+    except Exception as error:  # noqa: BLE001 - the table is still written
+        log(f"! no chart: {type(error).__name__}: {error}")
+        log(f"wrote {HERE / 'results.md'} ({elapsed / 60:.1f} min)")
+
+
+# ---------------------------------------------------------------- emulator
+
+
+def settle(url: str, seconds: float = 20) -> None:
+    """Waits until the emulator has no pending or processing execution (bounded)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        # "total" counts every execution kept; the filtered list tells whether any is left
+        pending = http_json("GET", f"{url}/_emulator/executions?limit=1&status=pending")["executions"]
+        processing = http_json("GET", f"{url}/_emulator/executions?limit=1&status=processing")["executions"]
+        if not pending and not processing:
+            return
+        time.sleep(0.2)
+
+
+def measure_emulator() -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    data_dir = WORK / "emulator-data"
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    memory_url, memory = start_emulator()
+    disk_url, disk = start_emulator("--data-dir", str(data_dir))
+    log("emulator: runOnce and getTaskStatus from 4 connections (wrk -c4), in memory and with --data-dir")
+    servers = {"in memory": memory_url, "--data-dir": disk_url}
+    task_ids = {}
+    for name, url in servers.items():
+        task_ids[name] = http_json("POST", f"{url}/_api/rest/v1/task", b'{"taskNameOrId":"billOnDemand"}')["taskId"]
+    measures: Dict[str, List[dict]] = {}
+    for round_number in range(ROUNDS):
+        for name, url in servers.items():
+            for call, script in (("runOnce", "runonce.lua"), ("getTaskStatus", "status.lua")):
+                cell = wrk(url, script, 4, SECONDS, {"BENCH_TASK_ID": task_ids[name]})
+                measures.setdefault(f"{call}|{name}", []).append(cell)
+                log(f"  round {round_number + 1}: {call:<14} {name:<10} {rate(cell):,.0f}/s")
+                settle(url)
+                if name == "--data-dir":
+                    time.sleep(0.5)  # let the writer thread catch up before the next measurement
+    out["throughput"] = {
+        key: {
+            "rate": statistics.median(rate(c) for c in got if c),
+            "p50_us": statistics.median(c["p50_us"] for c in got if c),
+            "p99_us": statistics.median(c["p99_us"] for c in got if c),
+        }
+        for key, got in measures.items()
+        if any(got)
+    }
+    out["rss_kib_after_rounds"] = {"in memory": vm(memory.pid, "VmRSS"), "--data-dir": vm(disk.pid, "VmRSS")}
+    stop(memory)
+    stop(disk)
+
+    log(f"emulator: memory after {MILLION:,} runOnce executions under --retention 2s ...")
+    url, process = start_emulator("--retention", "2s")
+    rss_start = vm(process.pid, "VmRSS")
+    flood = run_json_lines([str(BIN / "gobench"), "flood", url, str(MILLION), "4"], 600)
+    rss_after = vm(process.pid, "VmRSS")
+    settle(url, 60)
+    time.sleep(2.5)  # past the retention of the last ones
+    deadline = time.monotonic() + 30
+    kept = http_json("GET", f"{url}/_emulator/executions?limit=1")["total"]
+    while kept > 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        kept = http_json("GET", f"{url}/_emulator/executions?limit=1")["total"]
+    out["million"] = {
+        "executions": MILLION,
+        "flood": flood[0] if flood else {},
+        "rss_kib_start": rss_start,
+        "rss_kib_after": rss_after,
+        "rss_kib_after_retention": vm(process.pid, "VmRSS"),
+        "hwm_kib": vm(process.pid, "VmHWM"),
+        "kept_after_retention": kept,
+    }
+    m = out["million"]
+    log(
+        f"  {MILLION:,} runOnce in {m['flood'].get('seconds', 0):.1f} s; VmRSS {rss_start:,} KiB at start, "
+        f"{rss_after:,} KiB after, {m['rss_kib_after_retention']:,} KiB once the retention passed "
+        f"(peak {m['hwm_kib']:,} KiB, {kept} executions kept)"
+    )
+    stop(process)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return out
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render_text(rows: List[Row], table: Dict[str, Dict[int, Dict[str, float]]], targets: list, emulator: dict) -> str:
+    lines = []
+    head = f"{'runOnce, calls/s (p50 / p99 µs)':<44}" + "".join(f"{column_name(t):>22}" for t in THREADS)
+    lines += [head, "-" * len(head)]
+    for row in rows:
+        cells = []
+        for t in THREADS:
+            c = table[row["key"]].get(t)
+            cells.append(f"{fmt_rate(c['rate'])} ({fmt_us(c['p50_us'])}/{fmt_us(c['p99_us'])})" if c else "—")
+        label = row["label"] + (" [-cN]" if row["key"] == "wrk" else "")
+        lines.append(f"{label:<44}" + "".join(f"{x:>22}" for x in cells))
+    lines.append("")
+    for name, key in (("runOnce", "runOnce"), ("getTaskStatus", "getTaskStatus")):
+        for where in ("in memory", "--data-dir"):
+            e = emulator.get("throughput", {}).get(f"{key}|{where}")
+            if e:
+                lines.append(
+                    f"emulator {name} {where}, wrk -c4: {e['rate']:,.0f}/s "
+                    f"(p50 {fmt_us(e['p50_us'])} µs, p99 {fmt_us(e['p99_us'])} µs)"
+                )
+    m = emulator.get("million")
+    if m:
+        lines.append(
+            f"emulator after {m['executions']:,} executions (--retention 2s): VmRSS {m['rss_kib_after'] / 1024:.1f} MiB, "
+            f"{m['rss_kib_after_retention'] / 1024:.1f} MiB once the retention passed "
+            f"(started at {m['rss_kib_start'] / 1024:.1f} MiB)"
+        )
+    lines.append("")
+    lines.append("targets (ratios within this run: median of the per-round ratios):")
+    for name, _value, shown, ok in targets:
+        lines.append(f"  {'PASS' if ok else 'MISS'}  {name:<52} {shown}")
+    return "\n".join(lines)
+
+
+def render_markdown(
+    info: Dict[str, str],
+    rows: List[Row],
+    table: Dict[str, Dict[int, Dict[str, float]]],
+    targets: list,
+    rss_cell: dict,
+    cf: Optional[float],
+    emulator: dict,
+    elapsed: float,
+) -> str:
+    out = []
+    out.append("# Benchmark results")
+    out.append("")
+    out.append(
+        f"Made by `make bench` on {info['date']}: {info['cpu']}, {info['cores']} cores, {info['memory']}, "
+        f"{info['os']}; {info['rustc']}, {info['go']}, Node.js {info['node']}, Python {info['python']}, "
+        f"nginx {info['nginx']}, {info['wrk']}. {ROUNDS} interleaved rounds of {SECONDS:g} s per cell, "
+        f"median of the rounds; the whole run took {elapsed / 60:.1f} min."
+    )
+    out.append("")
+    out.append(
+        "runOnce (`POST /_api/rest/v1/task`, JSON body, answer parsed) against nginx on 127.0.0.1 "
+        "returning a fixed TaskInfo over keep-alive connections. Columns: `seq` is a loop on the "
+        "calling thread; 1, 2, 4, 8 are threads (goroutines, Python threads) sharing one client; "
+        "wrk's columns are connections (`-c1` in `seq`)."
+    )
+    out.append("")
+    out.append("![runOnce calls per second](results.png)")
+    out.append("")
+    out.append("### Calls per second")
+    out.append("")
+    out.append("| client | " + " | ".join(column_name(t) for t in THREADS) + " |")
+    out.append("|---|" + "---:|" * len(THREADS))
+    for row in rows:
+        cells = [fmt_rate(table[row["key"]].get(t, {}).get("rate")) for t in THREADS]
+        out.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+    out.append("")
+    out.append("### Latency per call, p50 / p99 (µs)")
+    out.append("")
+    out.append("| client | " + " | ".join(column_name(t) for t in THREADS) + " |")
+    out.append("|---|" + "---:|" * len(THREADS))
+    for row in rows:
+        cells = []
+        for t in THREADS:
+            c = table[row["key"]].get(t)
+            cells.append(f"{fmt_us(c['p50_us'])} / {fmt_us(c['p99_us'])}" if c else "—")
+        out.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+    errors = {row["label"]: sum(c["errors"] for c in table[row["key"]].values()) for row in rows}
+    if any(errors.values()):
+        out.append("")
+        out.append(
+            "Errors during the run: "
+            + ", ".join(f"{label} {n:,}" for label, n in errors.items() if n)
+            + " (see `make bench` output)."
+        )
+    out.append("")
+    out.append("### The C library alone")
+    out.append("")
+    out.append("| measure | value |")
+    out.append("|---|---:|")
+    if cf is not None:
+        out.append(f"| client create + free (`altogic_client_new` + `altogic_client_free`) | {cf / 1000:.2f} µs per pair |")
+    if rss_cell:
+        out.append(f"| VmRSS after 10,000 sequential runOnce | {rss_cell['rss_kib_10k']:,} KiB |")
+        out.append(f"| VmRSS after 100,000 sequential runOnce | {rss_cell['rss_kib_100k']:,} KiB |")
+    out.append("")
+    out.append("### The emulator (`altogic-emulator`, billOnDemand completing at once: `bench/emulator.toml`)")
+    out.append("")
+    out.append("| wrk -c4 | calls/s | p50 / p99 (µs) |")
+    out.append("|---|---:|---:|")
+    for key in ("runOnce", "getTaskStatus"):
+        for where in ("in memory", "--data-dir"):
+            e = emulator.get("throughput", {}).get(f"{key}|{where}")
+            if e:
+                out.append(f"| {key}, {where} | {e['rate']:,.0f} | {fmt_us(e['p50_us'])} / {fmt_us(e['p99_us'])} |")
+    m = emulator.get("million")
+    if m:
+        flood = m.get("flood") or {}
+        out.append("")
+        out.append(
+            f"Memory (VmRSS) under `--retention 2s`, in memory: {m['rss_kib_start'] / 1024:.1f} MiB at start, "
+            f"{m['rss_kib_after'] / 1024:.1f} MiB right after {m['executions']:,} runOnce executions "
+            f"({flood.get('seconds', 0):.0f} s from 4 connections, {flood.get('errors', 0)} errors), "
+            f"{m['rss_kib_after_retention'] / 1024:.1f} MiB once the retention had passed "
+            f"({m['kept_after_retention']} executions kept; peak {m['hwm_kib'] / 1024:.1f} MiB)."
+        )
+    out.append("")
+    out.append("### Targets (ratios within this run: median of the per-round ratios)")
+    out.append("")
+    out.append("| target | this run | |")
+    out.append("|---|---:|---|")
+    for name, _value, shown, ok in targets:
+        out.append(f"| {name} | {shown} | {'PASS' if ok else 'MISS'} |")
+    out.append("")
+    return "\n".join(out)
+
+
+def chart(info: Dict[str, str], rows: List[Row], table: Dict[str, Dict[int, Dict[str, float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [t for t in (0, 4) if t in THREADS]
+    labels = [row["label"] for row in rows]
+    colors = {"limit": "#9e9e9e", "this library": "#1f77b4", "instead": "#ff7f0e"}
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(rows) + 1.8), dpi=110)
+    height = 0.8 / max(len(shown), 1)
+    for i, t in enumerate(shown):
+        values = [table[row["key"]].get(t, {}).get("rate", 0) for row in rows]
+        ys = [y + (i - (len(shown) - 1) / 2) * height for y in range(len(rows))]
+        bars = ax.barh(
+            ys,
+            values,
+            height=height * 0.95,
+            color=[colors[row["group"]] for row in rows],
+            alpha=1.0 if t == 0 else 0.55,
+            hatch=None if t == 0 else "//",
+            edgecolor="white",
+        )
+        for bar, value in zip(bars, values):
+            if value:
+                ax.text(
+                    bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {value:,.0f}", va="center", fontsize=7
+                )
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("runOnce calls per second (higher is better)")
+    ax.grid(axis="x", alpha=0.3)
+    from matplotlib.patches import Patch
+
+    legend = [Patch(color=c, label=g) for g, c in colors.items()]
+    if 4 in shown:
+        legend += [
+            Patch(facecolor="#777777", label="sequential (wrk -c1)"),
+            Patch(facecolor="#777777", alpha=0.55, hatch="//", label="4 threads (wrk -c4)"),
+        ]
+    ax.legend(handles=legend, fontsize=7, loc="lower right")
+    ax.set_title(
+        f"runOnce against nginx on loopback (fixed TaskInfo), median of {ROUNDS} rounds\n"
+        f"{info['date']} · {info['cpu']} · {info['cores']} cores",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+/*
+ * The C ABI's benchmark: runOnce calls per second and per-call latency, from the calling
+ * thread alone or from N pthreads sharing one client; client create + free; resident memory
+ * after 10,000 and 100,000 calls.
+ *
+ *   bench run URL SECONDS THREADS...   e.g. bench run http://127.0.0.1:8080 2 0 1 2 4 8
+ *                                      (0: sequential, on the calling thread)
+ *   bench createfree PAIRS             altogic_client_new + altogic_client_free, PAIRS times
+ *   bench rss URL                      VmRSS after 10,000 and after 100,000 sequential calls
+ *
+ * Prints one JSON object per line on stdout. Every answer is checked: it must start with
+ * {"info":{ and end with "errors":null}; anything else counts as an error (the first one is
+ * printed). Exit status 1 on bad usage or when the client cannot be made.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "altogic.h"
+
+#define CLIENT_KEY "demo-client-key"
+#define TASK "billOnDemand"
+#define WARMUP_SECONDS 0.2
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int answer_ok(const char *r) {
+    static const char head[] = "{\"info\":{";
+    static const char tail[] = "\"errors\":null}";
+    size_t n = strlen(r);
+    return strncmp(r, head, sizeof head - 1) == 0 && n >= sizeof tail - 1 &&
+           strcmp(r + n - (sizeof tail - 1), tail) == 0;
+}
+
+typedef struct {
+    const AltogicClient *client;
+    uint64_t deadline;
+    uint64_t *lat; /* per-call latency, ns */
+    size_t n, cap;
+    uint64_t errors;
+    char first_error[512];
+    pthread_barrier_t *start;
+} worker_t;
+
+static void *worker(void *arg) {
+    worker_t *w = arg;
+    if (w->start) pthread_barrier_wait(w->start);
+    for (;;) {
+        uint64_t t0 = now_ns();
+        if (t0 >= w->deadline) break;
+        char *r = altogic_task_run_once(w->client, TASK);
+        uint64_t t1 = now_ns();
+        if (!answer_ok(r)) {
+            if (w->errors++ == 0) snprintf(w->first_error, sizeof w->first_error, "%s", r);
+        }
+        altogic_string_free(r);
+        if (w->n == w->cap) {
+            w->cap = w->cap ? w->cap * 2 : 65536;
+            w->lat = realloc(w->lat, w->cap * sizeof *w->lat);
+            if (!w->lat) abort();
+        }
+        w->lat[w->n++] = t1 - t0;
+    }
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile_us(const uint64_t *sorted, size_t n, double p) {
+    if (n == 0) return 0;
+    size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+    return (double)sorted[i] / 1000.0;
+}
+
+static void json_string(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+/* One cell: `threads` threads (0: the calling thread) calling for `seconds`. */
+static void run_cell(const AltogicClient *client, int threads, double seconds, int report) {
+    int n = threads > 0 ? threads : 1;
+    worker_t *ws = calloc((size_t)n, sizeof *ws);
+    pthread_t *ts = calloc((size_t)n, sizeof *ts);
+    pthread_barrier_t start;
+    if (threads > 0) pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
+    for (int i = 0; i < n; i++) {
+        ws[i].client = client;
+        ws[i].deadline = UINT64_MAX;
+        ws[i].start = threads > 0 ? &start : NULL;
+    }
+    uint64_t t0;
+    if (threads == 0) {
+        t0 = now_ns();
+        ws[0].deadline = t0 + (uint64_t)(seconds * 1e9);
+        worker(&ws[0]);
+    } else {
+        for (int i = 0; i < n; i++) pthread_create(&ts[i], NULL, worker, &ws[i]);
+        t0 = now_ns();
+        for (int i = 0; i < n; i++) ws[i].deadline = t0 + (uint64_t)(seconds * 1e9);
+        pthread_barrier_wait(&start);
+        for (int i = 0; i < n; i++) pthread_join(ts[i], NULL);
+        pthread_barrier_destroy(&start);
+    }
+    double elapsed = (double)(now_ns() - t0) / 1e9;
+    size_t total = 0;
+    uint64_t errors = 0;
+    const char *first_error = "";
+    for (int i = 0; i < n; i++) {
+        total += ws[i].n;
+        errors += ws[i].errors;
+        if (ws[i].errors && !*first_error) first_error = ws[i].first_error;
+    }
+    if (report) {
+        uint64_t *all = malloc((total ? total : 1) * sizeof *all);
+        size_t k = 0;
+        for (int i = 0; i < n; i++) {
+            memcpy(all + k, ws[i].lat, ws[i].n * sizeof *all);
+            k += ws[i].n;
+        }
+        qsort(all, total, sizeof *all, cmp_u64);
+        printf("{\"threads\":%d,\"calls\":%zu,\"seconds\":%.6f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+               "\"errors\":%llu,\"first_error\":",
+               threads, total, elapsed, percentile_us(all, total, 50), percentile_us(all, total, 99),
+               (unsigned long long)errors);
+        json_string(first_error);
+        printf("}\n");
+        fflush(stdout);
+        free(all);
+    }
+    for (int i = 0; i < n; i++) free(ws[i].lat);
+    free(ws);
+    free(ts);
+}
+
+static AltogicClient *make_client(const char *url) {
+    char *error = NULL;
+    AltogicClient *client = altogic_client_new(url, CLIENT_KEY, NULL, &error);
+    if (!client) {
+        fprintf(stderr, "altogic_client_new: %s\n", error ? error : "?");
+        altogic_string_free(error);
+        exit(1);
+    }
+    return client;
+}
+
+static long vm_rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0) kib = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kib;
+}
+
+static uint64_t sequential_calls(const AltogicClient *client, long calls) {
+    uint64_t errors = 0;
+    for (long i = 0; i < calls; i++) {
+        char *r = altogic_task_run_once(client, TASK);
+        if (!answer_ok(r) && errors++ == 0) fprintf(stderr, "bench rss: %s\n", r);
+        altogic_string_free(r);
+    }
+    return errors;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 5 && strcmp(argv[1], "run") == 0) {
+        AltogicClient *client = make_client(argv[2]);
+        double seconds = atof(argv[3]);
+        for (int i = 4; i < argc; i++) {
+            int threads = atoi(argv[i]);
+            run_cell(client, threads, WARMUP_SECONDS, 0);
+            run_cell(client, threads, seconds, 1);
+        }
+        altogic_client_free(client);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "createfree") == 0) {
+        long pairs = atol(argv[2]);
+        for (long i = 0; i < pairs / 10 + 1; i++) /* warm-up */
+            altogic_client_free(make_client("http://127.0.0.1:9"));
+        uint64_t t0 = now_ns();
+        for (long i = 0; i < pairs; i++) {
+            AltogicClient *c = altogic_client_new("http://127.0.0.1:9", CLIENT_KEY, NULL, NULL);
+            if (!c) return 1;
+            altogic_client_free(c);
+        }
+        double ns = (double)(now_ns() - t0) / (double)pairs;
+        printf("{\"pairs\":%ld,\"ns_per_pair\":%.1f}\n", pairs, ns);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "rss") == 0) {
+        AltogicClient *client = make_client(argv[2]);
+        uint64_t errors = sequential_calls(client, 10000);
+        long rss_10k = vm_rss_kib();
+        errors += sequential_calls(client, 90000);
+        long rss_100k = vm_rss_kib();
+        altogic_client_free(client);
+        printf("{\"rss_kib_10k\":%ld,\"rss_kib_100k\":%ld,\"errors\":%llu}\n", rss_10k, rss_100k,
+               (unsigned long long)errors);
+        return 0;
+    }
+    fprintf(stderr,
+            "usage: %s run URL SECONDS THREADS... | createfree PAIRS | rss URL\n", argv[0]);
+    return 1;
+}

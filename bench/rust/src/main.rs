@@ -1,0 +1,153 @@
+//! runOnce with a plain `reqwest::blocking::Client` (keep-alive, one client shared by every
+//! thread): POST /_api/rest/v1/task with the JSON body, the answer decoded into a struct.
+//!
+//!     reqwest-bench URL SECONDS THREADS...     (0: sequential, on the calling thread)
+//!
+//! One JSON object per line on stdout, the same fields as bench/c/bench.c prints.
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct TaskInfo {
+    task_id: String,
+    scheduled_task_id: String,
+    scheduled_task_name: String,
+    triggered_at: String,
+    status: String,
+}
+
+#[derive(Default)]
+struct Worker {
+    latency_ns: Vec<u64>,
+    errors: u64,
+    first_error: String,
+}
+
+fn run_once(client: &reqwest::blocking::Client, url: &str) -> Result<TaskInfo, String> {
+    let body = serde_json::to_vec(&serde_json::json!({ "taskNameOrId": "billOnDemand" }))
+        .map_err(|e| e.to_string())?;
+    let answer = client
+        .post(url)
+        .header("X-Client", "altogic-rust-reqwest")
+        .header("X-Client-Key", "demo-client-key")
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .map_err(|e| e.to_string())?;
+    let status = answer.status();
+    let bytes = answer.bytes().map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes)));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+}
+
+fn work(client: &reqwest::blocking::Client, url: &str, deadline: Instant) -> Worker {
+    let mut w = Worker {
+        latency_ns: Vec::with_capacity(65536),
+        ..Worker::default()
+    };
+    loop {
+        let t0 = Instant::now();
+        if t0 >= deadline {
+            return w;
+        }
+        let result = run_once(client, url);
+        w.latency_ns.push(t0.elapsed().as_nanos() as u64);
+        let problem = match result {
+            Ok(info) if info.status == "pending" => continue,
+            Ok(info) => format!("status {}", info.status),
+            Err(e) => e,
+        };
+        if w.errors == 0 {
+            w.first_error = problem;
+        }
+        w.errors += 1;
+    }
+}
+
+fn run_cell(client: &reqwest::blocking::Client, url: &str, threads: usize, seconds: f64) -> String {
+    let span = Duration::from_secs_f64(seconds);
+    let start;
+    let workers: Vec<Worker> = if threads == 0 {
+        start = Instant::now();
+        vec![work(client, url, start + span)]
+    } else {
+        let barrier = Arc::new(Barrier::new(threads + 1));
+        let (started, workers) = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel::<Instant>();
+            let rx = Arc::new(std::sync::Mutex::new(rx));
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let barrier = Arc::clone(&barrier);
+                    let rx = Arc::clone(&rx);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        let deadline = rx.lock().unwrap().recv().unwrap();
+                        work(client, url, deadline)
+                    })
+                })
+                .collect();
+            barrier.wait();
+            let started = Instant::now();
+            for _ in 0..threads {
+                tx.send(started + span).unwrap();
+            }
+            let workers = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            (started, workers)
+        });
+        start = started;
+        workers
+    };
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut all: Vec<u64> = workers
+        .iter()
+        .flat_map(|w| w.latency_ns.iter().copied())
+        .collect();
+    all.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        if all.is_empty() {
+            return 0.0;
+        }
+        all[(p / 100.0 * (all.len() - 1) as f64).round() as usize] as f64 / 1000.0
+    };
+    let errors: u64 = workers.iter().map(|w| w.errors).sum();
+    let first_error = workers
+        .iter()
+        .find(|w| w.errors > 0)
+        .map(|w| w.first_error.clone())
+        .unwrap_or_default();
+    serde_json::json!({
+        "threads": threads,
+        "calls": all.len(),
+        "seconds": elapsed,
+        "p50_us": pct(50.0),
+        "p99_us": pct(99.0),
+        "errors": errors,
+        "first_error": first_error,
+    })
+    .to_string()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 4 {
+        eprintln!("usage: {} URL SECONDS THREADS...", args[0]);
+        std::process::exit(1);
+    }
+    let url = format!("{}/_api/rest/v1/task", args[1].trim_end_matches('/'));
+    let seconds: f64 = args[2].parse().expect("SECONDS");
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(16)
+        .build()
+        .expect("reqwest client");
+    for threads in &args[3..] {
+        let threads: usize = threads.parse().expect("THREADS");
+        run_cell(&client, &url, threads, 0.2);
+        println!("{}", run_cell(&client, &url, threads, seconds));
+    }
+}
