@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test build install uninstall clean
+.PHONY: demo test build install uninstall soak clean
 
 # Where `make install` puts libaltogic; DESTDIR stages it for a package.
 PREFIX ?= /usr/local
@@ -19,6 +19,10 @@ install:
 
 uninstall:
 	scripts/install.sh uninstall
+
+# About a minute of mixed calls from 16 threads against the emulator and a misbehaving server.
+soak:
+	scripts/soak.sh
 
 clean:
 	cargo clean

@@ -24,7 +24,7 @@ g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/c
 echo "== building the Go example (links libaltogic.a statically)"
 (cd bindings/go && go build -o "$out/runtask_go" ./examples/runtask)
 
-. scripts/emulator.sh
+. scripts/servers.sh
 start_emulator "$out"
 echo "== emulator at $url (log: $out/emulator.log)"
 

@@ -45,6 +45,7 @@ suite "C tests (native, sanitizers, valgrind)" tests/c/run.sh
 suite "Python binding (pip install, wheel, mypy --strict, pytest)" bindings/python/run-tests.sh
 suite "Go binding (vet, go test -race, cgocheck2, CGO_ENABLED=0, example)" bindings/go/run-tests.sh
 suite "install (pkg-config, CMake, SONAME, uninstall)" tests/install/run.sh
+suite "soak (short: 15 s)" env SOAK_SECONDS=15 scripts/soak.sh
 suite "official JavaScript client vs emulator" \
     env ALTOGIC_EMULATOR="$root/target/release/altogic-emulator" tests/js/run.sh
 suite "demo (C example vs emulator)" scripts/demo.sh

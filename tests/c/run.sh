@@ -31,22 +31,9 @@ g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I"$root/include" -fsyntax-only 
 int main() { AltogicClient *c = altogic_client_new(nullptr, nullptr, nullptr, nullptr); altogic_client_free(c); altogic_cancel_free(altogic_cancel_new()); return 0; }
 CPP
 
-fifo=$(mktemp -u)
-mkfifo "$fifo"
-# The fixture serves until its stdin (the fifo, held open by fd 9) closes.
-"$root/target/release/examples/fixture_server" <"$fifo" >"$out/fixture.out" &
-fixture_pid=$!
-exec 9>"$fifo"
-rm -f "$fifo"
-cleanup() { exec 9>&- || true; kill "$fixture_pid" 2>/dev/null || true; wait "$fixture_pid" 2>/dev/null || true; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-for _ in $(seq 100); do
-    grep -q "listening on" "$out/fixture.out" 2>/dev/null && break
-    sleep 0.05
-done
-url=$(sed -n 's/^fixture listening on //p' "$out/fixture.out")
-[ -n "$url" ] || { echo "fixture server did not start" >&2; exit 1; }
+. scripts/servers.sh
+start_fixture "$out"
+url=$fixture_url
 
 echo "== C tests (native)"
 timeout 300 "$out/test_altogic" "$url"
