@@ -26,7 +26,7 @@ soname=$(readelf -d "$prefix/lib/libaltogic.so.$version" | sed -n 's/.*Library s
 [ "$(readlink "$prefix/lib/libaltogic.so")" = "libaltogic.so.$major" ] || fail "libaltogic.so link"
 echo "SONAME $soname; libaltogic.so -> libaltogic.so.$major -> libaltogic.so.$version"
 
-. scripts/emulator.sh
+. scripts/servers.sh
 start_emulator "$out"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 
