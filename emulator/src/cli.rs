@@ -37,7 +37,9 @@ CONFIG FILE (TOML; see emulator/README.md and emulator/examples/app.toml)
   An http service gets it as a JSON POST; a 2xx answer is `completed`.
 
 On start the emulator prints one line to stdout, `altogic-emulator listening on http://ADDR`;
-logs go to stderr. SIGINT or SIGTERM stops it cleanly.";
+logs go to stderr. SIGINT or SIGTERM stops it cleanly: it stops accepting connections, lets
+running executions finish (--shutdown-grace, then marks them interrupted), writes
+everything, closes the data dir, and exits 0 (1 when a write to the data dir failed).";
 
 /// Local emulator of the Altogic task manager: scheduled tasks, runOnce and getTaskStatus.
 #[derive(Debug, Parser)]
@@ -60,10 +62,26 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub workers: u16,
 
-    /// Keep executions in DIR/executions.sqlite3 so they survive a restart
-    /// (default: in memory only).
+    /// Keep executions in DIR/executions.sqlite3 so they survive a restart or a crash:
+    /// runOnce answers only once its execution is written there, and every later change
+    /// is written before it is visible (default: in memory only).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// With --data-dir: also flush every commit to the disk itself (fsync), so that
+    /// answered executions survive a power loss or an OS crash, not only the emulator
+    /// being killed. Slower.
+    #[arg(long, requires = "data_dir")]
+    pub fsync: bool,
+
+    /// On SIGINT/SIGTERM, how long running executions may take to finish before they
+    /// are stopped and marked `errors` (code `interrupted`).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_grace)]
+    pub shutdown_grace: Duration,
+}
+
+fn parse_grace(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration: {e}"))
 }
 
 fn parse_retention(s: &str) -> Result<Duration, String> {

@@ -3,6 +3,7 @@
 use crate::log;
 use crate::model::{iso, Status};
 use crate::runner::Engine;
+use crate::store::StoreError;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, Query, Request, State};
@@ -22,6 +23,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    details: Value,
 }
 
 impl ApiError {
@@ -30,6 +32,19 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: Value::Null,
+        }
+    }
+}
+
+/// A change that could not be written: 503, the store's code, message and details.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: e.code,
+            message: e.message,
+            details: e.details,
         }
     }
 }
@@ -45,7 +60,7 @@ impl IntoResponse for ApiError {
             "origin": origin,
             "code": self.code,
             "message": self.message,
-            "details": null,
+            "details": self.details,
         }]});
         (self.status, Json(body)).into_response()
     }
@@ -219,7 +234,7 @@ async fn run_once(
             format!("no scheduled task is named or has the id {name:?}"),
         ));
     };
-    let exec = engine.trigger(task, "runOnce");
+    let exec = engine.trigger(task, "runOnce").await?;
     Ok(Json(exec.info()).into_response())
 }
 

@@ -18,6 +18,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn main() -> ExitCode {
+    // A file-size limit (RLIMIT_FSIZE) then makes a write fail with EFBIG, reported like a
+    // full disk, instead of killing the process.
+    // SAFETY: setting a signal's disposition to SIG_IGN before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = cli::Cli::parse();
     let app = match &cli.config {
         Some(path) => config::load(path),
@@ -48,7 +54,7 @@ fn main() -> ExitCode {
 
 async fn serve(cli: cli::Cli, app: Arc<config::App>) -> ExitCode {
     let (store, recovered) = match &cli.data_dir {
-        Some(dir) => match store::Store::open(dir, cli.retention) {
+        Some(dir) => match store::Store::open(dir, cli.retention, cli.fsync) {
             Ok((store, rec)) => (store, Some(rec)),
             Err(e) => {
                 eprintln!("altogic-emulator: {e}");
@@ -63,7 +69,7 @@ async fn serve(cli: cli::Cli, app: Arc<config::App>) -> ExitCode {
         Ok(l) => l,
         Err(e) => {
             eprintln!("altogic-emulator: cannot listen on {}: {e}", cli.listen);
-            store.close();
+            let _ = store.close();
             return ExitCode::FAILURE;
         }
     };
@@ -71,7 +77,7 @@ async fn serve(cli: cli::Cli, app: Arc<config::App>) -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             eprintln!("altogic-emulator: cannot read the bound address: {e}");
-            store.close();
+            let _ = store.close();
             return ExitCode::FAILURE;
         }
     };
@@ -89,10 +95,11 @@ async fn serve(cli: cli::Cli, app: Arc<config::App>) -> ExitCode {
             engine.enqueue(id);
         }
     }
-    tokio::spawn(runner::run_workers(
+    let workers = tokio::spawn(runner::run_workers(
         engine.clone(),
         queue,
         usize::from(cli.workers),
+        cli.shutdown_grace,
     ));
     scheduler::start(&engine);
     {
@@ -142,31 +149,50 @@ async fn serve(cli: cli::Cli, app: Arc<config::App>) -> ExitCode {
         let _ = stop_tx.send(true);
     });
     let mut graceful_rx = stop_rx.clone();
-    let server = axum::serve(listener, http::router(engine))
+    let server = axum::serve(listener, http::router(engine.clone()))
         .with_graceful_shutdown(async move {
             let _ = graceful_rx.wait_for(|s| *s).await;
         })
         .into_future();
     tokio::pin!(server);
+    // Shutdown, in this order: 1. stop accepting connections and let the requests in
+    // flight finish (at most 2 s; their changes are written before they are answered);
     let result = tokio::select! {
         r = &mut server => r,
         _ = async {
             let _ = stop_rx.wait_for(|s| *s).await;
-            // Give open connections a moment to finish, then stop regardless.
             tokio::time::sleep(Duration::from_secs(2)).await;
         } => Ok(()),
     };
-    store.close();
-    match result {
-        Ok(()) => {
-            log!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("altogic-emulator: server error: {e}");
-            ExitCode::FAILURE
-        }
+    // 2. no new work: the scheduler stops and queued executions stay pending (queued
+    // again by the next start with --data-dir); running ones get --shutdown-grace to
+    // finish, then are interrupted and written as `errors` (code `interrupted`);
+    engine.stop();
+    let bound = cli.shutdown_grace + Duration::from_secs(15);
+    if tokio::time::timeout(bound, workers).await.is_err() {
+        log!("error: shutdown: the workers did not stop in time");
     }
+    // 3. write everything still queued and close the database.
+    let closed = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.close())
+            .await
+            .unwrap_or_else(|e| Err(format!("closing the data dir failed: {e}")))
+    };
+    let mut code = ExitCode::SUCCESS;
+    if let Err(e) = result {
+        eprintln!("altogic-emulator: server error: {e}");
+        code = ExitCode::FAILURE;
+    }
+    if let Err(e) = closed {
+        log!("error: {e}");
+        eprintln!("altogic-emulator: {e}");
+        code = ExitCode::FAILURE;
+    }
+    if code == ExitCode::SUCCESS {
+        log!("stopped");
+    }
+    code
 }
 
 async fn shutdown_signal() -> &'static str {

@@ -3,21 +3,38 @@
 use crate::config::{App, Service, TaskDef};
 use crate::log;
 use crate::model::{new_object_id, now_ms, Execution, Status};
-use crate::store::Store;
+use crate::store::{interrupted_errors, Store, StoreError};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinSet;
 
 /// How much of a command's stderr (or an HTTP answer's body) an `errors` object keeps.
 const TAIL_BYTES: usize = 2048;
+/// When an execution could not be written as processing, it is queued again after this.
+const START_RETRY: Duration = Duration::from_secs(1);
+/// The first wait before writing a finished execution again (doubling, at most 10 s).
+const FINISH_RETRY: Duration = Duration::from_millis(250);
 
 pub struct Engine {
     pub app: Arc<App>,
     pub store: Arc<Store>,
     queue: mpsc::UnboundedSender<String>,
     http: reqwest::Client,
+    /// Set at shutdown: the scheduler and the workers take no new work.
+    stopping: watch::Sender<bool>,
+    /// Set when the shutdown grace is over: running executions are abandoned and
+    /// marked interrupted.
+    interrupt: watch::Sender<bool>,
+}
+
+/// Resolves once `rx` holds `true` (never, if its sender is gone).
+pub async fn until_set(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|v| *v).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 impl Engine {
@@ -34,24 +51,47 @@ impl Engine {
                 store,
                 queue,
                 http,
+                stopping: watch::channel(false).0,
+                interrupt: watch::channel(false).0,
             }),
             rx,
         )
     }
 
-    /// Creates a `pending` execution of `task` and queues it. `via` is for the log.
-    pub fn trigger(&self, task: &TaskDef, via: &str) -> Execution {
-        let e = self.store.insert(Execution {
-            seq: 0,
-            task_id: new_object_id(),
-            scheduled_task_id: task.id.clone(),
-            scheduled_task_name: task.name.clone(),
-            triggered_at: now_ms(),
-            started_at: None,
-            completed_at: None,
-            status: Status::Pending,
-            errors: None,
-        });
+    /// Tells the scheduler and the workers to take no new work.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Creates a `pending` execution of `task` and queues it, once it is written (with
+    /// `--data-dir`). `via` is for the log.
+    pub async fn trigger(&self, task: &TaskDef, via: &str) -> Result<Execution, StoreError> {
+        let e = self
+            .store
+            .insert(Execution {
+                seq: 0,
+                task_id: new_object_id(),
+                scheduled_task_id: task.id.clone(),
+                scheduled_task_name: task.name.clone(),
+                triggered_at: now_ms(),
+                started_at: None,
+                completed_at: None,
+                status: Status::Pending,
+                errors: None,
+            })
+            .await
+            .inspect_err(|err| {
+                log!(
+                    "error: no execution of {} ({}) via {via}: {}",
+                    task.name,
+                    task.id,
+                    err.message
+                )
+            })?;
         log!(
             "execution {} of {} ({}) pending via {via}",
             e.task_id,
@@ -59,7 +99,7 @@ impl Engine {
             task.id
         );
         self.enqueue(e.task_id.clone());
-        e
+        Ok(e)
     }
 
     /// Queues an existing pending execution (also used after a restart).
@@ -68,52 +108,102 @@ impl Engine {
     }
 
     async fn run(&self, exec_id: String) {
-        let Some(pending) = self.store.get(&exec_id) else {
-            return;
+        let current = match self.store.start(&exec_id).await {
+            Ok(Some(e)) => e,
+            // Not pending any more, or someone else is starting it.
+            Ok(None) => return,
+            Err(err) => {
+                // Still pending (nothing was written): try again a little later.
+                log!(
+                    "error: execution {exec_id} cannot start and stays pending: {}",
+                    err.message
+                );
+                if !*self.stopping.borrow() {
+                    let queue = self.queue.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(START_RETRY).await;
+                        let _ = queue.send(exec_id);
+                    });
+                }
+                return;
+            }
         };
-        if pending.status != Status::Pending {
-            return;
-        }
-        let task = self.app.by_id(&pending.scheduled_task_id).cloned();
-        let Some(current) = self.store.update(&exec_id, |e| {
-            e.status = Status::Processing;
-            e.started_at = Some(now_ms());
-        }) else {
-            return;
-        };
+        let task = self.app.by_id(&current.scheduled_task_id).cloned();
         let started = Instant::now();
-        let outcome = match &task {
-            None => Err(json!({
-                "code": "unknown_task",
-                "message": format!(
-                    "scheduled task {} is not in the emulator's config any more",
-                    pending.scheduled_task_id
-                ),
-            })),
-            Some(task) => {
-                match tokio::time::timeout(task.timeout, self.service(task, &current)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(json!({
-                        "code": "timeout",
-                        "message": format!(
-                            "the run did not finish within its timeout of {}",
-                            humantime::format_duration(task.timeout)
-                        ),
-                        "timeoutMs": task.timeout.as_millis() as u64,
-                    })),
+        let work = async {
+            match &task {
+                None => Err(json!({
+                    "code": "unknown_task",
+                    "message": format!(
+                        "scheduled task {} is not in the emulator's config any more",
+                        current.scheduled_task_id
+                    ),
+                })),
+                Some(task) => {
+                    match tokio::time::timeout(task.timeout, self.service(task, &current)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(json!({
+                            "code": "timeout",
+                            "message": format!(
+                                "the run did not finish within its timeout of {}",
+                                humantime::format_duration(task.timeout)
+                            ),
+                            "timeoutMs": task.timeout.as_millis() as u64,
+                        })),
+                    }
                 }
             }
         };
-        let done = self.store.update(&exec_id, |e| {
-            e.completed_at = Some(now_ms());
-            match outcome {
-                Ok(()) => e.status = Status::Completed,
-                Err(errors) => {
-                    e.status = Status::Errors;
-                    e.errors = Some(errors);
+        let mut interrupt = self.interrupt.subscribe();
+        // Dropping `work` stops the service (a command's process group is killed).
+        let outcome = tokio::select! {
+            r = work => r,
+            _ = until_set(&mut interrupt) => Err(interrupted_errors()),
+        };
+        let completed_at = now_ms();
+        let (status, errors) = match outcome {
+            Ok(()) => (Status::Completed, None),
+            Err(errors) => (Status::Errors, Some(errors)),
+        };
+        // Until it is written the execution shows (and, after a crash, stays) processing.
+        let mut delay = FINISH_RETRY;
+        let done = loop {
+            let errors = errors.clone();
+            let r = self
+                .store
+                .update(&exec_id, |e| {
+                    e.completed_at = Some(completed_at);
+                    e.status = status;
+                    e.errors = errors;
+                })
+                .await;
+            match r {
+                Ok(done) => break done,
+                Err(err) => {
+                    if err.code == "storage_closed" || *interrupt.borrow() {
+                        log!(
+                            "error: execution {exec_id} ended {} but stays processing in the \
+                             database (marked interrupted at the next start): {}",
+                            status.as_str(),
+                            err.message
+                        );
+                        return;
+                    }
+                    log!(
+                        "error: execution {exec_id} ended {} but cannot be written, retrying in \
+                         {} ms: {}",
+                        status.as_str(),
+                        delay.as_millis(),
+                        err.message
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = until_set(&mut interrupt) => {}
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(10));
                 }
             }
-        });
+        };
         if let Some(e) = done {
             let why = e
                 .errors
@@ -187,22 +277,70 @@ impl Engine {
     }
 }
 
-/// Takes executions from the queue and runs at most `workers` of them at a time.
+/// Takes executions from the queue and runs at most `workers` of them at a time, until
+/// [`Engine::stop`]. Then it takes nothing more (what is still queued stays pending, and
+/// is queued again by the next start with `--data-dir`), waits up to `grace` for the
+/// running executions, interrupts the rest (they end in `errors`, code `interrupted`)
+/// and returns once their final states are written.
 pub async fn run_workers(
     engine: Arc<Engine>,
     mut rx: mpsc::UnboundedReceiver<String>,
     workers: usize,
+    grace: Duration,
 ) {
     let slots = Arc::new(Semaphore::new(workers));
-    while let Some(id) = rx.recv().await {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            break;
+    let mut running = JoinSet::new();
+    let mut stop = engine.stopping();
+    loop {
+        let id = tokio::select! {
+            biased;
+            _ = until_set(&mut stop) => break,
+            id = rx.recv() => match id {
+                Some(id) => id,
+                None => break,
+            },
+        };
+        let permit = tokio::select! {
+            biased;
+            _ = until_set(&mut stop) => break,
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
         };
         let engine = engine.clone();
-        tokio::spawn(async move {
+        running.spawn(async move {
             engine.run(id).await;
             drop(permit);
         });
+        while running.try_join_next().is_some() {}
+    }
+    if running.is_empty() {
+        return;
+    }
+    log!(
+        "shutdown: waiting up to {} for {} running executions",
+        humantime::format_duration(grace),
+        running.len()
+    );
+    let all = async { while running.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, all).await.is_ok() {
+        return;
+    }
+    log!(
+        "shutdown: interrupting {} executions still running",
+        running.len()
+    );
+    engine.interrupt.send_replace(true);
+    let all = async { while running.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(10), all)
+        .await
+        .is_err()
+    {
+        log!(
+            "error: shutdown: {} executions did not end; they stay processing in the database",
+            running.len()
+        );
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::config::TaskDef;
 use crate::log;
-use crate::runner::Engine;
+use crate::runner::{until_set, Engine};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +31,7 @@ async fn run(engine: Arc<Engine>, task: Arc<TaskDef>, first: Option<DateTime<Utc
         return;
     };
     let mut planned = first;
+    let mut stop = engine.stopping();
     loop {
         let Some(next) = planned else {
             *task.next_run.lock().unwrap() = None;
@@ -48,9 +49,16 @@ async fn run(engine: Arc<Engine>, task: Arc<TaskDef>, first: Option<DateTime<Utc
                 .to_std()
                 .unwrap_or_default()
                 .min(Duration::from_secs(60));
-            tokio::time::sleep(left).await;
+            tokio::select! {
+                _ = tokio::time::sleep(left) => {}
+                _ = until_set(&mut stop) => return,
+            }
         }
-        engine.trigger(&task, "schedule");
+        if *stop.borrow() {
+            return;
+        }
+        // A failed write is logged by trigger; the next run is planned regardless.
+        let _ = engine.trigger(&task, "schedule").await;
         planned = schedule.next_after(Utc::now().max(next));
     }
 }

@@ -59,17 +59,53 @@ impl Emulator {
     /// Starts the binary with `args` (plus `--listen 127.0.0.1:0`) and waits for its
     /// "listening" line.
     pub fn start(args: &[&str]) -> Emulator {
+        Emulator::start_with(args, None)
+    }
+
+    /// Like [`Emulator::start`], with the files the emulator writes limited to
+    /// `max_file_bytes` (RLIMIT_FSIZE, which binds root too): once its database would grow
+    /// past that, every write fails with EFBIG, as on a full disk. Its stderr goes through
+    /// a pipe (copied to the log file by a thread here), so the limit does not cut it off.
+    pub fn start_with(args: &[&str], max_file_bytes: Option<u64>) -> Emulator {
         let logs = TempDir::new("log");
         let stderr_path = logs.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
-        let mut child = Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0"])
+        let mut cmd = Command::new(BIN);
+        cmd.args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("the emulator starts");
+            .stdout(Stdio::piped());
+        if let Some(limit) = max_file_bytes {
+            use std::os::unix::process::CommandExt;
+            cmd.stderr(Stdio::piped());
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs before exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: limit,
+                        rlim_max: limit,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        } else {
+            cmd.stderr(stderr.try_clone().unwrap());
+        }
+        let mut child = cmd.spawn().expect("the emulator starts");
+        if let Some(mut pipe) = child.stderr.take() {
+            let mut file = stderr;
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 || file.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         let stdout = child.stdout.take().unwrap();
         let mut emu = Emulator {
             child: Some(child),
@@ -208,6 +244,19 @@ impl Conn {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Response {
+        self.try_request(method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// A request whose transport may fail (the server went away): `Err` then.
+    pub fn try_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> std::io::Result<Response> {
+        let broken = |what: &str| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, what);
         let mut req = format!(
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
             self.port
@@ -225,28 +274,28 @@ impl Conn {
         if let Some(b) = body {
             req.push_str(b);
         }
-        self.reader
-            .get_mut()
-            .write_all(req.as_bytes())
-            .expect("send");
+        self.reader.get_mut().write_all(req.as_bytes())?;
 
         let mut line = String::new();
-        self.reader.read_line(&mut line).expect("status line");
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(broken("connection closed before the status line"));
+        }
         let status: u16 = line
             .split_whitespace()
             .nth(1)
-            .unwrap_or_else(|| panic!("bad status line {line:?}"))
-            .parse()
-            .unwrap();
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| broken("bad status line"))?;
         let mut headers = Vec::new();
         loop {
             let mut h = String::new();
-            self.reader.read_line(&mut h).expect("header");
+            if self.reader.read_line(&mut h)? == 0 {
+                return Err(broken("connection closed in the headers"));
+            }
             let h = h.trim_end();
             if h.is_empty() {
                 break;
             }
-            let (k, v) = h.split_once(':').unwrap();
+            let (k, v) = h.split_once(':').ok_or_else(|| broken("bad header"))?;
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
         let get = |n: &str| {
@@ -258,26 +307,37 @@ impl Conn {
         let mut body = Vec::new();
         if method == "HEAD" {
         } else if let Some(len) = get("content-length") {
-            body.resize(len.parse().unwrap(), 0);
-            self.reader.read_exact(&mut body).expect("body");
+            body.resize(len.parse().map_err(|_| broken("bad length"))?, 0);
+            self.reader.read_exact(&mut body)?;
         } else if get("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
             loop {
                 let mut sz = String::new();
-                self.reader.read_line(&mut sz).unwrap();
-                let n = usize::from_str_radix(sz.trim(), 16).unwrap();
+                self.reader.read_line(&mut sz)?;
+                let n = usize::from_str_radix(sz.trim(), 16).map_err(|_| broken("bad chunk"))?;
                 let mut chunk = vec![0; n + 2];
-                self.reader.read_exact(&mut chunk).unwrap();
+                self.reader.read_exact(&mut chunk)?;
                 if n == 0 {
                     break;
                 }
                 body.extend_from_slice(&chunk[..n]);
             }
         }
-        Response {
+        Ok(Response {
             status,
             headers,
-            body: String::from_utf8(body).unwrap(),
-        }
+            body: String::from_utf8(body).map_err(|_| broken("body is not UTF-8"))?,
+        })
+    }
+
+    /// runOnce whose transport may fail (the server went away).
+    pub fn try_run_once(&mut self, key: &str, task: &str) -> std::io::Result<Response> {
+        let body = serde_json::json!({ "taskNameOrId": task }).to_string();
+        self.try_request(
+            "POST",
+            "/_api/rest/v1/task",
+            &[("X-Client-Key", key)],
+            Some(&body),
+        )
     }
 
     pub fn run_once(&mut self, key: &str, task: &str) -> Response {
