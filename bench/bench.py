@@ -7,7 +7,7 @@ ratios of the targets within each round (median of the per-round ratios), then m
 emulator. Prints the tables and the targets, and writes bench/results.md and
 bench/results.png (plus the raw figures in target/bench/results.json).
 
-Environment: BENCH_SECONDS (per cell, default 1.5), BENCH_ROUNDS (3), BENCH_THREADS
+Environment: BENCH_SECONDS (per cell, default 1.0), BENCH_ROUNDS (3), BENCH_THREADS
 ("0,1,2,4,8"; 0 is sequential; wrk runs whole seconds, at least 1), BENCH_MILLION (executions for the emulator's memory,
 1000000), BENCH_RSS_CALLS is fixed by the C program (10,000 and 100,000).
 Everything listens on and connects to 127.0.0.1 only; every child has a time limit.
@@ -38,7 +38,7 @@ BIN = WORK / "bin"
 VENV_PY = WORK / "venv" / "bin" / "python"
 EMULATOR = ROOT / "target" / "release" / "altogic-emulator"
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "1.5"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "1.0"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 THREADS = [int(x) for x in os.environ.get("BENCH_THREADS", "0,1,2,4,8").split(",")]
 MILLION = int(os.environ.get("BENCH_MILLION", "1000000"))
@@ -274,10 +274,10 @@ def machine() -> Dict[str, str]:
         "cores": str(os.cpu_count()),
         "memory": f"{mem_kib / 2**20:.0f} GiB",
         "os": f"{platform.system()} {platform.release()}",
-        "nginx": version(["nginx", "-v"]).replace("nginx version: ", ""),
+        "nginx": version(["nginx", "-v"]).replace("nginx version: nginx/", ""),
         "wrk": version(["wrk", "--version"]).split(" [")[0],
         "rustc": version(["rustc", "--version"]),
-        "go": version(["go", "version"]),
+        "go": (version(["go", "version"]).split() + ["?"] * 3)[2],
         "node": version(["node", "--version"]),
         "python": platform.python_version(),
     }

@@ -7,7 +7,7 @@
 # Python package (pip install ./bindings/python). Builds the library and the emulator (cargo),
 # the C, C++, Go and Rust (reqwest) bench programs into target/bench/bin.
 #
-# BENCH_SECONDS (per cell, default 1.5) and BENCH_ROUNDS (default 3) shorten a run, e.g.
+# BENCH_SECONDS (per cell, default 1.0) and BENCH_ROUNDS (default 3) shorten a run, e.g.
 # BENCH_SECONDS=0.3 BENCH_ROUNDS=1 BENCH_MILLION=20000 make bench for a smoke run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
