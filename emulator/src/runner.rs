@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch, Semaphore};
-use tokio::task::JoinSet;
 
 /// How much of a command's stderr (or an HTTP answer's body) an `errors` object keeps.
 const TAIL_BYTES: usize = 2048;
@@ -157,6 +156,7 @@ impl Engine {
         let mut interrupt = self.interrupt.subscribe();
         // Dropping `work` stops the service (a command's process group is killed).
         let outcome = tokio::select! {
+            biased;
             r = work => r,
             _ = until_set(&mut interrupt) => Err(interrupted_errors()),
         };
@@ -289,57 +289,67 @@ pub async fn run_workers(
     grace: Duration,
 ) {
     let slots = Arc::new(Semaphore::new(workers));
-    let mut running = JoinSet::new();
     let mut stop = engine.stopping();
     loop {
-        let id = tokio::select! {
-            biased;
-            _ = until_set(&mut stop) => break,
-            id = rx.recv() => match id {
-                Some(id) => id,
-                None => break,
+        // The fast paths first: no waiting (and no select) while there is work and room.
+        let id = match rx.try_recv() {
+            Ok(id) => id,
+            Err(_) => tokio::select! {
+                biased;
+                _ = until_set(&mut stop) => break,
+                id = rx.recv() => match id {
+                    Some(id) => id,
+                    None => break,
+                },
             },
         };
-        let permit = tokio::select! {
-            biased;
-            _ = until_set(&mut stop) => break,
-            p = slots.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
+        if *stop.borrow() {
+            break;
+        }
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => tokio::select! {
+                biased;
+                _ = until_set(&mut stop) => break,
+                p = slots.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
             },
         };
         let engine = engine.clone();
-        running.spawn(async move {
+        tokio::spawn(async move {
             engine.run(id).await;
             drop(permit);
         });
-        while running.try_join_next().is_some() {}
     }
-    if running.is_empty() {
+    // Every permit back: every running execution has ended.
+    let all = async {
+        let _ = slots.acquire_many(workers as u32).await;
+    };
+    let running = workers - slots.available_permits();
+    if running == 0 {
         return;
     }
     log!(
-        "shutdown: waiting up to {} for {} running executions",
-        humantime::format_duration(grace),
-        running.len()
+        "shutdown: waiting up to {} for {running} running executions",
+        humantime::format_duration(grace)
     );
-    let all = async { while running.join_next().await.is_some() {} };
     if tokio::time::timeout(grace, all).await.is_ok() {
         return;
     }
     log!(
         "shutdown: interrupting {} executions still running",
-        running.len()
+        workers - slots.available_permits()
     );
     engine.interrupt.send_replace(true);
-    let all = async { while running.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(10), all)
-        .await
-        .is_err()
-    {
+    let all = async {
+        let _ = slots.acquire_many(workers as u32).await;
+    };
+    if tokio::time::timeout(Duration::from_secs(10), all).await.is_err() {
         log!(
             "error: shutdown: {} executions did not end; they stay processing in the database",
-            running.len()
+            workers - slots.available_permits()
         );
     }
 }

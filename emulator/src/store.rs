@@ -141,7 +141,7 @@ impl Store {
                     completed_ms INTEGER,
                     status TEXT NOT NULL,
                     errors TEXT
-                 );
+                 ) WITHOUT ROWID;
                  DROP INDEX IF EXISTS executions_completed;
                  CREATE INDEX IF NOT EXISTS executions_finished ON executions(completed_ms)
                     WHERE completed_ms IS NOT NULL;",
@@ -269,6 +269,11 @@ impl Store {
             let mut next = e.clone();
             next.status = Status::Processing;
             next.started_at = Some(now_ms());
+            if self.db.is_none() {
+                // In memory the change is made under this lock: nothing to claim.
+                apply(&mut inner, next.clone());
+                return Ok(Some(next));
+            }
             inner.claimed.insert(id.to_string());
             next
         };
@@ -292,12 +297,16 @@ impl Store {
         f: impl FnOnce(&mut Execution),
     ) -> Result<Option<Execution>, StoreError> {
         let next = {
-            let inner = self.view.inner.lock().unwrap();
+            let mut inner = self.view.inner.lock().unwrap();
             let Some(e) = inner.map.get(id) else {
                 return Ok(None);
             };
             let mut next = e.clone();
             f(&mut next);
+            if self.db.is_none() {
+                apply(&mut inner, next.clone());
+                return Ok(Some(next));
+            }
             next
         };
         self.put(next.clone()).await?;
