@@ -346,7 +346,10 @@ pub async fn run_workers(
     let all = async {
         let _ = slots.acquire_many(workers as u32).await;
     };
-    if tokio::time::timeout(Duration::from_secs(10), all).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), all)
+        .await
+        .is_err()
+    {
         log!(
             "error: shutdown: {} executions did not end; they stay processing in the database",
             workers - slots.available_permits()

@@ -428,6 +428,8 @@ fn port_in_use_help_and_sigterm() {
         "--retention",
         "--workers",
         "--data-dir",
+        "--fsync",
+        "--shutdown-grace",
         "6237b1f17c2a9625f0b2119e",
         "6237b1f17c2a9625f0b2119f",
         "6237b1f17c2a9625f0b211a0",
