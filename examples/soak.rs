@@ -12,7 +12,7 @@
 //! than 2 MiB after the warm-up.
 
 use std::collections::BTreeMap;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -22,28 +22,10 @@ use serde_json::Value;
 // The C functions below come from this library; naming the crate links it in.
 extern crate altogic;
 
-#[repr(C)]
-struct AltogicClient {
-    _private: [u8; 0],
-}
+#[path = "../tests/support/c_abi.rs"]
+mod c_abi;
 
-extern "C" {
-    fn altogic_client_new(
-        env_url: *const c_char,
-        client_key: *const c_char,
-        options_json: *const c_char,
-        error_out: *mut *mut c_char,
-    ) -> *mut AltogicClient;
-    fn altogic_client_free(client: *mut AltogicClient);
-    fn altogic_task_run_once(client: *const AltogicClient, name: *const c_char) -> *mut c_char;
-    fn altogic_task_get_status(client: *const AltogicClient, id: *const c_char) -> *mut c_char;
-    fn altogic_task_wait(
-        client: *const AltogicClient,
-        id: *const c_char,
-        timeout_ms: u64,
-    ) -> *mut c_char;
-    fn altogic_string_free(s: *mut c_char);
-}
+use c_abi::*;
 
 /// A client handle shared by the threads (the library makes it safe to share).
 struct Shared(*mut AltogicClient);
@@ -67,16 +49,9 @@ fn new_client(url: &str) -> *mut AltogicClient {
     client
 }
 
-/// Takes a result string from the library, frees it, and parses it.
-fn take(result: *mut c_char) -> Result<Value, String> {
-    if result.is_null() {
-        return Err("NULL result".to_owned());
-    }
-    // SAFETY: a string from the library, freed right after being copied.
-    let text = unsafe { CStr::from_ptr(result) }
-        .to_string_lossy()
-        .into_owned();
-    unsafe { altogic_string_free(result) };
+/// Takes a result string from the library, frees it, and checks and parses it.
+fn take_result(result: *mut c_char) -> Result<Value, String> {
+    let text = take(result).ok_or_else(|| "NULL result".to_owned())?;
     if text.contains('\n') {
         return Err(format!("not one line: {text}"));
     }
@@ -123,15 +98,16 @@ fn call(
         if against_emulator {
             match (turn % 3, last_task.as_deref()) {
                 (1, Some(id)) => (
-                    take(altogic_task_get_status(client.0, c(id).as_ptr())),
+                    take_result(altogic_task_get_status(client.0, c(id).as_ptr())),
                     &["ok"],
                 ),
                 (2, Some(id)) => (
-                    take(altogic_task_wait(client.0, c(id).as_ptr(), 2000)),
+                    take_result(altogic_task_wait(client.0, c(id).as_ptr(), 2000)),
                     &["ok", "timeout"],
                 ),
                 _ => {
-                    let result = take(altogic_task_run_once(client.0, c"billOnDemand".as_ptr()));
+                    let result =
+                        take_result(altogic_task_run_once(client.0, c"billOnDemand".as_ptr()));
                     if let Ok(value) = &result {
                         *last_task = value["info"]["taskId"].as_str().map(str::to_owned);
                     }
@@ -163,12 +139,12 @@ fn call(
                     _ => &["ok", "network_error"],
                 };
                 (
-                    take(altogic_task_run_once(client.0, c(scenario).as_ptr())),
+                    take_result(altogic_task_run_once(client.0, c(scenario).as_ptr())),
                     expected,
                 )
             } else {
                 (
-                    take(altogic_task_get_status(client.0, c(scenario).as_ptr())),
+                    take_result(altogic_task_get_status(client.0, c(scenario).as_ptr())),
                     expected,
                 )
             }

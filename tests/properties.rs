@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::ffi::{c_char, CString};
+use std::ffi::CString;
 use std::sync::OnceLock;
 
 use altogic::error::codes;
@@ -15,29 +15,10 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use support::fixture::Fixture;
 
-/// The opaque client handle, as C sees it.
-#[repr(C)]
-struct AltogicClient {
-    _private: [u8; 0],
-}
+#[path = "support/c_abi.rs"]
+mod c_abi;
 
-// The C ABI, as a C program declares it (the integration test links the same library).
-extern "C" {
-    fn altogic_client_new(
-        env_url: *const c_char,
-        client_key: *const c_char,
-        options_json: *const c_char,
-        error_out: *mut *mut c_char,
-    ) -> *mut AltogicClient;
-    fn altogic_client_free(client: *mut AltogicClient);
-    fn altogic_task_run_once(client: *const AltogicClient, name: *const c_char) -> *mut c_char;
-    fn altogic_task_get_status(client: *const AltogicClient, id: *const c_char) -> *mut c_char;
-    fn altogic_client_set_session(
-        client: *const AltogicClient,
-        token: *const c_char,
-    ) -> *mut c_char;
-    fn altogic_string_free(s: *mut c_char);
-}
+use c_abi::*;
 
 fn fixture_url() -> &'static str {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
@@ -82,19 +63,6 @@ fn c_string(bytes: &[u8]) -> CString {
             .collect::<Vec<u8>>(),
     )
     .unwrap()
-}
-
-/// Takes a library string, checks nothing, frees it, and returns its text.
-fn take(s: *mut c_char) -> Option<String> {
-    if s.is_null() {
-        return None;
-    }
-    // SAFETY: a non-NULL string from the library, freed once right after.
-    let text = unsafe { std::ffi::CStr::from_ptr(s) }
-        .to_string_lossy()
-        .into_owned();
-    unsafe { altogic_string_free(s) };
-    Some(text)
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
