@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test build install uninstall soak clean
+.PHONY: demo test build install uninstall soak fuzz clean
 
 # Where `make install` puts libaltogic; DESTDIR stages it for a package.
 PREFIX ?= /usr/local
@@ -23,6 +23,10 @@ uninstall:
 # About a minute of mixed calls from 16 threads against the emulator and a misbehaving server.
 soak:
 	scripts/soak.sh
+
+# Each cargo-fuzz target for FUZZ_SECONDS (default 60); the corpus lives in fuzz/corpus.
+fuzz:
+	scripts/fuzz.sh
 
 clean:
 	cargo clean
