@@ -269,6 +269,7 @@ def machine() -> Dict[str, str]:
             return "?"
 
     return {
+        "load_start": Path("/proc/loadavg").read_text().split()[0],
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu,
         "cores": str(os.cpu_count()),
@@ -404,6 +405,7 @@ def main() -> None:
     )
 
     elapsed = time.monotonic() - began
+    info["load_end"] = Path("/proc/loadavg").read_text().split()[0]
     results.update(
         {
             "cells": cells,
@@ -565,7 +567,13 @@ def render_markdown(
         f"Made by `make bench` on {info['date']}: {info['cpu']}, {info['cores']} cores, {info['memory']}, "
         f"{info['os']}; {info['rustc']}, {info['go']}, Node.js {info['node']}, Python {info['python']}, "
         f"nginx {info['nginx']}, {info['wrk']}. {ROUNDS} interleaved rounds of {SECONDS:g} s per cell, "
-        f"median of the rounds; the whole run took {elapsed / 60:.1f} min."
+        f"median of the rounds; the whole run took {elapsed / 60:.1f} min. Load average (1 min) "
+        f"{info['load_start']} at the start, {info['load_end']} at the end"
+        + (
+            f": the machine was busy with other work ({info['cores']} cores), so figures are noisy."
+            if max(float(info["load_start"]), float(info["load_end"])) > float(info["cores"]) * 0.75
+            else "."
+        )
     )
     out.append("")
     out.append(
