@@ -1,14 +1,14 @@
 //! `altogic-emulator`: Altogic's scheduled tasks on one machine.
 
 mod cli;
-mod config;
 mod http;
 mod log;
-mod model;
 mod runner;
-mod sched;
 mod scheduler;
 mod store;
+
+// The I/O-free parts live in the library crate (src/lib.rs), where they can be fuzzed.
+use altogic_emulator::{config, model};
 
 use clap::Parser;
 use std::future::IntoFuture;

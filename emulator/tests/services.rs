@@ -193,7 +193,8 @@ service = { type = "simulated", duration = "30s" }
         v["status"], "completed",
         "a pending execution runs after the restart: {v}"
     );
-    assert!(emu.stderr().contains("1 interrupted"), "{}", emu.stderr());
+    let log = emu.stderr_with(" interrupted");
+    assert!(log.contains("1 interrupted"), "{log}");
     // New ids never collide with the old ones.
     let fresh = c.run_once("ck", "quick").task_id();
     assert!(![&quick, &slow, &queued].contains(&&fresh));

@@ -135,6 +135,19 @@ impl Emulator {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
+    /// The emulator's stderr once it contains `needle`, or after 5 s: it logs from a thread
+    /// of its own, so a line may still be on its way when a request was already answered.
+    pub fn stderr_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let log = self.stderr();
+            if log.contains(needle) || std::time::Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     pub fn conn(&self) -> Conn {
         Conn::new(self.port)
     }
