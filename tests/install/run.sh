@@ -3,8 +3,9 @@
 # and runs against the emulator a C program with nothing but `pkg-config --cflags --libs
 # altogic` (and once more with --static, the shared library hidden so only the archive and
 # Libs.private can satisfy the link), and a C++ program whose CMake project only says
-# find_package(altogic 1 REQUIRED). Checks the SONAME and links, a DESTDIR staging, and that
-# `make uninstall` removes exactly what was installed.
+# find_package(altogic 1 REQUIRED), and the Go example with the binding's altogic_pkgconfig
+# build tag. Checks the SONAME and links, a DESTDIR staging, and that `make uninstall` removes
+# exactly what was installed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -57,6 +58,16 @@ if cmake -S "$out/cmake-v2" -B "$out/cmake-v2/build" -DCMAKE_PREFIX_PATH="$prefi
     fail "find_package(altogic 2) accepted version $version"
 fi
 echo "find_package(altogic 2) is refused, as it should be"
+
+echo "== Go binding linked through pkg-config (build tag altogic_pkgconfig)"
+if command -v go >/dev/null; then
+    (cd bindings/go && go build -tags altogic_pkgconfig -o "$out/runtask_go_pc" ./examples/runtask)
+    LD_LIBRARY_PATH=$prefix/lib ldd "$out/runtask_go_pc" | grep -q "libaltogic.so.$major => $prefix/lib/" \
+        || fail "the Go program does not load the installed libaltogic.so.$major"
+    LD_LIBRARY_PATH=$prefix/lib "$out/runtask_go_pc" "$url" demo-client-key billOnDemand
+else
+    echo "go is not installed: skipped"
+fi
 
 echo "== uninstall removes exactly what was installed"
 touch "$prefix/lib/someone-elses-file"
