@@ -10,7 +10,12 @@ fuzz_target!(|data: &[u8]| {
     };
     match altogic_emulator::config::parse("fuzz.toml", text) {
         Ok(app) => {
-            let _ = app.describe();
+            // Every task can be found again by its name and by its id.
+            for task in &app.tasks {
+                let _ = task.service.describe();
+                assert!(app.find(&task.name).is_some(), "{}", task.name);
+                assert!(app.by_id(&task.id).is_some(), "{}", task.id);
+            }
         }
         Err(error) => {
             let lines = text.lines().count().max(1);
