@@ -144,6 +144,11 @@ class _BaseClient:
             raise error_from_json(_loads(answer))
         self._core = Core(pointer)
         self._env_url = env_url
+        self._attach_tasks()
+
+    def _attach_tasks(self) -> None:
+        """Sets ``self.task`` to the task manager of this kind of client."""
+        raise NotImplementedError
 
     @property
     def session(self) -> Optional[str]:
@@ -243,26 +248,7 @@ class Client(_BaseClient):
 
     task: Tasks
 
-    def __init__(
-        self,
-        env_url: str,
-        client_key: str,
-        *,
-        api_key: Optional[str] = None,
-        session: Optional[str] = None,
-        timeout: Seconds = 30.0,
-        connect_timeout: Seconds = 10.0,
-        max_response_bytes: int = 10 * 2**20,
-    ) -> None:
-        super().__init__(
-            env_url,
-            client_key,
-            api_key=api_key,
-            session=session,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_response_bytes=max_response_bytes,
-        )
+    def _attach_tasks(self) -> None:
         self.task = Tasks(self._core)
 
     def __enter__(self) -> "Client":
@@ -316,26 +302,7 @@ class AsyncClient(_BaseClient):
 
     task: AsyncTasks
 
-    def __init__(
-        self,
-        env_url: str,
-        client_key: str,
-        *,
-        api_key: Optional[str] = None,
-        session: Optional[str] = None,
-        timeout: Seconds = 30.0,
-        connect_timeout: Seconds = 10.0,
-        max_response_bytes: int = 10 * 2**20,
-    ) -> None:
-        super().__init__(
-            env_url,
-            client_key,
-            api_key=api_key,
-            session=session,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_response_bytes=max_response_bytes,
-        )
+    def _attach_tasks(self) -> None:
         self.task = AsyncTasks(self._core)
 
     async def aclose(self) -> None:
