@@ -72,7 +72,6 @@ pub struct SessionSnapshot {
 
 #[derive(Debug)]
 pub struct Client {
-    base_url: String,
     /// `{envUrl}/_api/rest/v1/task`, parsed once: parsing a URL (host included) on every call
     /// was a measurable part of a call's cost.
     task_url: reqwest::Url,
@@ -127,7 +126,6 @@ impl Client {
             ));
         }
         Ok(Client {
-            base_url,
             task_url,
             fixed_headers,
             session: ArcSwap::from_pointee(SessionState {
@@ -138,11 +136,6 @@ impl Client {
             connect_timeout: Duration::from_millis(connect_timeout_ms),
             max_response_bytes,
         })
-    }
-
-    /// The environment URL without its trailing `/`.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
     }
 
     /// `{envUrl}/_api/rest/v1/task`, where runOnce posts.

@@ -76,9 +76,13 @@ impl TaskInfo {
                 status: field("status").map(Cow::Owned),
             }
         });
-        let compact = compact_json(raw.get());
-        let raw =
-            RawValue::from_string(compact.into_owned()).map_err(|_| "a body that is not JSON")?;
+        // A compact answer is copied as it is; only one with white space is validated again.
+        let raw = match compact_json(raw.get()) {
+            Cow::Borrowed(_) => raw.to_owned(),
+            Cow::Owned(compact) => {
+                RawValue::from_string(compact).map_err(|_| "a body that is not JSON")?
+            }
+        };
         Ok(Some(TaskInfo {
             task_id: known.task_id.map(Cow::into_owned),
             status: known.status.map(Cow::into_owned),
@@ -124,47 +128,36 @@ impl Serialize for TaskInfo {
     }
 }
 
-/// Removes white space between JSON tokens (never inside strings).
+/// Removes white space between JSON tokens (never inside strings); borrows when there is
+/// none, as with every compact answer.
 fn compact_json(text: &str) -> Cow<'_, str> {
-    let is_space = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    let bytes = text.as_bytes();
     let (mut in_string, mut escaped) = (false, false);
-    let mut needs_work = false;
-    for &b in text.as_bytes() {
-        if in_string {
-            match (escaped, b) {
+    // Allocated at the first byte to drop; only ASCII bytes are dropped, so it stays UTF-8.
+    let mut compact: Option<Vec<u8>> = None;
+    for (index, &byte) in bytes.iter().enumerate() {
+        let dropped = if in_string {
+            match (escaped, byte) {
                 (true, _) => escaped = false,
                 (false, b'\\') => escaped = true,
                 (false, b'"') => in_string = false,
                 _ => {}
             }
-        } else if b == b'"' {
-            in_string = true;
-        } else if is_space(b) {
-            needs_work = true;
-            break;
+            false
+        } else {
+            in_string = byte == b'"';
+            matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
+        };
+        match (&mut compact, dropped) {
+            (None, true) => compact = Some(bytes[..index].to_vec()),
+            (Some(kept), false) => kept.push(byte),
+            _ => {}
         }
     }
-    if !needs_work {
-        return Cow::Borrowed(text);
+    match compact.map(String::from_utf8) {
+        Some(Ok(compact)) => Cow::Owned(compact),
+        _ => Cow::Borrowed(text),
     }
-    let (mut in_string, mut escaped) = (false, false);
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-        } else if c.is_ascii() && is_space(c as u8) {
-            continue;
-        }
-        out.push(c);
-    }
-    Cow::Owned(out)
 }
 
 /// A task id as one percent-encoded path segment: only RFC 3986 unreserved characters stay

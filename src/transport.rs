@@ -48,79 +48,46 @@ const MAX_POOLS: usize = 8;
 /// A thread's runtime and pools.
 struct Local {
     pid: u32,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: tokio::runtime::Runtime,
     /// Most recently used last.
     pools: Vec<(Duration, reqwest::Client)>,
 }
 
-impl Drop for Local {
+/// The thread-local slot of a thread's [`Local`].
+struct Slot(RefCell<Option<Local>>);
+
+impl Drop for Slot {
     fn drop(&mut self) {
         // Runs when the thread exits, among other thread-local destructors: a panic here
         // would abort the process, so none may escape.
-        let runtime = self.runtime.take();
-        let pools = std::mem::take(&mut self.pools);
-        let _ = catch_unwind(AssertUnwindSafe(move || {
-            drop(pools);
-            drop(runtime);
-        }));
+        let local = self.0.get_mut().take();
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(local)));
     }
 }
 
 thread_local! {
-    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
-}
-
-fn new_local(pid: u32) -> Result<Local, ApiError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| {
-            ApiError::client(
-                codes::INTERNAL_ERROR,
-                format!("could not start the HTTP runtime: {err}"),
-                None,
-            )
-        })?;
-    Ok(Local {
-        pid,
-        runtime: Some(runtime),
-        pools: Vec::new(),
-    })
-}
-
-/// Runs `work` with this thread's runtime and the pool for `connect_timeout`, building
-/// them on first use (and again in a forked child).
-fn with_runtime<R>(
-    connect_timeout: Option<Duration>,
-    work: impl FnOnce(&tokio::runtime::Runtime, Option<reqwest::Client>) -> R,
-) -> Result<R, ApiError> {
-    LOCAL.with(|cell| {
-        let pid = std::process::id();
-        let pool = {
-            let mut slot = cell.borrow_mut();
-            if slot.as_ref().is_some_and(|local| local.pid != pid) {
-                // Inherited across fork(): never touch or drop the parent's runtime.
-                std::mem::forget(slot.take());
-            }
-            if slot.is_none() {
-                *slot = Some(new_local(pid)?);
-            }
-            let local = slot.as_mut().expect("just set");
-            match connect_timeout {
-                Some(timeout) => Some(local.pool(timeout)?),
-                None => None,
-            }
-        };
-        let slot = cell.borrow();
-        let runtime = slot
-            .as_ref()
-            .and_then(|local| local.runtime.as_ref())
-            .expect("built above");
-        Ok(work(runtime, pool))
-    })
+    static LOCAL: Slot = const { Slot(RefCell::new(None)) };
 }
 
 impl Local {
+    fn new(pid: u32) -> Result<Local, ApiError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| {
+                ApiError::client(
+                    codes::INTERNAL_ERROR,
+                    format!("could not start the HTTP runtime: {err}"),
+                    None,
+                )
+            })?;
+        Ok(Local {
+            pid,
+            runtime,
+            pools: Vec::new(),
+        })
+    }
+
     fn pool(&mut self, connect_timeout: Duration) -> Result<reqwest::Client, ApiError> {
         let pools = &mut self.pools;
         if let Some(index) = pools
@@ -153,9 +120,59 @@ impl Local {
     }
 }
 
+/// Runs `work` with this thread's runtime and pools, building them on first use (and again
+/// in a forked child).
+fn with_local<R>(work: impl FnOnce(&mut Local) -> Result<R, ApiError>) -> Result<R, ApiError> {
+    LOCAL.with(|slot| {
+        let pid = std::process::id();
+        let mut slot = slot.0.borrow_mut();
+        let local = match slot.take() {
+            Some(local) if local.pid == pid => slot.insert(local),
+            inherited => {
+                // Inherited across fork(): never touch or drop the parent's runtime.
+                std::mem::forget(inherited);
+                slot.insert(Local::new(pid)?)
+            }
+        };
+        work(local)
+    })
+}
+
+/// Runs the future `prepare` makes on this thread's runtime until it completes or `cancel`
+/// is triggered. A token triggered before the call makes it return at once, running
+/// nothing.
+fn run_cancellable<T, F>(
+    cancel: Option<&CancelToken>,
+    description: &str,
+    started: Instant,
+    prepare: impl FnOnce(&mut Local) -> Result<F, ApiError>,
+) -> Result<T, ApiError>
+where
+    F: std::future::Future<Output = Result<T, ApiError>>,
+{
+    if cancel.is_some_and(CancelToken::is_triggered) {
+        return Err(cancelled_error(description, started.elapsed()));
+    }
+    with_local(|local| {
+        let work = prepare(local)?;
+        local.runtime.block_on(async {
+            tokio::select! {
+                biased;
+                () = triggered(cancel) => Err(cancelled_error(description, started.elapsed())),
+                result = work => result,
+            }
+        })
+    })
+}
+
 /// How many connection pools the calling thread holds now (for tests of the bound).
 pub fn pool_count() -> usize {
-    LOCAL.with(|cell| cell.borrow().as_ref().map_or(0, |local| local.pools.len()))
+    LOCAL.with(|slot| {
+        slot.0
+            .borrow()
+            .as_ref()
+            .map_or(0, |local| local.pools.len())
+    })
 }
 
 /// One request to send.
@@ -193,36 +210,23 @@ struct Progress {
 pub fn send(request: Request<'_>, cancel: Option<&CancelToken>) -> Result<Response, ApiError> {
     let started = Instant::now();
     let description = request.description;
-    if cancel.is_some_and(CancelToken::is_triggered) {
-        return Err(cancelled_error(description, started.elapsed()));
-    }
     let deadline = request.deadline;
     let url = request.url.clone();
     let method = request.method.clone();
     let progress = Progress::default();
-    let result = with_runtime(Some(request.connect_timeout), |runtime, pool| {
-        let Some(pool) = pool else {
-            return Err(ApiError::client(
-                codes::INTERNAL_ERROR,
-                "no connection pool",
-                None,
-            ));
-        };
-        runtime.block_on(async {
-            tokio::select! {
-                biased;
-                () = triggered(cancel) => Err(cancelled_error(description, started.elapsed())),
-                result = tokio::time::timeout(deadline, exchange(pool, request, &progress)) => {
-                    result.unwrap_or_else(|_elapsed| {
-                        let mut error = timeout_error(description, url.as_str(), deadline);
-                        add_http_status(&mut error, progress.status.load(Ordering::Relaxed));
-                        Err(error)
-                    })
-                }
-            }
+    let result = run_cancellable(cancel, description, started, |local| {
+        let pool = local.pool(request.connect_timeout)?;
+        let (url, progress) = (&url, &progress);
+        Ok(async move {
+            tokio::time::timeout(deadline, exchange(pool, request, progress))
+                .await
+                .unwrap_or_else(|_elapsed| {
+                    let mut error = timeout_error(description, url.as_str(), deadline);
+                    add_http_status(&mut error, progress.status.load(Ordering::Relaxed));
+                    Err(error)
+                })
         })
-    })
-    .and_then(|result| result);
+    });
     if log::enabled() {
         let outcome = match &result {
             Ok(response) => response.status.as_u16().to_string(),
@@ -247,19 +251,12 @@ pub fn pause(
     description: &str,
     started: Instant,
 ) -> Result<(), ApiError> {
-    if cancel.is_some_and(CancelToken::is_triggered) {
-        return Err(cancelled_error(description, started.elapsed()));
-    }
-    with_runtime(None, |runtime, _| {
-        runtime.block_on(async {
-            tokio::select! {
-                biased;
-                () = triggered(cancel) => Err(cancelled_error(description, started.elapsed())),
-                () = tokio::time::sleep(duration) => Ok(()),
-            }
+    run_cancellable(cancel, description, started, |_| {
+        Ok(async move {
+            tokio::time::sleep(duration).await;
+            Ok(())
         })
     })
-    .and_then(|result| result)
 }
 
 /// Completes when `cancel` is triggered; never without a token.
@@ -478,10 +475,7 @@ mod tests {
     #[test]
     fn pools_stay_bounded_whatever_the_connect_timeouts() {
         for ms in 1..=(MAX_POOLS as u64 * 3) {
-            with_runtime(Some(Duration::from_millis(ms)), |_, pool| {
-                assert!(pool.is_some())
-            })
-            .unwrap();
+            with_local(|local| local.pool(Duration::from_millis(ms))).unwrap();
         }
         assert_eq!(pool_count(), MAX_POOLS);
     }

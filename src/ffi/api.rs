@@ -73,7 +73,7 @@ unsafe fn task_call(
 }
 
 /// The wait's deadline: None for `ALTOGIC_WAIT_FOREVER`.
-fn wait_timeout(timeout_ms: u64) -> Option<Duration> {
+fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
     (timeout_ms != ALTOGIC_WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms))
 }
 
@@ -324,7 +324,7 @@ pub unsafe extern "C" fn altogic_task_wait_cancellable(
     unsafe {
         task_call(client, cancel, |client, cancel| {
             let task_id = required_str("task_id", task_id)?;
-            client.wait_for_task(task_id, wait_timeout(timeout_ms), cancel)
+            client.wait_for_task(task_id, wait_deadline(timeout_ms), cancel)
         })
     }
 }
