@@ -37,6 +37,19 @@ struct Seen {
 /// 4 connections alternating runOnce (both tasks) and getTaskStatus of their own earlier
 /// executions, until a request fails (the emulator is gone) or `stop` is set; at most
 /// `per_conn` runOnce each.
+/// The emulator's arguments for the app in `cfg`, its executions kept in `dir`/data, then
+/// `extra`.
+fn data_dir_args(dir: &TempDir, cfg: &std::path::Path, extra: &[&str]) -> Vec<std::ffi::OsString> {
+    let mut args = vec![
+        "--config".into(),
+        cfg.into(),
+        "--data-dir".into(),
+        dir.path().join("data").into(),
+    ];
+    args.extend(extra.iter().map(Into::into));
+    args
+}
+
 fn load(port: u16, stop: Arc<AtomicBool>, per_conn: usize) -> Vec<std::thread::JoinHandle<Seen>> {
     (0..4)
         .map(|n| {
@@ -138,17 +151,9 @@ fn wait_idle(c: &mut Conn, within: Duration) {
 fn sigkill_under_load_loses_no_answered_execution() {
     let dir = TempDir::new("kill9");
     let cfg = dir.write("app.toml", LOAD_TASKS);
-    let data = dir.path().join("data");
-    let args = [
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--workers",
-        "16",
-    ];
+    let args = data_dir_args(&dir, &cfg, &["--workers", "16"]);
     for round in 0..2 {
-        let mut emu = Emulator::start(&args);
+        let mut emu = Emulator::start_with(&args, None);
         let stop = Arc::new(AtomicBool::new(false));
         let threads = load(emu.port, stop.clone(), 50_000);
         std::thread::sleep(Duration::from_millis(400 + 200 * round));
@@ -162,7 +167,7 @@ fn sigkill_under_load_loses_no_answered_execution() {
         assert!(seen.answered.len() > 50, "too little load to mean anything");
         assert!(seen.refused.is_empty(), "{:?}", seen.refused);
 
-        let emu = Emulator::start(&args);
+        let emu = Emulator::start_with(&args, None);
         let mut c = emu.conn();
         check_survivors(&mut c, &seen);
         // What was processing is interrupted, what was pending runs: nothing stays.
@@ -174,16 +179,8 @@ fn sigkill_under_load_loses_no_answered_execution() {
 fn sigterm_under_load_loses_nothing() {
     let dir = TempDir::new("term");
     let cfg = dir.write("app.toml", LOAD_TASKS);
-    let data = dir.path().join("data");
-    let args = [
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--workers",
-        "16",
-    ];
-    let mut emu = Emulator::start(&args);
+    let args = data_dir_args(&dir, &cfg, &["--workers", "16"]);
+    let mut emu = Emulator::start_with(&args, None);
     let stop = Arc::new(AtomicBool::new(false));
     let threads = load(emu.port, stop.clone(), 50_000);
     std::thread::sleep(Duration::from_millis(500));
@@ -202,7 +199,7 @@ fn sigterm_under_load_loses_nothing() {
     let log = emu.stderr();
     assert!(log.contains("stopped"), "{log}");
 
-    let emu = Emulator::start(&args);
+    let emu = Emulator::start_with(&args, None);
     let mut c = emu.conn();
     check_survivors(&mut c, &seen);
     // Running executions were allowed to finish: none was interrupted by the restart.
@@ -220,13 +217,7 @@ fn sigterm_under_load_loses_nothing() {
 fn a_failed_write_is_a_503_and_said_on_stderr() {
     let dir = TempDir::new("full");
     let cfg = dir.write("app.toml", LOAD_TASKS);
-    let data = dir.path().join("data");
-    let args = [
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
+    let args = data_dir_args(&dir, &cfg, &[]);
     // Files of at most 192 KiB: the WAL fills up within a few hundred executions (later
     // checkpoints may make room again for a while).
     let mut emu = Emulator::start_with(&args, Some(192 * 1024));
@@ -280,7 +271,7 @@ fn a_failed_write_is_a_503_and_said_on_stderr() {
     );
 
     // Without the limit, everything answered is there.
-    let emu = Emulator::start(&args);
+    let emu = Emulator::start_with(&args, None);
     let mut c = emu.conn();
     for id in &answered {
         assert_eq!(c.status("ck", id).json()["taskId"], id.as_str());
@@ -306,16 +297,8 @@ service = {{ type = "command", argv = ["/bin/sh", "-c", "cat >> '{}'"] }}
             ran.display()
         ),
     );
-    let data = dir.path().join("data");
-    let args = [
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--workers",
-        "8",
-    ];
-    let mut emu = Emulator::start(&args);
+    let args = data_dir_args(&dir, &cfg, &["--workers", "8"]);
+    let mut emu = Emulator::start_with(&args, None);
     let answered = Arc::new(Mutex::new(Vec::new()));
     let threads: Vec<_> = (0..4)
         .map(|_| {
@@ -340,7 +323,7 @@ service = {{ type = "command", argv = ["/bin/sh", "-c", "cat >> '{}'"] }}
     let answered = answered.lock().unwrap().clone();
     assert!(answered.len() > 20, "too little load: {}", answered.len());
 
-    let emu = Emulator::start(&args);
+    let emu = Emulator::start_with(&args, None);
     let mut c = emu.conn();
     wait_idle(&mut c, Duration::from_secs(60));
     let text = std::fs::read_to_string(&ran).unwrap();
@@ -398,18 +381,8 @@ service = {{ type = "simulated", duration = "0s" }}
             pidfile.display()
         ),
     );
-    let data = dir.path().join("data");
-    let args = [
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--workers",
-        "2",
-        "--shutdown-grace",
-        "1s",
-    ];
-    let mut emu = Emulator::start(&args);
+    let args = data_dir_args(&dir, &cfg, &["--workers", "2", "--shutdown-grace", "1s"]);
+    let mut emu = Emulator::start_with(&args, None);
     let mut c = emu.conn();
     let long = c.run_once("ck", "long").task_id();
     let quick = c.run_once("ck", "quick").task_id();
@@ -450,7 +423,7 @@ service = {{ type = "simulated", duration = "0s" }}
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    let emu = Emulator::start(&args);
+    let emu = Emulator::start_with(&args, None);
     let mut c = emu.conn();
     let log = emu.stderr_with(" interrupted");
     assert!(log.contains(" 0 interrupted"), "{log}");

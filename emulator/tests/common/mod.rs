@@ -66,7 +66,10 @@ impl Emulator {
     /// `max_file_bytes` (RLIMIT_FSIZE, which binds root too): once its database would grow
     /// past that, every write fails with EFBIG, as on a full disk. Its stderr goes through
     /// a pipe (copied to the log file by a thread here), so the limit does not cut it off.
-    pub fn start_with(args: &[&str], max_file_bytes: Option<u64>) -> Emulator {
+    pub fn start_with<S: AsRef<std::ffi::OsStr>>(
+        args: &[S],
+        max_file_bytes: Option<u64>,
+    ) -> Emulator {
         let logs = TempDir::new("log");
         let stderr_path = logs.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
