@@ -13,7 +13,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::{codes, ApiError};
+use crate::error::{codes, invalid_argument, missing_value, ApiError};
+
+/// The value sent in the `X-Client` header, naming this library on the wire.
+pub const CLIENT_NAME: &str = "altogic-c";
 
 /// Where the task manager's endpoints live under the environment URL.
 pub const TASK_PATH: &str = "/_api/rest/v1/task";
@@ -70,6 +73,13 @@ pub struct SessionSnapshot {
     generation: u64,
 }
 
+/// What a connection depends on besides its host: connections (and the pools that keep
+/// them) are shared only between clients whose settings are equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    pub connect_timeout: Duration,
+}
+
 #[derive(Debug)]
 pub struct Client {
     /// `{envUrl}/_api/rest/v1/task`, parsed once: parsing a URL (host included) on every call
@@ -79,7 +89,7 @@ pub struct Client {
     fixed_headers: HeaderMap,
     session: ArcSwap<SessionState>,
     timeout: Duration,
-    connect_timeout: Duration,
+    connection: ConnectionSettings,
     max_response_bytes: u64,
 }
 
@@ -99,7 +109,7 @@ impl Client {
         let mut fixed_headers = HeaderMap::with_capacity(3);
         fixed_headers.insert(
             HeaderName::from_static("x-client"),
-            HeaderValue::from_static(crate::CLIENT_NAME),
+            HeaderValue::from_static(CLIENT_NAME),
         );
         fixed_headers.insert(
             HeaderName::from_static("x-client-key"),
@@ -133,7 +143,9 @@ impl Client {
                 generation: 0,
             }),
             timeout: Duration::from_millis(timeout_ms),
-            connect_timeout: Duration::from_millis(connect_timeout_ms),
+            connection: ConnectionSettings {
+                connect_timeout: Duration::from_millis(connect_timeout_ms),
+            },
             max_response_bytes,
         })
     }
@@ -168,8 +180,8 @@ impl Client {
         self.timeout
     }
 
-    pub fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
+    pub fn connection(&self) -> &ConnectionSettings {
+        &self.connection
     }
 
     pub fn max_response_bytes(&self) -> u64 {
@@ -217,22 +229,11 @@ impl Client {
     }
 }
 
-pub fn invalid_argument(message: impl Into<String>) -> ApiError {
-    ApiError::client(codes::INVALID_ARGUMENT, message, None)
-}
-
-pub fn missing_value(name: &str) -> ApiError {
-    ApiError::client(
-        codes::MISSING_REQUIRED_VALUE,
-        format!("{name} is required but was NULL or empty."),
-        Some(json!({ "argument": name })),
-    )
-}
-
 /// A value that goes into an HTTP header: present, and free of control characters (CR and
 /// LF would let it write headers of its own). The one check of every header value.
 pub fn header_value(name: &str, value: &str) -> Result<HeaderValue, ApiError> {
-    if value.is_empty() {
+    // Blank is refused like empty: a header of spaces alone reaches the service as empty.
+    if value.trim().is_empty() {
         return Err(missing_value(name));
     }
     if let Some(bad) = value.chars().find(|c| c.is_control() && *c != '\t') {

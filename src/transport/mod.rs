@@ -1,28 +1,20 @@
-//! The HTTP layer: a small runtime and connection pools per calling thread, and one
-//! request under a whole-call deadline and a cancellation token.
+//! The HTTP layer: one request under a whole-call deadline, and the connection pools that
+//! carry it.
+//!
+//! Where requests run:
+//! - [`local`]: the blocking calls. Each calling thread drives a small current-thread
+//!   runtime of its own with its own pools, so a call costs no hand-off between threads.
+//! - A completion queue's calls will run on a background runtime beside it, with pools of
+//!   their own; both build their pools with [`build_pool`] and send with [`send`].
 //!
 //! Why async reqwest rather than `reqwest::blocking`: a blocking client owns a thread each,
 //! and its timeout does not bound a body that trickles in one byte at a time. Here
 //! `tokio::time::timeout` bounds the whole call, body included, and a cancellation token
-//! ends it at any point.
-//!
-//! Why a current-thread runtime per calling thread rather than one shared multi-thread
-//! runtime: with a shared runtime, the connection's task runs on the runtime's worker
-//! thread, so every call hops from the caller to the worker and back (two cross-thread
-//! wake-ups); measured, that halved the calls per second. Here the calling thread drives
-//! its own runtime inside `block_on`: no hop, and no thread is started at all, for any
-//! number of clients. Each thread keeps its own kept-alive connections (a connection's
-//! task lives on the runtime of the thread that opened it), so threads never contend for
-//! a pool either. A thread that makes no more calls keeps its idle connections until it
-//! exits; the runtime and pools are dropped then.
-//!
-//! fork(): the child inherits the forking thread's runtime (whose epoll instance it would
-//! share with the parent) and kept-alive sockets, but no other thread and no lock matters:
-//! the state is per thread and records the pid that built it. A call in another process
-//! leaks the inherited state and builds a fresh one.
+//! ends it at any point ([`cancellable`]).
 
-use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+pub mod local;
+
+use std::future::Future;
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -31,148 +23,54 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::cancel::{cancelled_error, CancelToken};
+use crate::client::ConnectionSettings;
 use crate::error::{codes, reason_phrase, ApiError};
 use crate::log;
 
-/// How many bytes of a body are quoted in an error message.
+/// How many characters of a body are quoted in an error message.
 const BODY_QUOTE_CHARS: usize = 200;
 /// Idle connections are closed after this, before common servers close them (Node's
-/// default keep-alive timeout is 5 s): sending on a connection the server is closing is
-/// what makes a request fail for no reason of its own.
+/// default keep-alive timeout is 5 s).
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
-/// reqwest sets the connect timeout per pool, so each distinct `connectTimeoutMs` needs a
-/// pool of its own. Most programs use one value; beyond this many, a thread closes its
-/// least recently used pool, so memory stays bounded whatever values a program uses.
-const MAX_POOLS: usize = 8;
 
-/// A thread's runtime and pools.
-struct Local {
-    pid: u32,
-    runtime: tokio::runtime::Runtime,
-    /// Most recently used last.
-    pools: Vec<(Duration, reqwest::Client)>,
-}
-
-/// The thread-local slot of a thread's [`Local`].
-struct Slot(RefCell<Option<Local>>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        // Runs when the thread exits, among other thread-local destructors: a panic here
-        // would abort the process, so none may escape.
-        let local = self.0.get_mut().take();
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(local)));
-    }
-}
-
-thread_local! {
-    static LOCAL: Slot = const { Slot(RefCell::new(None)) };
-}
-
-impl Local {
-    fn new(pid: u32) -> Result<Local, ApiError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|err| {
-                ApiError::client(
-                    codes::INTERNAL_ERROR,
-                    format!("could not start the HTTP runtime: {err}"),
-                    None,
-                )
-            })?;
-        Ok(Local {
-            pid,
-            runtime,
-            pools: Vec::new(),
+/// A pool of kept-alive connections with these settings.
+pub fn build_pool(settings: &ConnectionSettings) -> Result<reqwest::Client, ApiError> {
+    reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        // Never follow: an Authorization header must not reach another origin.
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .build()
+        .map_err(|err| {
+            ApiError::client(
+                codes::INTERNAL_ERROR,
+                format!("could not build the HTTP client: {}", error_chain(&err)),
+                None,
+            )
         })
-    }
-
-    fn pool(&mut self, connect_timeout: Duration) -> Result<reqwest::Client, ApiError> {
-        let pools = &mut self.pools;
-        if let Some(index) = pools
-            .iter()
-            .position(|(timeout, _)| *timeout == connect_timeout)
-        {
-            let entry = pools.remove(index);
-            let pool = entry.1.clone();
-            pools.push(entry);
-            return Ok(pool);
-        }
-        let pool = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            // Never follow: an Authorization header must not reach another origin.
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build()
-            .map_err(|err| {
-                ApiError::client(
-                    codes::INTERNAL_ERROR,
-                    format!("could not build the HTTP client: {}", error_chain(&err)),
-                    None,
-                )
-            })?;
-        if pools.len() >= MAX_POOLS {
-            pools.remove(0);
-        }
-        pools.push((connect_timeout, pool.clone()));
-        Ok(pool)
-    }
 }
 
-/// Runs `work` with this thread's runtime and pools, building them on first use (and again
-/// in a forked child).
-fn with_local<R>(work: impl FnOnce(&mut Local) -> Result<R, ApiError>) -> Result<R, ApiError> {
-    LOCAL.with(|slot| {
-        let pid = std::process::id();
-        let mut slot = slot.0.borrow_mut();
-        let local = match slot.take() {
-            Some(local) if local.pid == pid => slot.insert(local),
-            inherited => {
-                // Inherited across fork(): never touch or drop the parent's runtime.
-                std::mem::forget(inherited);
-                slot.insert(Local::new(pid)?)
-            }
-        };
-        work(local)
-    })
-}
-
-/// Runs the future `prepare` makes on this thread's runtime until it completes or `cancel`
-/// is triggered. A token triggered before the call makes it return at once, running
-/// nothing.
-fn run_cancellable<T, F>(
+/// Runs `work` until it completes or `cancel` is triggered, whichever comes first; the
+/// token is looked at first, so a token triggered before the call runs nothing.
+pub async fn cancellable<T>(
     cancel: Option<&CancelToken>,
     description: &str,
     started: Instant,
-    prepare: impl FnOnce(&mut Local) -> Result<F, ApiError>,
-) -> Result<T, ApiError>
-where
-    F: std::future::Future<Output = Result<T, ApiError>>,
-{
-    if cancel.is_some_and(CancelToken::is_triggered) {
-        return Err(cancelled_error(description, started.elapsed()));
+    work: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    tokio::select! {
+        biased;
+        () = triggered(cancel) => Err(cancelled_error(description, started.elapsed())),
+        result = work => result,
     }
-    with_local(|local| {
-        let work = prepare(local)?;
-        local.runtime.block_on(async {
-            tokio::select! {
-                biased;
-                () = triggered(cancel) => Err(cancelled_error(description, started.elapsed())),
-                result = work => result,
-            }
-        })
-    })
 }
 
-/// How many connection pools the calling thread holds now (for tests of the bound).
-pub fn pool_count() -> usize {
-    LOCAL.with(|slot| {
-        slot.0
-            .borrow()
-            .as_ref()
-            .map_or(0, |local| local.pools.len())
-    })
+/// Completes when `cancel` is triggered; never without a token.
+async fn triggered(cancel: Option<&CancelToken>) {
+    match cancel {
+        Some(token) => token.triggered().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// One request to send.
@@ -184,7 +82,6 @@ pub struct Request<'a> {
     pub json_body: Option<String>,
     /// Bounds the whole call: connecting, sending, and reading the full body.
     pub deadline: Duration,
-    pub connect_timeout: Duration,
     pub max_response_bytes: u64,
     /// Used in error messages.
     pub description: &'a str,
@@ -205,66 +102,36 @@ struct Progress {
     retries: AtomicU32,
 }
 
-/// Sends the request and reads the answer. A 3xx answer is an error: redirects are never
-/// followed. A token triggered before the call makes it return at once, sending nothing.
-pub fn send(request: Request<'_>, cancel: Option<&CancelToken>) -> Result<Response, ApiError> {
+/// Sends the request on `pool` and reads the answer, all within `request.deadline`. A 3xx
+/// answer is an error: redirects are never followed.
+pub async fn send(pool: &reqwest::Client, request: Request<'_>) -> Result<Response, ApiError> {
     let started = Instant::now();
     let description = request.description;
     let deadline = request.deadline;
     let url = request.url.clone();
     let method = request.method.clone();
     let progress = Progress::default();
-    let result = run_cancellable(cancel, description, started, |local| {
-        let pool = local.pool(request.connect_timeout)?;
-        let (url, progress) = (&url, &progress);
-        Ok(async move {
-            tokio::time::timeout(deadline, exchange(pool, request, progress))
-                .await
-                .unwrap_or_else(|_elapsed| {
-                    let mut error = timeout_error(description, url.as_str(), deadline);
-                    add_http_status(&mut error, progress.status.load(Ordering::Relaxed));
-                    Err(error)
-                })
-        })
-    });
+    let result = tokio::time::timeout(deadline, exchange(pool, request, &progress))
+        .await
+        .unwrap_or_else(|_elapsed| {
+            let mut error = timeout_error(description, url.as_str(), deadline);
+            add_http_status(&mut error, progress.status.load(Ordering::Relaxed));
+            Err(error)
+        });
     if log::enabled() {
         let outcome = match &result {
             Ok(response) => response.status.as_u16().to_string(),
             Err(error) => error.first_code().unwrap_or("error").to_owned(),
         };
-        let path = url.path();
         log::request(
             method.as_str(),
-            path,
+            url.path(),
             &outcome,
             started.elapsed(),
             progress.retries.load(Ordering::Relaxed),
         );
     }
     result
-}
-
-/// Pauses for `duration`, or less when the token is triggered (then the error says so).
-pub fn pause(
-    duration: Duration,
-    cancel: Option<&CancelToken>,
-    description: &str,
-    started: Instant,
-) -> Result<(), ApiError> {
-    run_cancellable(cancel, description, started, |_| {
-        Ok(async move {
-            tokio::time::sleep(duration).await;
-            Ok(())
-        })
-    })
-}
-
-/// Completes when `cancel` is triggered; never without a token.
-async fn triggered(cancel: Option<&CancelToken>) {
-    match cancel {
-        Some(token) => token.triggered().await,
-        None => std::future::pending().await,
-    }
 }
 
 /// Records in `details.httpStatus` the status of an answer that arrived but was unusable.
@@ -293,7 +160,7 @@ fn may_retry(method: &Method, err: &reqwest::Error, retries: u32) -> bool {
 }
 
 async fn exchange(
-    pool: reqwest::Client,
+    pool: &reqwest::Client,
     request: Request<'_>,
     progress: &Progress,
 ) -> Result<Response, ApiError> {
@@ -470,13 +337,5 @@ mod tests {
         let long = vec![b'x'; 500];
         let quoted = quote_body(&long);
         assert_eq!(quoted.chars().count(), BODY_QUOTE_CHARS + 1);
-    }
-
-    #[test]
-    fn pools_stay_bounded_whatever_the_connect_timeouts() {
-        for ms in 1..=(MAX_POOLS as u64 * 3) {
-            with_local(|local| local.pool(Duration::from_millis(ms))).unwrap();
-        }
-        assert_eq!(pool_count(), MAX_POOLS);
     }
 }
