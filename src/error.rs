@@ -26,8 +26,14 @@ pub mod codes {
     pub const INVALID_ARGUMENT: &str = "invalid_argument";
     /// The environment URL is not an absolute http(s) URL.
     pub const INVALID_ENV_URL: &str = "invalid_env_url";
-    /// Connection refused, DNS failure, TLS failure, connection reset.
+    /// Connection refused, DNS failure, connection reset or closed, a proxy that could not
+    /// be reached.
     pub const NETWORK_ERROR: &str = "network_error";
+    /// A certificate or TLS handshake failure: unknown issuer, expired, wrong name, refused
+    /// handshake, a server that does not speak TLS. Asking again would not change it.
+    pub const TLS_ERROR: &str = "tls_error";
+    /// The proxy refused to carry the request (HTTP 407, or a refused CONNECT tunnel).
+    pub const PROXY_ERROR: &str = "proxy_error";
     /// The call (or the wait) did not finish in time.
     pub const TIMEOUT: &str = "timeout";
     /// The call was cancelled through its cancellation token.

@@ -287,6 +287,7 @@ impl Client {
                 json_body,
                 deadline: deadline.unwrap_or(self.timeout()),
                 max_response_bytes: self.max_response_bytes(),
+                proxy: self.connection().proxy.as_ref(),
                 description,
             },
         )
