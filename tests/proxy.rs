@@ -118,7 +118,7 @@ fn a_proxy_that_refuses_is_a_proxy_error_that_names_it_without_credentials() {
     let wrong = needs_auth
         .url
         .replace("http://", "http://tester:WRONGPASS@");
-    let shown = needs_auth.url.replace("http://", "http://");
+    let shown = needs_auth.url.clone();
     for target in [&https, &http] {
         let result = client(target, Some(&wrong), Some(&ca_file))
             .unwrap()
