@@ -20,6 +20,77 @@
 #define ALTOGIC_VERSION_MINOR 0
 #define ALTOGIC_VERSION_PATCH 0
 
+/* The error codes the library produces itself (`code` of an error item). */
+
+/**
+ * A required argument was NULL, empty or blank, or the client handle was NULL.
+ */
+#define ALTOGIC_CODE_MISSING_REQUIRED_VALUE "missing_required_value"
+
+/**
+ * An argument was not UTF-8, held CR/LF where a header value goes, or an option was bad.
+ */
+#define ALTOGIC_CODE_INVALID_ARGUMENT "invalid_argument"
+
+/**
+ * The environment URL is not an absolute http(s) URL, or carries a user name or password.
+ */
+#define ALTOGIC_CODE_INVALID_ENV_URL "invalid_env_url"
+
+/**
+ * Connection refused, DNS failure, connection reset or closed, a proxy that could not
+ * be reached.
+ */
+#define ALTOGIC_CODE_NETWORK_ERROR "network_error"
+
+/**
+ * A certificate or TLS handshake failure: unknown issuer, expired, wrong name, refused
+ * handshake, a server that does not speak TLS. Asking again would not change it.
+ */
+#define ALTOGIC_CODE_TLS_ERROR "tls_error"
+
+/**
+ * The proxy refused to carry the request (HTTP 407, or a refused CONNECT tunnel).
+ */
+#define ALTOGIC_CODE_PROXY_ERROR "proxy_error"
+
+/**
+ * The call (or the wait) did not finish in time.
+ */
+#define ALTOGIC_CODE_TIMEOUT "timeout"
+
+/**
+ * The call was cancelled through its cancellation token.
+ */
+#define ALTOGIC_CODE_CANCELLED "cancelled"
+
+/**
+ * A 2xx answer whose body is not a JSON TaskInfo.
+ */
+#define ALTOGIC_CODE_INVALID_RESPONSE "invalid_response"
+
+/**
+ * The answer's body is larger than `maxResponseBytes`.
+ */
+#define ALTOGIC_CODE_RESPONSE_TOO_LARGE "response_too_large"
+
+/**
+ * A 3xx answer: redirects are never followed (keeps keys on the configured origin).
+ */
+#define ALTOGIC_CODE_REDIRECT_NOT_FOLLOWED "redirect_not_followed"
+
+/**
+ * Not a failure of its own: the item added after the first `ALTOGIC_MAX_ERROR_ITEMS`
+ * items of an error answer, saying in `details.droppedItems` how many were dropped.
+ */
+#define ALTOGIC_CODE_ERROR_ITEMS_DROPPED "error_items_dropped"
+
+/**
+ * A fault of the library itself: a panic caught at the C boundary (with its message),
+ * or a runtime or HTTP client that could not be built. Never the caller's doing.
+ */
+#define ALTOGIC_CODE_INTERNAL_ERROR "internal_error"
+
 
 /**
  * Error items kept from one answer.
@@ -380,6 +451,25 @@ void altogic_string_free(char *s);
  * static: never free it. Thread-safety: may be called from any thread.
  */
 const char *altogic_version(void);
+
+/**
+ * Reads one value out of a JSON text, such as the `{"info":...,"errors":...}` answer of a
+ * task call or an APIError object, by a JSON Pointer (RFC 6901): `"/info/taskId"`,
+ * `"/info/status"`, `"/errors/items/0/code"`, `"/items/0/message"`; `""` is the whole
+ * document.
+ *
+ * Returns the value as a new string: the text of a JSON string (escapes decoded), or the
+ * compact JSON of any other value (`42`, `true`, `{"a":1}`). Returns NULL when `json` or
+ * `pointer` is NULL or not UTF-8, `json` is not JSON, the pointer names no value, or the
+ * value is JSON `null`. Free a non-NULL result with `altogic_string_free`.
+ *
+ * Thread-safety: may be called from any thread. Ownership: both strings are borrowed for
+ * the duration of the call.
+ *
+ * # Safety
+ * `json` and `pointer` are NULL or NUL-terminated strings.
+ */
+char *altogic_json_get(const char *json, const char *pointer);
 
 #ifdef __cplusplus
 }  // extern "C"

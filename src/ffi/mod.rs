@@ -7,6 +7,7 @@ mod api;
 mod boundary;
 mod envelope;
 mod handle;
+mod json;
 // SIGPIPE exists only on Unix; elsewhere a socket write never raises a signal.
 #[cfg(unix)]
 mod sigpipe;

@@ -147,6 +147,7 @@ _SIGNATURES: List[Tuple[str, List[Any], Any]] = [
     ("altogic_cancel_trigger", [CancelPtr], None),
     ("altogic_cancel_is_triggered", [CancelPtr], ctypes.c_int32),
     ("altogic_cancel_free", [CancelPtr], None),
+    ("altogic_json_get", [_c_char_p, _c_char_p], LibString),
     ("altogic_string_free", [_c_void_p], None),
     # A static string, never freed: c_char_p (which copies it into bytes) is right here.
     ("altogic_version", [], _c_char_p),
