@@ -47,7 +47,8 @@ func Version() string {
 // The library checks every argument and option and answers an [*APIError] matching
 // [ErrInvalidArgument] for bad ones (an empty envURL or clientKey, a URL that is not
 // http(s), CR or LF in a key, a negative timeout...). Creating a client is cheap: it opens
-// no connection; every client of the process shares the library's connection pool.
+// no connection. Connections belong to the OS threads that make calls (each keeps its own
+// small pool), and every client with the same connection settings shares them.
 func NewClient(envURL, clientKey string, opts ...Option) (*Client, error) {
 	if err := checkNUL("envURL", envURL); err != nil {
 		return nil, err
@@ -153,8 +154,8 @@ func (c *Client) GetStatus(ctx context.Context, taskID string) (*TaskInfo, error
 	return c.call(ctx, opGetStatus, "taskID", taskID)
 }
 
-// Wait waits for the execution taskID to end, polling its status (the library's backoff:
-// about 50 ms at first, doubling up to 1 s, transient failures retried), and returns its
+// Wait waits for the execution taskID to end, polling its status (with the library's backoff,
+// which altogic_task_wait in altogic.h describes; transient failures retried), and returns its
 // final TaskInfo: Status StatusCompleted or StatusErrors. An execution the service does not
 // keep (an unknown id, or one older than its retention) is an error matching
 // [ErrExecutionNotFound], as the Python binding raises ExecutionNotFound.

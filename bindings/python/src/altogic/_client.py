@@ -224,8 +224,8 @@ class Tasks:
     def wait(self, task_id: str, timeout: Optional[Seconds] = 60.0) -> TaskInfo:
         """Waits for the execution to end (``completed`` or ``errors``) and returns it.
 
-        The library polls its status, pausing 50 ms at first and doubling up to about 1 s,
-        and retries transient failures. ``timeout`` is in seconds; None waits with no
+        The library polls its status with its backoff (see ``altogic_task_wait`` in
+        altogic.h) and retries transient failures. ``timeout`` is in seconds; None waits with no
         deadline. When it passes, :class:`Timeout` is raised with ``last_info``. An
         execution the service does not keep raises :class:`ExecutionNotFound`.
         """
