@@ -76,16 +76,55 @@ pub struct Cli {
 
     /// On SIGINT/SIGTERM, how long running executions may take to finish before they
     /// are stopped and marked `errors` (code `interrupted`).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_grace)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// Serve HTTPS only, with this certificate chain (PEM, the server's certificate
+    /// first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// A connection whose request head has not fully arrived this long after the connection
+    /// was accepted (first request) or after its first byte (later requests) is closed,
+    /// silent ones included. With HTTPS the handshake counts too.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_positive)]
+    pub header_timeout: Duration,
+
+    /// A keep-alive connection with no request in progress for this long is closed.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_positive)]
+    pub idle_timeout: Duration,
+
+    /// At most this many connections are open at a time (lowered to fit the open-file
+    /// limit, RLIMIT_NOFILE); further ones wait in the listen backlog, unaccepted, until one
+    /// closes.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// Allow --listen on an address other than loopback (0.0.0.0, ::, a LAN address).
+    /// Anyone who reaches the port can then run the app's tasks, command services
+    /// included, and the demo app's keys are published.
+    #[arg(long)]
+    pub allow_remote: bool,
 }
 
-fn parse_grace(s: &str) -> Result<Duration, String> {
+fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration: {e}"))
 }
 
+fn parse_positive(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("it must be longer than zero".into());
+    }
+    Ok(d)
+}
+
 fn parse_retention(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration: {e}"))?;
+    let d = parse_duration(s)?;
     if d.is_zero() {
         return Err("the retention must be longer than zero".into());
     }

@@ -3,5 +3,5 @@
 //! here, and the fuzz target `emulator_config` feeds the config parser arbitrary files.
 
 pub mod config;
+pub mod guarded_schedule;
 pub mod model;
-pub mod sched;
