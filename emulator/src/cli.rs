@@ -36,10 +36,26 @@ CONFIG FILE (TOML; see emulator/README.md and emulator/examples/app.toml)
   A command gets the execution as JSON on stdin; exit 0 is `completed`, anything else `errors`.
   An http service gets it as a JSON POST; a 2xx answer is `completed`.
 
-On start the emulator prints one line to stdout, `altogic-emulator listening on http://ADDR`;
-logs go to stderr. SIGINT or SIGTERM stops it cleanly: it stops accepting connections, lets
-running executions finish (--shutdown-grace, then marks them interrupted), writes
-everything, closes the data dir, and exits 0 (1 when a write to the data dir failed).";
+LIMITS
+  A connection is closed when its request head has not fully arrived --header-timeout (10s)
+  after it was accepted (first request; a silent connection too; with HTTPS the handshake
+  counts) or after the head's first byte (later requests), and when it has been idle with
+  no request for --idle-timeout (60s). At most --max-connections (512, lowered to fit
+  `ulimit -n`) are open; more wait unaccepted in the listen backlog until one closes.
+  --listen refuses addresses beyond loopback unless --allow-remote (then it warns: anyone
+  who reaches the port can run the app's tasks; the demo app's keys are published).
+  Views and logs show an http service's URL with its password as `***`, never header values.
+
+HTTPS
+  --tls-cert server.pem --tls-key server.key serves HTTPS only; plain HTTP to that port is
+  refused (the handshake fails). scripts/make-certs.sh DIR makes a throw-away CA (DIR/ca.pem,
+  for clients: curl --cacert, NODE_EXTRA_CA_CERTS) and a certificate for localhost.
+
+On start the emulator prints one line to stdout, `altogic-emulator listening on http://ADDR`
+(`https://ADDR` with --tls-cert); logs go to stderr. SIGINT or SIGTERM stops it cleanly:
+it stops accepting connections, lets running executions finish (--shutdown-grace, then
+marks them interrupted), writes everything, closes the data dir, and exits 0 (1 when a
+write to the data dir failed). Usage errors (flags, config, TLS files, --listen) exit 2.";
 
 /// Local emulator of the Altogic task manager: scheduled tasks, runOnce and getTaskStatus.
 #[derive(Debug, Parser)]

@@ -122,11 +122,13 @@ impl Activity {
         }
     }
 
-    /// A request's head arrived: no deadline until it is answered.
-    fn begin(&self) {
+    /// A request's head arrived: no deadline until it is answered, which is when the
+    /// returned guard is dropped.
+    fn begin(self: &Arc<Self>) -> InFlight {
         let mut s = self.state.lock().unwrap();
         s.in_flight += 1;
         s.head_started = None;
+        InFlight(self.clone())
     }
 
     fn end(&self) {
@@ -237,7 +239,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     }
 }
 
-/// Counts a request in flight from its head to its answer (also when it is dropped).
+/// A request in flight, from its head to its answer (or until it is dropped unanswered).
 struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
@@ -364,8 +366,7 @@ impl Connection {
         });
         let activity = self.activity.clone();
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            activity.begin();
-            let in_flight = InFlight(activity.clone());
+            let in_flight = activity.begin();
             let answer = router.clone().oneshot(req);
             async move {
                 let resp = answer.await;
