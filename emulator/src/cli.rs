@@ -40,7 +40,8 @@ LIMITS
   A connection is closed when its request head has not fully arrived --header-timeout (10s)
   after it was accepted (first request; a silent connection too; with HTTPS the handshake
   counts) or after the head's first byte (later requests), and when it has been idle with
-  no request for --idle-timeout (60s). At most --max-connections (512, lowered to fit
+  no request for --idle-timeout (60s). A request body must arrive within --header-timeout
+  of its head (else 400 invalid_request_body). At most --max-connections (512, lowered to fit
   `ulimit -n`) are open; more wait unaccepted in the listen backlog until one closes.
   --listen refuses addresses beyond loopback unless --allow-remote (then it warns: anyone
   who reaches the port can run the app's tasks; the demo app's keys are published).
@@ -106,7 +107,8 @@ pub struct Cli {
 
     /// A connection whose request head has not fully arrived this long after the connection
     /// was accepted (first request) or after its first byte (later requests) is closed,
-    /// silent ones included. With HTTPS the handshake counts too.
+    /// silent ones included. With HTTPS the handshake counts too. A request body must
+    /// arrive within as long after its head (else 400).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_positive)]
     pub header_timeout: Duration,
 

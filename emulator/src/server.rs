@@ -4,6 +4,8 @@
 //! - a request head must have fully arrived `header_timeout` after the connection was
 //!   accepted (its first request; the TLS handshake counts) or after the head's first byte
 //!   (later requests), else the connection is closed;
+//! - a request's body must have fully arrived `header_timeout` after its head, else reading
+//!   it fails (the request is answered 400 and the connection closed);
 //! - a keep-alive connection with no request in progress and no byte of a next one is
 //!   closed after `idle_timeout`;
 //! - at most `max_connections` are open at a time; further ones are not accepted (they wait
@@ -14,6 +16,7 @@ use crate::runner::until_set;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use std::future::Future;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -239,6 +242,56 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     }
 }
 
+/// A request body that must have fully arrived by a deadline (`--header-timeout` after its
+/// head): reading it fails after that, so a body that never comes cannot hold a request, and
+/// its connection, in flight for ever.
+struct TimedBody {
+    inner: Incoming,
+    /// `None` when the body is already complete (or empty).
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl TimedBody {
+    fn new(inner: Incoming, within: Duration) -> TimedBody {
+        let deadline = if hyper::body::Body::is_end_stream(&inner) {
+            None
+        } else {
+            Some(Box::pin(tokio::time::sleep(within)))
+        };
+        TimedBody { inner, deadline }
+    }
+}
+
+impl hyper::body::Body for TimedBody {
+    type Data = hyper::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        if let Some(deadline) = &mut self.deadline {
+            if deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Some(Err(
+                    "the request body did not fully arrive within --header-timeout".into(),
+                )));
+            }
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// A request in flight, from its head to its answer (or until it is dropped unanswered).
 struct InFlight(Arc<Activity>);
 
@@ -365,8 +418,10 @@ impl Connection {
             activity: self.activity.clone(),
         });
         let activity = self.activity.clone();
+        let header_timeout = self.limits.header_timeout;
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let in_flight = activity.begin();
+            let req = req.map(|body| TimedBody::new(body, header_timeout));
             let answer = router.clone().oneshot(req);
             async move {
                 let resp = answer.await;

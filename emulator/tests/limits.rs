@@ -1,5 +1,6 @@
 //! The emulator defends itself: connections whose request head trickles in or never comes
-//! are cut off after --header-timeout, idle keep-alive ones after --idle-timeout; at most
+//! are cut off after --header-timeout (a body that never comes is answered 400 after it),
+//! idle keep-alive ones after --idle-timeout; at most
 //! --max-connections are open, and idle sockets cannot lock a real request out for longer
 //! than the header timeout, also under a low open-file limit; --listen beyond loopback
 //! needs --allow-remote.
@@ -68,6 +69,33 @@ fn a_trickling_head_is_cut_off_after_the_header_timeout() {
     );
     // The server is fine.
     assert_eq!(emu.conn().run_once(DEMO_KEY, "billOnDemand").status, 200);
+}
+
+#[test]
+fn a_body_that_never_comes_is_answered_400_after_the_header_timeout() {
+    let emu = Emulator::start(&["--header-timeout", "1s"]);
+    let mut s = TcpStream::connect(("127.0.0.1", emu.port)).unwrap();
+    s.write_all(
+        b"POST /_api/rest/v1/task HTTP/1.1\r\nHost: x\r\nX-Client-Key: demo-client-key\r\n\
+          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"taskNa",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (closed, got) = closed_within(&mut s, Duration::from_secs(6));
+    let got = String::from_utf8_lossy(&got);
+    assert!(closed, "left open; got {got:?}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert!(got.starts_with("HTTP/1.1 400"), "{got}");
+    assert!(got.contains("invalid_request_body"), "{got}");
+    assert!(
+        got.contains("did not fully arrive within --header-timeout"),
+        "{got}"
+    );
+    // No execution was made.
+    let list = emu
+        .conn()
+        .get_json("/_emulator/executions?task=billOnDemand");
+    assert_eq!(list["total"], 0);
 }
 
 #[test]
