@@ -10,6 +10,7 @@
 //!   and the runtimes that drive them (`transport::local`, per calling thread).
 //! - `answer`: how an answer from the service becomes a [`TaskResult`].
 //! - [`task`]: the task manager calls (`runOnce`, `getTaskStatus`, wait).
+//! - `queue`: the completion queue, whose calls run on `transport::background`.
 //! - `ffi`: the C ABI, the only place with `unsafe`, and the only place that builds the
 //!   `{"info":...,"errors":...}` envelope C callers receive.
 
@@ -23,6 +24,7 @@ pub mod error;
 mod ffi;
 pub mod info;
 mod log;
+mod queue;
 pub mod task;
 mod transport;
 

@@ -35,6 +35,13 @@ fn every_exported_function_is_declared_and_documented() {
         "altogic_client_get_session",
         "altogic_string_free",
         "altogic_version",
+        "altogic_queue_new",
+        "altogic_queue_fd",
+        "altogic_task_run_once_start",
+        "altogic_task_get_status_start",
+        "altogic_task_wait_start",
+        "altogic_queue_next",
+        "altogic_queue_free",
     ] {
         let lines: Vec<&str> = HEADER.lines().collect();
         let declaration = lines

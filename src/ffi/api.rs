@@ -12,7 +12,7 @@ use crate::error::missing_value;
 use crate::error::{codes, ApiError};
 use crate::ffi::boundary::ffi_guard;
 use crate::ffi::envelope::envelope_json;
-use crate::ffi::handle::{AltogicCancel, AltogicClient, BoxedHandle};
+use crate::ffi::handle::{AltogicCancel, AltogicClient, ArcHandle, BoxedHandle};
 use crate::ffi::sigpipe::SigpipeBlocked;
 use crate::ffi::strings::{free_c_string, optional_str, required_str, to_c_string};
 use crate::task::TaskResult;
@@ -74,7 +74,7 @@ unsafe fn task_call(
 }
 
 /// The wait's deadline: None for `ALTOGIC_WAIT_FOREVER`.
-fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
+pub(crate) fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
     (timeout_ms != ALTOGIC_WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms))
 }
 
