@@ -128,9 +128,10 @@ extern "C" {
  * `invalid_argument` (not UTF-8, CR or LF in a key or token, bad options),
  * `invalid_env_url`.
  *
- * Creating a client is cheap: it starts no thread and opens no connection. The library never
- * starts a thread: each thread that makes calls drives its own small runtime and kept-alive
- * connections, built on its first call and shared by every client it calls with.
+ * Creating a client is cheap: it starts no thread and opens no connection. The blocking calls
+ * start no thread: each thread that makes calls drives its own small runtime and kept-alive
+ * connections, built on its first call and shared by every client it calls with. (Calls
+ * started on a completion queue run on the library's own thread: see `altogic_queue_new`.)
  *
  * Ownership: the strings are borrowed for the duration of the call only. The returned
  * client is owned by the caller and must be freed with `altogic_client_free`.
@@ -148,8 +149,11 @@ struct AltogicClient *altogic_client_new(const char *env_url,
 /**
  * Frees a client made by `altogic_client_new`. NULL is a no-op; never free a client twice.
  *
- * Connections stay in the calling threads' pools for other clients. No call on this client may
- * be running on another thread, or start afterwards.
+ * Connections stay in the calling threads' pools for other clients. No blocking call on this
+ * client may be running on another thread, and no call may start on it afterwards. Calls
+ * already started on a completion queue (`altogic_task_..._start`) keep a reference of their
+ * own: they run to completion and deliver their results, and the client's memory is freed
+ * when the last of them ends.
  *
  * # Safety
  * `client` is NULL or a client from `altogic_client_new` not yet freed.
