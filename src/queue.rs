@@ -121,6 +121,23 @@ impl Drop for Delivery {
     }
 }
 
+/// A wait's timeout counts from its start, not from when the runtime's thread first gets to
+/// it (after a burst of starts, a few milliseconds later).
+fn counted_from(started: Instant, call: Call) -> Call {
+    match call {
+        Call::Wait {
+            url,
+            task_id,
+            timeout,
+        } => Call::Wait {
+            url,
+            task_id,
+            timeout: timeout.map(|timeout| timeout.saturating_sub(started.elapsed())),
+        },
+        other => other,
+    }
+}
+
 /// A completion queue.
 pub struct Queue {
     pid: u32,
@@ -200,9 +217,10 @@ impl Queue {
         };
         let closing = self.shared.closing.clone();
         let background = Arc::clone(&self.background);
+        let started = Instant::now();
         self.background.spawn(async move {
             let description = call.description();
-            let started = Instant::now();
+            let call = counted_from(started, call);
             let work = async {
                 let (pool, limit) =
                     background.connections(client.connection(), client.task_url())?;
@@ -426,6 +444,26 @@ mod tests {
         let (tag, result) = queue.next(Some(Duration::from_secs(10))).unwrap();
         assert_eq!((tag, code(&result)), (2, Some(codes::CANCELLED)));
         assert_eq!(queue.waiting(), 0);
+    }
+
+    #[test]
+    fn a_wait_counts_from_its_start() {
+        let client = client();
+        let call = client
+            .wait_call("id", Some(Duration::from_millis(500)))
+            .unwrap();
+        let started = Instant::now() - Duration::from_millis(200);
+        match counted_from(started, call) {
+            Call::Wait { timeout, .. } => {
+                assert!(timeout.unwrap() <= Duration::from_millis(300));
+            }
+            other => panic!("{other:?}"),
+        }
+        let forever = client.wait_call("id", None).unwrap();
+        assert!(matches!(
+            counted_from(started, forever),
+            Call::Wait { timeout: None, .. }
+        ));
     }
 
     #[test]
