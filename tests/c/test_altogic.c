@@ -1047,6 +1047,41 @@ static void test_queue_free_with_calls_in_flight(void) {
     altogic_client_free(client);
 }
 
+/* 200 slow calls (300 ms each at the fixture) started at once take turns for the host's
+   ALTOGIC_MAX_CONNECTIONS_PER_HOST connections: no more are in flight or opened. */
+static void test_queue_connections_are_bounded(void) {
+    enum { N = 200 };
+    /* A connect timeout of its own: a pool of its own, so earlier connections do not count. */
+    AltogicClient *client = new_client("{\"connectTimeoutMs\":9876}");
+    AltogicQueue *queue = new_queue();
+    double started = now_ms();
+    for (int i = 0; i < N; i++)
+        altogic_string_free(altogic_task_run_once_start(client, "slow", queue, (uint64_t)i, NULL));
+    static int connections[N];
+    int distinct = 0, ok = 0, most_in_flight = 0;
+    for (int got = 0; got < N;) {
+        char *r = altogic_queue_next(queue, 30000, NULL);
+        if (!r) break;
+        got++;
+        ok += strstr(r, "\"errors\":null}") != NULL;
+        const char *at = strstr(r, "\"maxInFlight\":");
+        int in_flight = at ? atoi(at + strlen("\"maxInFlight\":")) : 0;
+        if (in_flight > most_in_flight) most_in_flight = in_flight;
+        int connection = connection_of(r), known = 0;
+        for (int j = 0; j < distinct; j++) known = known || connections[j] == connection;
+        if (!known && distinct < N) connections[distinct++] = connection;
+        altogic_string_free(r);
+    }
+    printf("queue connections: %d slow calls started at once: %d connections, at most %d in flight at the "
+           "fixture, all done in %.0f ms\n", N, distinct, most_in_flight, now_ms() - started);
+    CHECK(ok == N, "every slow call succeeded");
+    CHECK(distinct <= ALTOGIC_MAX_CONNECTIONS_PER_HOST, "no more connections than the host's turns");
+    CHECK(most_in_flight <= ALTOGIC_MAX_CONNECTIONS_PER_HOST && most_in_flight >= 2,
+          "calls beyond the bound waited their turn, those within it ran at once");
+    altogic_queue_free(queue);
+    altogic_client_free(client);
+}
+
 /* The library's threads (named altogic-queue) and how many of them block SIGPIPE. */
 static int library_threads(int *blocking_sigpipe) {
     int count = 0;
@@ -1211,6 +1246,7 @@ int main(int argc, char **argv) {
     test_queue_cancellation();
     test_queue_client_freed_while_calls_run();
     test_queue_free_with_calls_in_flight();
+    test_queue_connections_are_bounded();
     test_queue_thread_count();
     /* The library's thread exists from the first queue on: forking now is forking while
        another thread may be inside the allocator (see ALTOGIC_TEST_NO_FORK_WHILE_CALLING). */
