@@ -67,7 +67,10 @@ fn every_exported_function_is_declared_and_documented() {
         .collect();
     declared.sort();
     declared.dedup();
-    assert_eq!(declared, exported, "the header declares other functions than src/ffi exports");
+    assert_eq!(
+        declared, exported,
+        "the header declares other functions than src/ffi exports"
+    );
 }
 
 #[test]
@@ -78,6 +81,9 @@ fn error_codes_are_in_the_header() {
         altogic::error::codes::ERROR_ITEMS_DROPPED,
         altogic::error::codes::INTERNAL_ERROR,
     ] {
-        assert!(HEADER.contains(&format!(" \"{code}\"\n")), "{code} is not in the header");
+        assert!(
+            HEADER.contains(&format!(" \"{code}\"\n")),
+            "{code} is not in the header"
+        );
     }
 }
