@@ -40,7 +40,7 @@ import (
 
 // maxDirect is how many RunOnce and GetStatus calls may be blocking calls at once; the
 // others go through the queue. A variable for the tests and benchmarks (export_test.go).
-var maxDirect int32 = 1
+var maxDirect int32 = 16
 
 // directCalls counts the blocking RunOnce and GetStatus calls in the library.
 var directCalls atomic.Int32

@@ -4,9 +4,9 @@ package altogic_test
 
 // Benchmarks of the completion queue:
 //
-//   - BenchmarkPaths: RunOnce as a blocking call, through the queue, and mixed (directN:
-//     at most N blocking calls at once, the others queued), sequentially and from 4
-//     goroutines, beside net/http: what decides maxDirect in queue.go.
+//   - BenchmarkPaths: RunOnce as a blocking call, through the queue, mixed (direct1: one
+//     blocking call at a time, the others queued) and as the package does by default
+//     (maxDirect in queue.go), sequentially and from 4 goroutines, beside net/http.
 //   - BenchmarkManyWaits: 10,000 goroutines each waiting with a 1 s deadline for an
 //     execution that lasts a minute, through this package and through net/http polling
 //     as the library does; each in a child process of its own, which reports the wall
@@ -51,9 +51,11 @@ func BenchmarkPaths(b *testing.B) {
 		for _, path := range []struct {
 			name      string
 			maxDirect int32
-		}{{"blocking", 1 << 20}, {"queue", 0}, {"direct1", 1}, {"direct2", 2}} {
+		}{{"blocking", 1 << 20}, {"queue", 0}, {"direct1", 1}, {"default", -1}} {
 			b.Run(fmt.Sprintf("%s/goroutines=%d", path.name, goroutines), func(b *testing.B) {
-				defer altogic.SetMaxDirect(path.maxDirect)()
+				if path.maxDirect >= 0 {
+					defer altogic.SetMaxDirect(path.maxDirect)()
+				}
 				runCalls(b, goroutines, viaAltogic)
 			})
 		}
@@ -127,8 +129,8 @@ func BenchmarkManyWaits(b *testing.B) {
 			b.ReportMetric(f.RSSMiB, "rss-MiB")
 			b.ReportMetric(f.PeakRSSMiB, "peak-rss-MiB")
 			b.ReportMetric(0, "ns/op")
-			b.Logf("%d waits with a 1 s deadline: %.2f s, at most %d OS threads, RSS %.1f MiB (peak %.1f)",
-				f.Calls, f.WallSeconds, f.MaxThreads, f.RSSMiB, f.PeakRSSMiB)
+			b.Logf("%d waits with a 1 s deadline: %.2f s, at most %d OS threads, RSS %.1f MiB (peak %.1f; %.1f before the first call), Go stacks %.1f MiB, heap %.1f MiB",
+				f.Calls, f.WallSeconds, f.MaxThreads, f.RSSMiB, f.PeakRSSMiB, f.StartRSSMiB, f.StackMiB, f.HeapMiB)
 		})
 	}
 }

@@ -75,6 +75,11 @@ type childFigures struct {
 	ThreadsCreated int     `json:"threadsCreated"`
 	RSSMiB         float64 `json:"rssMiB"`
 	PeakRSSMiB     float64 `json:"peakRssMiB"`
+	// What Go holds at the end (runtime.MemStats): goroutine stacks, and the heap.
+	StackMiB float64 `json:"stackMiB"`
+	HeapMiB  float64 `json:"heapMiB"`
+	// RSS before the first call.
+	StartRSSMiB float64 `json:"startRssMiB"`
 }
 
 const childPrefix = "altogic-child: "
@@ -204,6 +209,7 @@ func TestChild(t *testing.T) {
 			}
 		}
 	}()
+	startRSS := procStatus("VmRSS")
 	start := time.Now()
 	var wg sync.WaitGroup
 	var unexpected atomic.Int64
@@ -222,7 +228,12 @@ func TestChild(t *testing.T) {
 	wall := time.Since(start)
 	close(stop)
 	<-sampled
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
 	figures := childFigures{
+		StackMiB:       float64(mem.StackSys) / (1 << 20),
+		HeapMiB:        float64(mem.HeapSys-mem.HeapReleased) / (1 << 20),
+		StartRSSMiB:    float64(startRSS) / 1024,
 		Mode:           mode,
 		Calls:          calls,
 		Unexpected:     int(unexpected.Load()),
