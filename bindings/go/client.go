@@ -217,15 +217,10 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 		}
 	}
 
-	var res *C.char
+	var timeoutMs C.uint64_t
 	waitDeadline := false
-	switch op {
-	case opRunOnce:
-		res = C.altogic_task_run_once_cancellable(c.ptr, cArg, token)
-	case opGetStatus:
-		res = C.altogic_task_get_status_cancellable(c.ptr, cArg, token)
-	case opWait:
-		timeoutMs := C.uint64_t(C.ALTOGIC_WAIT_FOREVER)
+	if op == opWait {
+		timeoutMs = C.uint64_t(C.ALTOGIC_WAIT_FOREVER)
 		if deadline, ok := ctx.Deadline(); ok {
 			waitDeadline = true
 			timeoutMs = 0 // polls once; the token ends it at the deadline
@@ -233,8 +228,8 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 				timeoutMs = C.uint64_t(left / time.Millisecond)
 			}
 		}
-		res = C.altogic_task_wait_cancellable(c.ptr, cArg, timeoutMs, token)
 	}
+	res, refused := c.invoke(op, cArg, timeoutMs, token) // queue.go
 
 	if token != nil {
 		// The token may be freed only when no thread can trigger it any more: if the
@@ -247,6 +242,9 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 	C.free(unsafe.Pointer(cArg))
 	c.release()
 
+	if refused != nil {
+		return nil, decodeError(takeString(refused))
+	}
 	info, err := decodeResult(takeString(res))
 	if err != nil && done != nil {
 		apiErr := err.(*APIError)

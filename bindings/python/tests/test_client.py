@@ -20,8 +20,8 @@ from .conftest import CLIENT_KEY, PYTHON
 
 
 def test_version_matches_the_library() -> None:
-    assert altogic.__version__ == "1.0.0"
-    assert altogic.library_version == "1.0.0"
+    assert altogic.__version__ == "1.1.0"
+    assert altogic.library_version == "1.1.0"
     assert Path(altogic.library_path()).name == "libaltogic.so"
     assert altogic.WAIT_FOREVER == 2**64 - 1
 
@@ -41,6 +41,7 @@ def test_every_foreign_function_is_declared() -> None:
             "altogic_cancel_trigger",
             "altogic_cancel_free",
             "altogic_string_free",
+            "altogic_queue_free",
         }, name
 
 
@@ -219,8 +220,8 @@ def test_core_counts_calls_in_flight(emulator_url: str) -> None:
 
 
 def test_an_incompatible_library_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    _lib._check_version()  # 1.0.0 against 1.0.0
-    for version in ("2.0.0", "1.1.0", "1.0.1"):
+    _lib._check_version()  # 1.1.0 against 1.1.0
+    for version in ("2.0.0", "1.2.0", "1.1.1"):
         monkeypatch.setattr(_lib, "__version__", version)
         with pytest.raises(ImportError, match=f"needs .*{version}"):
             _lib._check_version()

@@ -9,9 +9,10 @@ import os
 from types import TracebackType
 from typing import Any, Dict, Mapping, Optional, Type, Union
 
-from ._call import Call, Core, call_async, call_blocking
+from ._call import Core, call_blocking
 from ._errors import AltogicError, ExecutionNotFound, InvalidArgument, Timeout, error_from_json
 from ._lib import LIB, WAIT_FOREVER, LibString
+from ._queue import GET_STATUS, RUN_ONCE, WAIT, call_queued
 from ._types import TaskInfo
 
 __all__ = ["Client", "AsyncClient", "Tasks", "AsyncTasks"]
@@ -279,9 +280,11 @@ class Client(_BaseClient):
 class AsyncTasks:
     """The task manager of an :class:`AsyncClient` (``client.task``): coroutines.
 
-    Each call runs in a thread of the event loop's default executor, with its own
-    cancellation token: cancelling the awaiting task ends the call in the library within
-    milliseconds, and no worker thread stays busy.
+    Calls hold no thread while they wait: each starts in the library and its result comes
+    out of the event loop's completion queue, which the loop watches (``add_reader``).
+    Cancelling the awaiting task ends the call in the library within milliseconds. Where
+    the loop cannot watch a descriptor (Windows), each call runs in a thread of the loop's
+    default executor instead.
     """
 
     __slots__ = ("_core",)
@@ -289,24 +292,21 @@ class AsyncTasks:
     def __init__(self, core: Core) -> None:
         self._core = core
 
-    async def _call(self, function: Call, *args: Any) -> Optional[bytes]:
-        return await call_async(self._core, function, *args)
-
     async def run_once(self, name_or_id: str) -> TaskInfo:
         """As :meth:`Tasks.run_once`."""
         encoded = _c_string(name_or_id, "name_or_id")
-        return _run_once_result(await self._call(_run_once, encoded))
+        return _run_once_result(await call_queued(self._core, RUN_ONCE, encoded))
 
     async def get_status(self, task_id: str) -> Optional[TaskInfo]:
         """As :meth:`Tasks.get_status`."""
         encoded = _c_string(task_id, "task_id")
-        return _get_status_result(await self._call(_get_status, encoded))
+        return _get_status_result(await call_queued(self._core, GET_STATUS, encoded))
 
     async def wait(self, task_id: str, timeout: Optional[Seconds] = 60.0) -> TaskInfo:
         """As :meth:`Tasks.wait`."""
         encoded = _c_string(task_id, "task_id")
         milliseconds = _wait_milliseconds(timeout)
-        return _wait_result(await self._call(_wait, encoded, milliseconds), task_id)
+        return _wait_result(await call_queued(self._core, WAIT, encoded, milliseconds), task_id)
 
 
 class AsyncClient(_BaseClient):

@@ -1,3 +1,3 @@
 """The package's version: the same as the library's (``altogic_version()``)."""
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
