@@ -15,9 +15,9 @@
 #include <stddef.h>
 
 /** The version of this header, equal to what `altogic_version()` returns. */
-#define ALTOGIC_VERSION "1.0.0"
+#define ALTOGIC_VERSION "1.1.0"
 #define ALTOGIC_VERSION_MAJOR 1
-#define ALTOGIC_VERSION_MINOR 0
+#define ALTOGIC_VERSION_MINOR 1
 #define ALTOGIC_VERSION_PATCH 0
 
 
