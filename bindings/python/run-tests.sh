@@ -54,7 +54,10 @@ rm -rf "$here/build"
 
 step "python -m build bindings/python: a platform wheel that works without Rust"
 rm -rf "$dist" "$here/build"
-"$venv/bin/python" -m build -q --outdir "$dist" "$here" >"$target/python-build.log" 2>&1 || {
+# The wheel is built from the sdist, which carries the crate; ALTOGIC_SOURCE_ROOT points the
+# build at this checkout instead, whose library is already built (make dist checks the
+# sdist's own build).
+ALTOGIC_SOURCE_ROOT=$root "$venv/bin/python" -m build -q --outdir "$dist" "$here" >"$target/python-build.log" 2>&1 || {
     cat "$target/python-build.log"
     exit 1
 }
