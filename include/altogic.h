@@ -22,6 +22,16 @@
 
 
 /**
+ * Error items kept from one answer.
+ */
+#define ALTOGIC_MAX_ERROR_ITEMS 100
+
+/**
+ * Items whose JSON is larger than this keep only `origin`, `code` and `message`.
+ */
+#define ALTOGIC_MAX_ITEM_BYTES (16 * 1024)
+
+/**
  * Default `timeoutMs`: the bound of one whole call.
  */
 #define ALTOGIC_DEFAULT_TIMEOUT_MS 30000
@@ -42,11 +52,30 @@
 #define ALTOGIC_MAX_TIMEOUT_MS 86400000
 
 /**
+ * The longest `message` an error item keeps, in characters; longer ones are cut and end
+ * with `…`.
+ */
+#define ALTOGIC_MAX_MESSAGE_CHARS 2000
+
+/**
  * Pass as `timeout_ms` to `altogic_task_wait` or `altogic_task_wait_cancellable` to wait
  * with no deadline of its own: until the execution ends, an error ends the wait, or the
  * call's cancellation token is triggered.
  */
 #define ALTOGIC_WAIT_FOREVER UINT64_MAX
+
+/**
+ * Answers nested deeper than this are refused (`invalid_response`), as serde_json refuses
+ * them when it parses into values: a binding that parses the TaskInfo again (Python's
+ * `json.loads`, Go's `encoding/json`) then never meets a depth it cannot handle.
+ */
+#define ALTOGIC_MAX_JSON_DEPTH 128
+
+/**
+ * The longest task id sent, in bytes of UTF-8. The service's ids are 24 hex digits; a
+ * longer one is surely a mistake, and one much longer does not fit in a URL at all.
+ */
+#define ALTOGIC_MAX_TASK_ID_BYTES 4096
 
 /**
  * A cancellation token. Opaque: create it with `altogic_cancel_new`, trigger it with

@@ -13,7 +13,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::{codes, ApiError};
+use crate::error::{codes, invalid_argument, invalid_named_argument, missing_value, ApiError};
+use crate::proxy::{self, Proxy};
+use crate::tls::ExtraTrust;
+
+/// The value sent in the `X-Client` header, naming this library on the wire.
+pub const CLIENT_NAME: &str = "altogic-c";
 
 /// Where the task manager's endpoints live under the environment URL.
 pub const TASK_PATH: &str = "/_api/rest/v1/task";
@@ -40,6 +45,10 @@ pub struct ClientOptions {
     pub timeout_ms: Option<u64>,
     pub connect_timeout_ms: Option<u64>,
     pub max_response_bytes: Option<u64>,
+    /// A PEM bundle whose certificates are trusted besides the system's.
+    pub ca_file: Option<String>,
+    /// A proxy URL for every request, or `""` for none whatever the environment says.
+    pub proxy: Option<String>,
 }
 
 impl ClientOptions {
@@ -48,8 +57,8 @@ impl ClientOptions {
         serde_json::from_str(text).map_err(|err| {
             invalid_argument(format!(
                 "options_json is not a valid options object: {err}. Expected a JSON object \
-                 with any of apiKey (string), session (string), timeoutMs, connectTimeoutMs, \
-                 maxResponseBytes (positive integers)."
+                 with any of apiKey, session, caFile, proxy (strings), timeoutMs, \
+                 connectTimeoutMs, maxResponseBytes (positive integers)."
             ))
         })
     }
@@ -70,6 +79,18 @@ pub struct SessionSnapshot {
     generation: u64,
 }
 
+/// What a connection depends on besides its host: connections (and the pools that keep
+/// them) are shared only between clients whose settings are equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    pub connect_timeout: Duration,
+    /// Whether a connection needs TLS: to the service or to its proxy.
+    pub uses_tls: bool,
+    /// `caFile`'s certificates, trusted besides the system's.
+    pub extra_trust: Option<Arc<ExtraTrust>>,
+    pub proxy: Option<Proxy>,
+}
+
 #[derive(Debug)]
 pub struct Client {
     /// `{envUrl}/_api/rest/v1/task`, parsed once: parsing a URL (host included) on every call
@@ -79,7 +100,7 @@ pub struct Client {
     fixed_headers: HeaderMap,
     session: ArcSwap<SessionState>,
     timeout: Duration,
-    connect_timeout: Duration,
+    connection: ConnectionSettings,
     max_response_bytes: u64,
 }
 
@@ -93,13 +114,14 @@ impl Client {
         let base_url = normalize_env_url(env_url)?;
         let task_url = reqwest::Url::parse(&format!("{base_url}{TASK_PATH}")).map_err(|err| {
             invalid_argument(format!(
-                "envUrl {env_url:?} cannot take the task path: {err}"
+                "envUrl {:?} cannot take the task path: {err}",
+                without_userinfo(env_url)
             ))
         })?;
         let mut fixed_headers = HeaderMap::with_capacity(3);
         fixed_headers.insert(
             HeaderName::from_static("x-client"),
-            HeaderValue::from_static(crate::CLIENT_NAME),
+            HeaderValue::from_static(CLIENT_NAME),
         );
         fixed_headers.insert(
             HeaderName::from_static("x-client-key"),
@@ -125,6 +147,16 @@ impl Client {
                 "maxResponseBytes must be at least 1 (the default is 10485760, 10 MiB).",
             ));
         }
+        let extra_trust = match options.ca_file.as_deref() {
+            None => None,
+            Some(path) if path.trim().is_empty() => return Err(invalid_named_argument(
+                "caFile",
+                "caFile is empty; pass the path of a PEM file of CA certificates, or leave it out.",
+            )),
+            Some(path) => Some(Arc::new(ExtraTrust::load(path)?)),
+        };
+        let proxy = proxy::for_target(options.proxy.as_deref(), &task_url)?;
+        let uses_tls = task_url.scheme() == "https" || proxy.as_ref().is_some_and(Proxy::is_https);
         Ok(Client {
             task_url,
             fixed_headers,
@@ -133,7 +165,12 @@ impl Client {
                 generation: 0,
             }),
             timeout: Duration::from_millis(timeout_ms),
-            connect_timeout: Duration::from_millis(connect_timeout_ms),
+            connection: ConnectionSettings {
+                connect_timeout: Duration::from_millis(connect_timeout_ms),
+                uses_tls,
+                extra_trust,
+                proxy,
+            },
             max_response_bytes,
         })
     }
@@ -168,8 +205,8 @@ impl Client {
         self.timeout
     }
 
-    pub fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
+    pub fn connection(&self) -> &ConnectionSettings {
+        &self.connection
     }
 
     pub fn max_response_bytes(&self) -> u64 {
@@ -217,22 +254,11 @@ impl Client {
     }
 }
 
-pub fn invalid_argument(message: impl Into<String>) -> ApiError {
-    ApiError::client(codes::INVALID_ARGUMENT, message, None)
-}
-
-pub fn missing_value(name: &str) -> ApiError {
-    ApiError::client(
-        codes::MISSING_REQUIRED_VALUE,
-        format!("{name} is required but was NULL or empty."),
-        Some(json!({ "argument": name })),
-    )
-}
-
 /// A value that goes into an HTTP header: present, and free of control characters (CR and
 /// LF would let it write headers of its own). The one check of every header value.
 pub fn header_value(name: &str, value: &str) -> Result<HeaderValue, ApiError> {
-    if value.is_empty() {
+    // Blank is refused like empty: a header of spaces alone reaches the service as empty.
+    if value.trim().is_empty() {
         return Err(missing_value(name));
     }
     if let Some(bad) = value.chars().find(|c| c.is_control() && *c != '\t') {
@@ -266,19 +292,35 @@ fn checked_millis(name: &str, value: Option<u64>, default: u64) -> Result<u64, A
     }
 }
 
+/// `text` with the user name and password of a URL in it (`scheme://user:pass@host`)
+/// replaced by `***`, for messages. Works on text that is not a valid URL too.
+pub fn without_userinfo(text: &str) -> String {
+    let Some(scheme_end) = text.find("://").map(|at| at + 3) else {
+        return text.to_owned();
+    };
+    let rest = &text[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..scheme_end], &rest[at..]),
+        None => text.to_owned(),
+    }
+}
+
 /// Trims white space and one trailing `/`, then checks that an absolute http(s) URL with a
 /// host is left, without query or fragment (request paths are appended to it).
 pub fn normalize_env_url(env_url: &str) -> Result<String, ApiError> {
     let trimmed = env_url.trim();
     let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    // Whatever is wrong with it, a password it might hold is never repeated.
+    let shown = without_userinfo(env_url);
     let invalid = |reason: &str| {
         ApiError::client(
             codes::INVALID_ENV_URL,
             format!(
-                "envUrl {env_url:?} {reason}. Pass your app's environment URL, \
+                "envUrl {shown:?} {reason}. Pass your app's environment URL, \
                  e.g. https://myapp.c1-na.altogic.com"
             ),
-            Some(json!({ "envUrl": env_url })),
+            Some(json!({ "envUrl": shown })),
         )
     };
     if trimmed.is_empty() {
@@ -295,6 +337,12 @@ pub fn normalize_env_url(env_url: &str) -> Result<String, ApiError> {
         .map_err(|err| invalid(&format!("is not a valid URL ({err})")))?;
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(invalid("has no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid(
+            "carries a user name or password (user:password@); Altogic's URLs carry none. \
+             Pass keys with client_key and apiKey",
+        ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(invalid(

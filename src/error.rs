@@ -1,12 +1,19 @@
 //! The APIError shape every failure takes, the codes this library produces, and the rule
 //! that makes every error item usable by a typed binding (string `origin`, `code`,
 //! `message`), whatever the service sent.
+//!
+//! The bottom of the crate with [`crate::info`]: every other module may use it, it uses
+//! none of them.
 
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::task::TaskInfo;
+use crate::info::TaskInfo;
+
+/// The longest `message` an error item keeps, in characters; longer ones are cut and end
+/// with `…`.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// `statusText` of errors that never got a usable HTTP answer (`status` 0).
 pub const CLIENT_ERROR_STATUS_TEXT: &str = "Client Error";
@@ -19,8 +26,14 @@ pub mod codes {
     pub const INVALID_ARGUMENT: &str = "invalid_argument";
     /// The environment URL is not an absolute http(s) URL.
     pub const INVALID_ENV_URL: &str = "invalid_env_url";
-    /// Connection refused, DNS failure, TLS failure, connection reset.
+    /// Connection refused, DNS failure, connection reset or closed, a proxy that could not
+    /// be reached.
     pub const NETWORK_ERROR: &str = "network_error";
+    /// A certificate or TLS handshake failure: unknown issuer, expired, wrong name, refused
+    /// handshake, a server that does not speak TLS. Asking again would not change it.
+    pub const TLS_ERROR: &str = "tls_error";
+    /// The proxy refused to carry the request (HTTP 407, or a refused CONNECT tunnel).
+    pub const PROXY_ERROR: &str = "proxy_error";
     /// The call (or the wait) did not finish in time.
     pub const TIMEOUT: &str = "timeout";
     /// The call was cancelled through its cancellation token.
@@ -31,7 +44,8 @@ pub mod codes {
     pub const RESPONSE_TOO_LARGE: &str = "response_too_large";
     /// A 3xx answer: redirects are never followed (keeps keys on the configured origin).
     pub const REDIRECT_NOT_FOLLOWED: &str = "redirect_not_followed";
-    /// A panic was caught at the C boundary; the message says where.
+    /// A fault of the library itself: a panic caught at the C boundary (with its message),
+    /// or a runtime or HTTP client that could not be built. Never the caller's doing.
     pub const INTERNAL_ERROR: &str = "internal_error";
 }
 
@@ -102,6 +116,30 @@ impl ApiError {
     }
 }
 
+/// `invalid_argument`: an argument or option the library cannot use.
+pub fn invalid_argument(message: impl Into<String>) -> ApiError {
+    ApiError::client(codes::INVALID_ARGUMENT, message, None)
+}
+
+/// `invalid_argument` naming the argument in `details.argument`, so a binding can tell
+/// which of its own parameters it was.
+pub fn invalid_named_argument(name: &str, message: impl Into<String>) -> ApiError {
+    ApiError::client(
+        codes::INVALID_ARGUMENT,
+        message,
+        Some(json!({ "argument": name })),
+    )
+}
+
+/// `missing_required_value` for the argument `name`.
+pub fn missing_value(name: &str) -> ApiError {
+    ApiError::client(
+        codes::MISSING_REQUIRED_VALUE,
+        format!("{name} is required but was NULL, empty or blank."),
+        Some(json!({ "argument": name })),
+    )
+}
+
 /// One ErrorEntry as this library writes it.
 pub fn error_item(
     origin: &str,
@@ -157,8 +195,12 @@ pub fn normalize_item(status: StatusCode, item: Value) -> Value {
     if !has_code {
         object.insert("code".to_owned(), json!(code_of(status)));
     }
-    match object.get("message") {
-        Some(Value::String(_)) => {}
+    match object.get_mut("message") {
+        Some(Value::String(message)) => {
+            if message.chars().nth(MAX_MESSAGE_CHARS).is_some() {
+                *message = truncate_chars(message, MAX_MESSAGE_CHARS);
+            }
+        }
         None | Some(Value::Null) => {
             let message = format!(
                 "The service answered HTTP {} {} without a message.",
@@ -168,11 +210,19 @@ pub fn normalize_item(status: StatusCode, item: Value) -> Value {
             object.insert("message".to_owned(), Value::String(message));
         }
         Some(other) => {
-            let text = other.to_string();
+            let text = truncate_chars(&other.to_string(), MAX_MESSAGE_CHARS);
             object.insert("message".to_owned(), Value::String(text));
         }
     }
     Value::Object(object)
+}
+
+/// `text` cut to `max` characters, ending with `…` when it was cut.
+pub fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
 }
 
 fn single_field(name: &str, value: Value) -> Map<String, Value> {

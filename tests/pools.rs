@@ -1,4 +1,5 @@
-//! Connection pools stay bounded whatever `connectTimeoutMs` values a process uses.
+//! Connection pools stay bounded whatever `connectTimeoutMs` values a process uses (the
+//! count itself is checked by a unit test of the transport; this one measures memory).
 //! A test binary of its own, so the memory it measures is this test's alone.
 
 mod support;
@@ -29,11 +30,6 @@ fn ten_thousand_connect_timeouts_keep_memory_and_pools_bounded() {
         let client = Client::new(&fixture.url, "k", options).unwrap();
         let result = client.get_task_status("echo-pool", None);
         assert!(result.is_ok(), "call {ms}: {result:?}");
-        assert!(
-            altogic::pool_count() <= 8,
-            "{} pools",
-            altogic::pool_count()
-        );
     }
     let grown_mib = resident_kib().saturating_sub(before) as f64 / 1024.0;
     println!("10000 clients, 10000 connect timeouts: memory grew {grown_mib:.1} MiB");

@@ -7,7 +7,8 @@ use std::ptr;
 use std::time::Duration;
 
 use crate::cancel::CancelToken;
-use crate::client::{missing_value, Client, ClientOptions};
+use crate::client::{Client, ClientOptions};
+use crate::error::missing_value;
 use crate::error::{codes, ApiError};
 use crate::ffi::boundary::ffi_guard;
 use crate::ffi::envelope::envelope_json;

@@ -8,8 +8,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// Runs `body`; if it panics, returns `fallback(panic message)`.
 ///
 /// `AssertUnwindSafe` is sound here: after a caught panic the library only builds the
-/// fallback, and the one piece of shared mutable state (a client's session) is a plain
-/// value behind a mutex whose poisoning is ignored deliberately.
+/// fallback, and the one piece of shared mutable state (a client's session) is replaced
+/// whole through an `ArcSwap`, so a panic can never leave it half-changed.
 pub fn ffi_guard<R>(fallback: impl FnOnce(String) -> R, body: impl FnOnce() -> R) -> R {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,

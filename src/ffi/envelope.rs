@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use crate::error::{codes, ApiError};
-use crate::task::{TaskInfo, TaskResult};
+use crate::info::TaskInfo;
+use crate::task::TaskResult;
 
 #[derive(Serialize)]
 struct Envelope<'a> {

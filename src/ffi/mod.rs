@@ -7,7 +7,18 @@ mod api;
 mod boundary;
 mod envelope;
 mod handle;
+// SIGPIPE exists only on Unix; elsewhere a socket write never raises a signal.
+#[cfg(unix)]
 mod sigpipe;
+#[cfg(not(unix))]
+mod sigpipe {
+    pub struct SigpipeBlocked;
+    impl SigpipeBlocked {
+        pub fn new() -> SigpipeBlocked {
+            SigpipeBlocked
+        }
+    }
+}
 mod strings;
 
 #[cfg(test)]

@@ -13,10 +13,10 @@ use std::ptr;
 
 /// Blocks SIGPIPE in this thread until dropped.
 pub struct SigpipeBlocked {
-    previous_mask: libc::sigset_t,
-    /// Whether to restore the mask and take back a SIGPIPE raised meanwhile: not when the
-    /// thread had SIGPIPE blocked already or one was pending before the call.
-    restore: bool,
+    /// The mask to restore, and a SIGPIPE raised meanwhile to take back, on drop: None when
+    /// blocking failed, when the thread had SIGPIPE blocked already, or when one was
+    /// pending before the call (then nothing is ours to undo).
+    restore: Option<libc::sigset_t>,
 }
 
 fn sigpipe_set() -> libc::sigset_t {
@@ -31,7 +31,7 @@ fn sigpipe_set() -> libc::sigset_t {
 
 fn sigpipe_pending() -> bool {
     let mut pending = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigpending fills the set it is given; sigismember reads it.
+    // SAFETY: sigpending fills the set it is given; sigismember reads it only then.
     unsafe {
         libc::sigpending(pending.as_mut_ptr()) == 0
             && libc::sigismember(pending.as_ptr(), libc::SIGPIPE) == 1
@@ -43,24 +43,26 @@ impl SigpipeBlocked {
         let set = sigpipe_set();
         let mut previous = MaybeUninit::<libc::sigset_t>::uninit();
         // SAFETY: valid sets; pthread_sigmask only changes this thread's mask.
-        let blocked =
-            unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, previous.as_mut_ptr()) } == 0;
-        // SAFETY: filled by the successful call above (or left unused when it failed).
+        if unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, previous.as_mut_ptr()) } != 0 {
+            // The mask is unchanged and `previous` was not written: nothing to undo.
+            return SigpipeBlocked { restore: None };
+        }
+        // SAFETY: written by the successful call above.
         let previous_mask = unsafe { previous.assume_init() };
         // SAFETY: a valid, initialised set.
         let was_blocked = unsafe { libc::sigismember(&previous_mask, libc::SIGPIPE) } == 1;
+        let ours = !was_blocked && !sigpipe_pending();
         SigpipeBlocked {
-            previous_mask,
-            restore: blocked && !was_blocked && !sigpipe_pending(),
+            restore: ours.then_some(previous_mask),
         }
     }
 }
 
 impl Drop for SigpipeBlocked {
     fn drop(&mut self) {
-        if !self.restore {
+        let Some(previous_mask) = self.restore else {
             return;
-        }
+        };
         let set = sigpipe_set();
         let no_wait = libc::timespec {
             tv_sec: 0,
@@ -73,6 +75,32 @@ impl Drop for SigpipeBlocked {
             }
         }
         // SAFETY: restores the mask saved by `new` on this same thread.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.previous_mask, ptr::null_mut()) };
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &previous_mask, ptr::null_mut()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigpipe_is_blocked_while_held_and_restored_after() {
+        let blocked_now = || {
+            let mut mask = MaybeUninit::<libc::sigset_t>::uninit();
+            // SAFETY: a NULL new set only reads this thread's mask into `mask`.
+            unsafe {
+                assert_eq!(
+                    libc::pthread_sigmask(libc::SIG_BLOCK, ptr::null(), mask.as_mut_ptr()),
+                    0
+                );
+                libc::sigismember(mask.as_ptr(), libc::SIGPIPE) == 1
+            }
+        };
+        assert!(!blocked_now());
+        {
+            let _held = SigpipeBlocked::new();
+            assert!(blocked_now());
+        }
+        assert!(!blocked_now());
     }
 }

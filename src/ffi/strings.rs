@@ -3,8 +3,8 @@
 
 use std::ffi::{c_char, CStr, CString};
 
-use crate::client::{invalid_argument, missing_value};
 use crate::error::ApiError;
+use crate::error::{invalid_argument, missing_value};
 
 /// Reads a required argument: NULL or empty is `missing_required_value`, bytes that are not
 /// UTF-8 are `invalid_argument`.

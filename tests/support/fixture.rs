@@ -40,6 +40,8 @@ struct State {
     /// Concurrent "slow" requests now, and the most seen at once.
     slow_in_flight: AtomicUsize,
     slow_max_in_flight: AtomicUsize,
+    /// How long a connection may sit idle before the fixture closes it, silently.
+    idle_limit: Duration,
 }
 
 /// A running fixture; it serves until the process ends.
@@ -49,9 +51,18 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn start() -> Fixture {
+        Fixture::start_closing_idle_after(IDLE_LIMIT)
+    }
+
+    /// A fixture that closes a kept-alive connection idle for `idle_limit`, without a
+    /// `Connection: close` or any other word, as gunicorn, uvicorn and many proxies do.
+    pub fn start_closing_idle_after(idle_limit: Duration) -> Fixture {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let state = Arc::new(State::default());
+        let state = Arc::new(State {
+            idle_limit,
+            ..State::default()
+        });
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let state = Arc::clone(&state);
@@ -143,7 +154,7 @@ fn raw_reply(status: u16, content_type: &'static str, body: &str) -> Reply {
 }
 
 fn serve_connection(stream: TcpStream, connection: usize, state: &State) {
-    let _ = stream.set_read_timeout(Some(IDLE_LIMIT));
+    let _ = stream.set_read_timeout(Some(state.idle_limit));
     let _ = stream.set_nodelay(true);
     let Ok(mut writer) = stream.try_clone() else {
         return;

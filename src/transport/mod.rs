@@ -1,0 +1,456 @@
+//! The HTTP layer: one request under a whole-call deadline, and the connection pools that
+//! carry it.
+//!
+//! Where requests run:
+//! - [`local`]: the blocking calls. Each calling thread drives a small current-thread
+//!   runtime of its own with its own pools, so a call costs no hand-off between threads.
+//! - A completion queue's calls will run on a background runtime beside it, with pools of
+//!   their own; both build their pools with [`build_pool`] and send with [`send`].
+//!
+//! Why async reqwest rather than `reqwest::blocking`: a blocking client owns a thread each,
+//! and its timeout does not bound a body that trickles in one byte at a time. Here
+//! `tokio::time::timeout` bounds the whole call, body included, and a cancellation token
+//! ends it at any point ([`cancellable`]).
+
+pub mod local;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::cancel::{cancelled_error, CancelToken};
+use crate::client::ConnectionSettings;
+use crate::error::{codes, invalid_argument, reason_phrase, ApiError};
+use crate::log;
+use crate::proxy::Proxy;
+use crate::tls;
+
+/// How many characters of a body are quoted in an error message.
+const BODY_QUOTE_CHARS: usize = 200;
+/// Idle connections are closed after this, before common servers close them (Node's
+/// default keep-alive timeout is 5 s).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// A pool of kept-alive connections with these settings.
+pub fn build_pool(settings: &ConnectionSettings) -> Result<reqwest::Client, ApiError> {
+    let internal = |err: reqwest::Error| {
+        ApiError::client(
+            codes::INTERNAL_ERROR,
+            format!("could not build the HTTP client: {}", error_chain(&err)),
+            None,
+        )
+    };
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        // Never follow: an Authorization header must not reach another origin.
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT);
+    if settings.uses_tls {
+        // The trust store is read only by clients that speak TLS.
+        let config = match &settings.extra_trust {
+            Some(extra) => extra.config(),
+            None => tls::default_config(),
+        };
+        builder = builder.use_preconfigured_tls((*config).clone());
+    }
+    // The proxy was chosen when the client was made (crate::proxy); reqwest's own reading
+    // of the environment is off either way.
+    builder = match &settings.proxy {
+        None => builder.no_proxy(),
+        Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy.url().clone()).map_err(internal)?),
+    };
+    builder.build().map_err(internal)
+}
+
+/// Runs `work` until it completes or `cancel` is triggered, whichever comes first; the
+/// token is looked at first, so a token triggered before the call runs nothing.
+pub async fn cancellable<T>(
+    cancel: Option<&CancelToken>,
+    description: &str,
+    started: Instant,
+    work: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    tokio::select! {
+        biased;
+        () = triggered(cancel) => Err(cancelled_error(description, started.elapsed())),
+        result = work => result,
+    }
+}
+
+/// Completes when `cancel` is triggered; never without a token.
+async fn triggered(cancel: Option<&CancelToken>) {
+    match cancel {
+        Some(token) => token.triggered().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One request to send.
+pub struct Request<'a> {
+    pub method: Method,
+    pub url: reqwest::Url,
+    pub headers: HeaderMap,
+    /// A JSON body; sets `Content-Type: application/json`.
+    pub json_body: Option<String>,
+    /// Bounds the whole call: connecting, sending, and reading the full body.
+    pub deadline: Duration,
+    pub max_response_bytes: u64,
+    /// The proxy the pool sends through, for messages and the log.
+    pub proxy: Option<&'a Proxy>,
+    /// Used in error messages.
+    pub description: &'a str,
+}
+
+/// An answer whose body was read completely.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+/// What one exchange observed, for error details and the log.
+#[derive(Default)]
+struct Progress {
+    /// The HTTP status, once the head of the answer arrived: errors after that carry it.
+    status: AtomicU16,
+    retries: AtomicU32,
+}
+
+/// Sends the request on `pool` and reads the answer, all within `request.deadline`. A 3xx
+/// answer is an error: redirects are never followed.
+pub async fn send(pool: &reqwest::Client, request: Request<'_>) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let description = request.description;
+    let deadline = request.deadline;
+    let url = request.url.clone();
+    let method = request.method.clone();
+    let via = request.proxy.map(Proxy::shown);
+    let progress = Progress::default();
+    let result = tokio::time::timeout(deadline, exchange(pool, request, &progress))
+        .await
+        .unwrap_or_else(|_elapsed| {
+            let mut error = timeout_error(description, url.as_str(), deadline);
+            add_http_status(&mut error, progress.status.load(Ordering::Relaxed));
+            Err(error)
+        });
+    if log::enabled() {
+        let outcome = match &result {
+            Ok(response) => response.status.as_u16().to_string(),
+            Err(error) => error.first_code().unwrap_or("error").to_owned(),
+        };
+        log::request(
+            method.as_str(),
+            url.path(),
+            via.as_deref(),
+            &outcome,
+            started.elapsed(),
+            progress.retries.load(Ordering::Relaxed),
+        );
+    }
+    result
+}
+
+/// Records in `details.httpStatus` the status of an answer that arrived but was unusable.
+fn add_http_status(error: &mut ApiError, status: u16) {
+    if status == 0 {
+        return;
+    }
+    if let Some(item) = error.items.first_mut() {
+        match item.get_mut("details") {
+            Some(serde_json::Value::Object(details)) => {
+                details.insert("httpStatus".to_owned(), json!(status));
+            }
+            Some(details) => *details = json!({ "httpStatus": status }),
+            None => {}
+        }
+    }
+}
+
+/// Whether a request that failed this way may be sent again. A GET is idempotent: when it
+/// failed after the connection was made but before any byte of the answer (typically a
+/// kept-alive connection the server had just closed), it is sent once more, as Go's
+/// net/http does. A POST (runOnce) is never resent here: hyper already resends a request
+/// none of which was written, and anything else might run the task twice.
+fn may_retry(method: &Method, err: &reqwest::Error, retries: u32) -> bool {
+    retries == 0 && *method == Method::GET && !err.is_connect() && !err.is_timeout()
+}
+
+async fn exchange(
+    pool: &reqwest::Client,
+    mut request: Request<'_>,
+    progress: &Progress,
+) -> Result<Response, ApiError> {
+    let mut builder = pool
+        .request(request.method.clone(), request.url.clone())
+        .headers(std::mem::take(&mut request.headers));
+    if let Some(body) = request.json_body.take() {
+        builder = builder
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body);
+    }
+    let http_request = builder
+        .build()
+        .map_err(|err| transport_error(&request, &err))?;
+    let mut retries = 0;
+    let mut response = loop {
+        // A request with a string body or none always clones.
+        let Some(attempt) = http_request.try_clone() else {
+            return Err(ApiError::client(
+                codes::INTERNAL_ERROR,
+                "the request could not be copied for sending",
+                None,
+            ));
+        };
+        match pool.execute(attempt).await {
+            Ok(response) => break response,
+            Err(err) if may_retry(&request.method, &err, retries) => {
+                retries += 1;
+                progress.retries.store(retries, Ordering::Relaxed);
+            }
+            Err(err) => return Err(transport_error(&request, &err)),
+        }
+    };
+    let status = response.status();
+    progress.status.store(status.as_u16(), Ordering::Relaxed);
+    if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+        if let Some(proxy) = request.proxy {
+            // An http:// request in absolute form: the proxy itself answered.
+            return Err(proxy_refused(&request, proxy, Some(status.as_u16())));
+        }
+    }
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        return Err(redirect_error(status, location, request.url.as_str()));
+    }
+    let limit = request.max_response_bytes;
+    let too_large = |seen: u64| {
+        ApiError::client(
+            codes::RESPONSE_TOO_LARGE,
+            format!(
+                "The answer to {} is larger than maxResponseBytes ({limit} bytes; at least {seen} \
+                 were announced or received). Raise maxResponseBytes in the client options if \
+                 this is expected.",
+                request.description
+            ),
+            Some(json!({ "httpStatus": status.as_u16(), "maxResponseBytes": limit })),
+        )
+    };
+    if let Some(length) = response.content_length() {
+        if length > limit {
+            return Err(too_large(length));
+        }
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|err| {
+        let mut error = transport_error(&request, &err);
+        add_http_status(&mut error, status.as_u16());
+        error
+    })? {
+        let total = body.len() as u64 + chunk.len() as u64;
+        if total > limit {
+            return Err(too_large(total));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Response { status, body })
+}
+
+fn timeout_error(description: &str, url: &str, deadline: Duration) -> ApiError {
+    ApiError::client(
+        codes::TIMEOUT,
+        format!(
+            "{description} got no complete answer from {url} within {} ms. Raise timeoutMs in \
+             the client options if the service is slow, or check that it is reachable.",
+            deadline.as_millis()
+        ),
+        Some(json!({ "timeoutMs": deadline.as_millis() as u64 })),
+    )
+}
+
+fn redirect_error(status: StatusCode, location: Option<String>, url: &str) -> ApiError {
+    let mut error = ApiError::client(
+        codes::REDIRECT_NOT_FOLLOWED,
+        format!(
+            "{url} answered HTTP {} redirecting to {}; redirects are not followed so that keys \
+             never reach another origin. Use the final URL as envUrl.",
+            status.as_u16(),
+            location.as_deref().unwrap_or("(no Location header)")
+        ),
+        Some(json!({ "location": location })),
+    );
+    error.status = status.as_u16();
+    error.status_text = reason_phrase(status).to_owned();
+    error
+}
+
+fn transport_error(request: &Request<'_>, err: &reqwest::Error) -> ApiError {
+    let description = request.description;
+    let url = request.url.as_str();
+    if err.is_builder() {
+        // The request itself could not be made (an id that makes the URL unusable, say):
+        // asking again would fail the same way, so it is no network error.
+        return invalid_argument(format!(
+            "{description} could not be sent: {}",
+            error_chain(&without_url(err))
+        ));
+    }
+    let host = request.url.host_str().unwrap_or_default();
+    if let Some(tls_failure) = tls::rustls_error(err) {
+        return tls::tls_error(description, url, host, tls_failure);
+    }
+    if tls::closed_during_handshake(err) {
+        return tls::tls_error(description, url, host, &rustls::Error::HandshakeNotComplete);
+    }
+    if let Some(proxy) = request.proxy {
+        let chain = error_chain(&without_url(err));
+        if chain.contains("proxy authorization required") {
+            return proxy_refused(request, proxy, Some(407));
+        }
+        if chain.contains("unsuccessful tunnel") {
+            return proxy_refused(request, proxy, None);
+        }
+    }
+    let through = request
+        .proxy
+        .map(|proxy| {
+            format!(
+                " through the proxy {} (from {})",
+                proxy.shown(),
+                proxy.origin
+            )
+        })
+        .unwrap_or_default();
+    if err.is_timeout() {
+        // reqwest's own connect timeout.
+        return ApiError::client(
+            codes::TIMEOUT,
+            format!(
+                "{description} could not connect to {url}{through} in time (connectTimeoutMs): {}",
+                error_chain(&without_url(err))
+            ),
+            None,
+        );
+    }
+    let phase = if err.is_connect() {
+        "could not connect to"
+    } else {
+        "lost the connection to"
+    };
+    let advice = if request.proxy.is_some() {
+        "Check the proxy setting and that the proxy is reachable."
+    } else {
+        "Check envUrl and that the service is reachable."
+    };
+    ApiError::client(
+        codes::NETWORK_ERROR,
+        format!(
+            "{description} {phase} {url}{through}: {}. {advice}",
+            error_chain(&without_url(err))
+        ),
+        request.proxy.map(|proxy| json!({ "proxy": proxy.shown() })),
+    )
+}
+
+/// reqwest's error without the URL it repeats in its text (the message names it once).
+fn without_url(err: &reqwest::Error) -> impl std::error::Error + '_ {
+    struct Bare<'a>(&'a reqwest::Error, String);
+    impl std::fmt::Debug for Bare<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.1)
+        }
+    }
+    impl std::fmt::Display for Bare<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.1)
+        }
+    }
+    impl std::error::Error for Bare<'_> {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            std::error::Error::source(self.0)
+        }
+    }
+    let text = match err.url() {
+        Some(url) => err
+            .to_string()
+            .replace(&format!(" for url ({url})"), "")
+            .replace(&format!(" ({url})"), ""),
+        None => err.to_string(),
+    };
+    Bare(err, text)
+}
+
+/// `proxy_error`: the proxy refused to carry the request.
+fn proxy_refused(request: &Request<'_>, proxy: &Proxy, status: Option<u16>) -> ApiError {
+    let answered = match status {
+        Some(407) => " with HTTP 407 Proxy Authentication Required: it wants credentials \
+                      (http://user:password@proxy:port) or other ones"
+            .to_owned(),
+        Some(status) => format!(" with HTTP {status}"),
+        None => " (it refused the CONNECT tunnel)".to_owned(),
+    };
+    ApiError::client(
+        codes::PROXY_ERROR,
+        format!(
+            "{} to {}: the proxy {} (from {}) refused to carry it{answered}. Check the proxy \
+             setting.",
+            request.description,
+            request.url,
+            proxy.shown(),
+            proxy.origin
+        ),
+        Some(json!({ "proxy": proxy.shown(), "proxyStatus": status })),
+    )
+}
+
+/// The error and its causes, "a: b: c", so the root cause (refused, DNS, TLS) is visible.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The start of a body for error messages, on one line.
+pub fn quote_body(body: &[u8]) -> String {
+    // Never more than the quote can use is looked at, whatever the body's size (a UTF-8
+    // character is at most 4 bytes).
+    let start = &body[..body.len().min(BODY_QUOTE_CHARS * 4 + 4)];
+    let text = String::from_utf8_lossy(start);
+    let mut quoted: String = text
+        .chars()
+        .take(BODY_QUOTE_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(BODY_QUOTE_CHARS).is_some() || start.len() < body.len() {
+        quoted.push('…');
+    }
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_short_and_single_line() {
+        assert_eq!(quote_body(b"<html>\n</html>"), "<html> </html>");
+        let long = vec![b'x'; 500];
+        let quoted = quote_body(&long);
+        assert_eq!(quoted.chars().count(), BODY_QUOTE_CHARS + 1);
+    }
+}
