@@ -24,12 +24,14 @@ Exit status:
   2    usage: a bad or missing argument, option or environment variable
   3    the service refused: it answered an error with an HTTP status (401, 404, ...), or it
        keeps no execution with that id
-  4    no answer: network, TLS, the call's own time limit, an answer that cannot be used
+  4    no answer: network, TLS, a proxy that refuses, the call's own time limit, an answer
+       that cannot be used
   5    the wait's --timeout passed before the execution ended
   130  interrupted (Ctrl-C): the call in flight was cancelled
 
-Environment: ALTOGIC_ENV_URL, ALTOGIC_CLIENT_KEY, ALTOGIC_API_KEY, ALTOGIC_SESSION stand for
-the options of the same name (an option given on the command line wins). ALTOGIC_LOG=debug
+Environment: ALTOGIC_ENV_URL, ALTOGIC_CLIENT_KEY, ALTOGIC_API_KEY, ALTOGIC_SESSION,
+ALTOGIC_CA_FILE and ALTOGIC_PROXY stand for the options of the same name (an option given on
+the command line wins). ALTOGIC_LOG=debug
 logs each request to stderr (never its keys).";
 
 /// Exit statuses; documented in [`EXIT_STATUS_HELP`] and the README.
@@ -84,6 +86,16 @@ struct Cli {
         global = true
     )]
     session: Option<String>,
+
+    /// A PEM file of CA certificates to trust besides the system's (SSL_CERT_FILE, SSL_CERT_DIR,
+    /// the system bundle)
+    #[arg(long, env = "ALTOGIC_CA_FILE", value_name = "PEM", global = true)]
+    ca_file: Option<String>,
+
+    /// A proxy for every request (http://[user:password@]host:port), or "" for none; without
+    /// it, HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY apply (never to loopback)
+    #[arg(long, env = "ALTOGIC_PROXY", value_name = "URL", global = true)]
+    proxy: Option<String>,
 
     /// Print the TaskInfo (and errors) as one line of JSON, as the service sent it
     #[arg(long, global = true)]
@@ -147,6 +159,8 @@ fn main() -> ExitCode {
     let options = ClientOptions {
         api_key: cli.api_key.clone(),
         session: cli.session.clone(),
+        ca_file: cli.ca_file.clone(),
+        proxy: cli.proxy.clone(),
         ..ClientOptions::default()
     };
     let output = Output {

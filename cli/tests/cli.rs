@@ -56,6 +56,14 @@ impl Emulator {
             .env_remove("ALTOGIC_API_KEY")
             .env_remove("ALTOGIC_SESSION")
             .env_remove("ALTOGIC_LOG")
+            .env_remove("ALTOGIC_CA_FILE")
+            .env_remove("ALTOGIC_PROXY")
+            .env_remove("HTTP_PROXY")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("ALL_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .env_remove("all_proxy")
             .env("ALTOGIC_ENV_URL", &self.url)
             .env("ALTOGIC_CLIENT_KEY", "demo-client-key")
             .stdin(Stdio::null());
@@ -342,6 +350,72 @@ fn no_answer_exits_4() {
             );
         }
     }
+}
+
+/// A proxy on 127.0.0.1 that answers every request with 407, for `count` connections.
+fn refusing_proxy(count: usize) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let thread = std::thread::spawn(move || {
+        for stream in listener.incoming().take(count) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (url, thread)
+}
+
+#[test]
+fn tls_proxies_and_ca_files_reach_the_library() {
+    let emu = Emulator::start();
+    // TLS to a server that speaks plain HTTP: no answer (4), code tls_error.
+    let https = emu.url.replace("http://", "https://");
+    let out = emu.cli(&["--env-url", &https, "run", "billOnDemand"]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert_plain(&out);
+    assert!(
+        text(&out.stderr).starts_with("altogic-task: tls_error: "),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A CA file that does not exist is refused before anything is sent (2).
+    let out = emu.cli(&["--ca-file", "/nonexistent/ca.pem", "run", "billOnDemand"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let out = emu.cli_with(
+        &["run", "billOnDemand"],
+        &[("ALTOGIC_CA_FILE", "/nonexistent/ca.pem")],
+    );
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+
+    // A proxy that refuses (407), from the option and from ALTOGIC_PROXY: no answer (4).
+    let (proxy, thread) = refusing_proxy(2);
+    let out = emu.cli(&["--proxy", &proxy, "run", "billOnDemand"]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("proxy_error"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = emu.cli_with(&["status", "abc"], &[("ALTOGIC_PROXY", proxy.as_str())]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("proxy_error"),
+        "{}",
+        text(&out.stderr)
+    );
+    thread.join().expect("proxy thread");
+    // --proxy "" means none, whatever ALTOGIC_PROXY says.
+    let out = emu.cli_with(
+        &["--proxy", "", "run", "billOnDemand"],
+        &[("ALTOGIC_PROXY", "http://127.0.0.1:1")],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
 }
 
 #[test]
