@@ -7,8 +7,9 @@
 #
 # - wheel: installed into a fresh virtualenv, imported, runs a task;
 # - sdist: `pip install altogic-VERSION.tar.gz` into a fresh virtualenv: cargo builds the
-#   crate the sdist carries (compiled dependencies are kept in target/dist-sdist-cargo
-#   between runs; the crate itself always comes from the sdist), then it runs a task;
+#   crate the sdist carries (with CARGO_TARGET_DIR=target/dist-sdist-cargo, seeded once
+#   with a copy of target/release so that compiled dependencies are reused; the crate
+#   itself always comes from the sdist), then it runs a task;
 # - go: a program in its own module `go get`s the module through the file proxy tree
 #   dist/goproxy, builds with no cargo on PATH, links statically, runs a task;
 # - tarball: unpacked, a C program built with pkg-config (shared, with the rpath; static,
@@ -70,7 +71,14 @@ check_sdist() {
     mkdir -p "$work/elsewhere"
     cp "$dist/altogic-$version.tar.gz" "$work/elsewhere/"
     python3 -m venv "$work/sdist-venv"
-    (cd "$work/elsewhere" && CARGO_TARGET_DIR=$root/target/dist-sdist-cargo \
+    local cargo_target=$root/target/dist-sdist-cargo
+    if [ ! -d "$cargo_target/release" ] && [ -d "$root/target/release/deps" ]; then
+        # Seeded once with a copy of this checkout's release build: the dependencies compiled
+        # with the same features are reused; the altogic crate is the sdist's, compiled anew.
+        mkdir -p "$cargo_target"
+        cp -r "$root/target/release" "$cargo_target/release"
+    fi
+    (cd "$work/elsewhere" && CARGO_TARGET_DIR=$cargo_target \
         "$work/sdist-venv/bin/pip" install -q "./altogic-$version.tar.gz" >"$work/sdist-install.log" 2>&1) ||
         { cat "$work/sdist-install.log"; fail "pip install of the sdist"; }
     python_run_task "$work/sdist-venv/bin/python"
