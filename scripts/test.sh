@@ -52,7 +52,18 @@ suite "dist (manylinux wheel, sdist, C tarball, Go proxy tree; each used away fr
 suite "soak (short: 15 s)" env SOAK_SECONDS=15 scripts/soak.sh
 suite "official JavaScript client vs emulator" \
     env ALTOGIC_EMULATOR="$root/target/release/altogic-emulator" tests/js/run.sh
-suite "demo (C example vs emulator)" scripts/demo.sh
+suite "demo (C, C++, Python, Go examples and altogic-task vs emulator)" scripts/demo.sh
+nothing_to_build() {
+    # The README's build command right after the demo reuses the demo's build.
+    local log
+    log=$(cargo build --release -p altogic 2>&1)
+    if grep -q Compiling <<<"$log"; then
+        echo "cargo build --release -p altogic after make demo compiled again:" >&2
+        echo "$log" >&2
+        return 1
+    fi
+}
+suite "cargo build -p altogic after the demo builds nothing" nothing_to_build
 
 echo
 [ ${#failures[@]} -eq 0 ] || printf 'failed suite: %s\n' "${failures[@]}"
