@@ -143,8 +143,9 @@ impl Client {
             .max_response_bytes
             .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES);
         if max_response_bytes == 0 {
-            return Err(invalid_argument(
-                "maxResponseBytes must be at least 1 (the default is 10485760, 10 MiB).",
+            return Err(invalid_named_argument(
+                "maxResponseBytes",
+                "maxResponseBytes must be at least 1 byte (the default is 10 MiB).",
             ));
         }
         let extra_trust = match options.ca_file.as_deref() {
@@ -282,13 +283,27 @@ pub fn header_value(name: &str, value: &str) -> Result<HeaderValue, ApiError> {
 fn checked_millis(name: &str, value: Option<u64>, default: u64) -> Result<u64, ApiError> {
     match value {
         None => Ok(default),
-        Some(0) => Err(invalid_argument(format!(
-            "{name} must be at least 1 millisecond (the default is {default})."
-        ))),
-        Some(ms) if ms > MAX_TIMEOUT_MS => Err(invalid_argument(format!(
-            "{name} is {ms}, more than the largest accepted value {MAX_TIMEOUT_MS} (one day)."
-        ))),
-        Some(ms) => Ok(ms),
+        Some(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => Ok(ms),
+        // Quantities in words, not in the option's unit, so that a binding that calls the
+        // option otherwise (Python's `timeout`, in seconds) can put its own name in.
+        Some(_) => Err(invalid_named_argument(
+            name,
+            format!(
+                "{name} must be at least 1 millisecond and at most one day (the default is {}).",
+                in_words(Duration::from_millis(default))
+            ),
+        )),
+    }
+}
+
+/// "30 seconds", "10 seconds", "1 minute": a default duration in words.
+fn in_words(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds {
+        60 => "1 minute".to_owned(),
+        s if s % 60 == 0 && s > 0 => format!("{} minutes", s / 60),
+        1 => "1 second".to_owned(),
+        s => format!("{s} seconds"),
     }
 }
 

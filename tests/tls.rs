@@ -10,11 +10,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use altogic::error::codes;
 use altogic::{Client, ClientOptions};
+use support::child::run_child;
 use support::fixture::Fixture;
 use support::tls::{temp_dir, Ca, TlsServer};
 
@@ -147,40 +147,6 @@ fn every_certificate_failure_is_a_tls_error_that_says_what_failed() {
         let text = message(&result);
         assert!(text.contains(expected), "{url}: {text}");
     }
-}
-
-/// Runs `test` of this binary in a child process with `env`, optionally inside a private
-/// mount namespace where `system_certs` is mounted over /etc/ssl/certs, and asserts that it
-/// passed.
-fn run_child(test: &str, env: &[(&str, String)], system_certs: Option<&Path>) {
-    let binary = std::env::current_exe().unwrap();
-    let mut command = match system_certs {
-        None => Command::new(&binary),
-        Some(certs) => {
-            let mut command = Command::new("unshare");
-            command.args(["--mount", "--propagation", "private", "sh", "-c"]);
-            command.arg(r#"mount --bind "$0" /etc/ssl/certs && exec "$@""#);
-            command.arg(certs).arg(&binary);
-            command
-        }
-    };
-    command.args([
-        "--exact",
-        test,
-        "--ignored",
-        "--nocapture",
-        "--test-threads",
-        "1",
-    ]);
-    for variable in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
-        command.env_remove(variable);
-    }
-    command.envs(env.iter().map(|(name, value)| (name, value)));
-    let output = command.output().expect("the test binary runs again");
-    let text = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{test} failed:\n{text}");
-    assert!(text.contains("1 passed"), "{test} did not run:\n{text}");
 }
 
 /// The child's side: calls the server at ALTOGIC_TEST_URL with the default trust store and

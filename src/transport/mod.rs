@@ -310,11 +310,13 @@ fn transport_error(request: &Request<'_>, err: &reqwest::Error) -> ApiError {
         return tls::tls_error(description, url, host, &rustls::Error::HandshakeNotComplete);
     }
     if let Some(proxy) = request.proxy {
+        // hyper-util keeps its tunnel's error type private; its text is pinned by
+        // Cargo.lock and by tests/proxy.rs.
         let chain = error_chain(&without_url(err));
-        if chain.contains("proxy authorization required") {
+        if chain.contains("tunnel error: proxy authorization required") {
             return proxy_refused(request, proxy, Some(407));
         }
-        if chain.contains("unsuccessful tunnel") {
+        if chain.contains("tunnel error: unsuccessful") {
             return proxy_refused(request, proxy, None);
         }
     }

@@ -262,6 +262,17 @@ fn route(request: &Request, connection: usize, state: &State) -> Reply {
     )
 }
 
+fn huge_zeros() -> &'static str {
+    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| {
+        let mut body = String::with_capacity(8_000_002);
+        body.push('[');
+        body.push_str(&"0,".repeat(3_999_999));
+        body.push_str("0]");
+        body
+    })
+}
+
 fn task_info(key: &str, status: &str) -> Value {
     json!({
         "taskId": "6237b225b9a84d607cd79044",
@@ -309,6 +320,27 @@ fn scenario(
     connection: usize,
     state: &State,
 ) -> Reply {
+    if let Some(status) = key.strip_prefix("zeros-") {
+        // A JSON array of 4,000,000 zeros (8 MB) as an error body.
+        return raw_reply(
+            status.parse().unwrap_or(400),
+            "application/json",
+            huge_zeros(),
+        );
+    }
+    if let Some(status) = key.strip_prefix("many-items-") {
+        let item = r#"{"origin":"client_error","code":"bad","message":"one of many"},"#;
+        let mut body = format!(r#"{{"errors":[{}"#, item.repeat(100_000));
+        body.pop();
+        body.push_str("]}");
+        return raw_reply(status.parse().unwrap_or(400), "application/json", &body);
+    }
+    if key == "huge-item" {
+        // One item of 3 MB: a message of 1 MB and details of 2 MB.
+        let body = json!({"errors":[{"code":"huge","message":"m".repeat(1 << 20),
+            "details":{"blob":"d".repeat(2 << 20)}}]});
+        return json_reply(422, body);
+    }
     if let Some(rest) = key.strip_prefix("seq-errors-") {
         return match poll(state, key) {
             1 => json_reply(200, task_info(rest, "pending")),
