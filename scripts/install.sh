@@ -47,7 +47,8 @@ if [ "$action" = uninstall ]; then
     for file in "${files[@]}"; do
         if [ -e "$file" ] || [ -L "$file" ]; then rm -f "$file" && echo "removed $file"; fi
     done
-    for dir in "$lib/cmake/altogic" "$lib/cmake" "$lib/pkgconfig" "$bin"; do
+    # The folders install made for itself; bin/ is the prefix's own, and stays.
+    for dir in "$lib/cmake/altogic" "$lib/cmake" "$lib/pkgconfig"; do
         [ -d "$dir" ] && rmdir --ignore-fail-on-non-empty "$dir"
     done
     exit 0
