@@ -20,6 +20,77 @@
 #define ALTOGIC_VERSION_MINOR 1
 #define ALTOGIC_VERSION_PATCH 0
 
+/* The error codes the library produces itself (`code` of an error item). */
+
+/**
+ * A required argument was NULL, empty or blank, or the client handle was NULL.
+ */
+#define ALTOGIC_CODE_MISSING_REQUIRED_VALUE "missing_required_value"
+
+/**
+ * An argument was not UTF-8, held CR/LF where a header value goes, or an option was bad.
+ */
+#define ALTOGIC_CODE_INVALID_ARGUMENT "invalid_argument"
+
+/**
+ * The environment URL is not an absolute http(s) URL, or carries a user name or password.
+ */
+#define ALTOGIC_CODE_INVALID_ENV_URL "invalid_env_url"
+
+/**
+ * Connection refused, DNS failure, connection reset or closed, a proxy that could not
+ * be reached.
+ */
+#define ALTOGIC_CODE_NETWORK_ERROR "network_error"
+
+/**
+ * A certificate or TLS handshake failure: unknown issuer, expired, wrong name, refused
+ * handshake, a server that does not speak TLS. Asking again would not change it.
+ */
+#define ALTOGIC_CODE_TLS_ERROR "tls_error"
+
+/**
+ * The proxy refused to carry the request (HTTP 407, or a refused CONNECT tunnel).
+ */
+#define ALTOGIC_CODE_PROXY_ERROR "proxy_error"
+
+/**
+ * The call (or the wait) did not finish in time.
+ */
+#define ALTOGIC_CODE_TIMEOUT "timeout"
+
+/**
+ * The call was cancelled through its cancellation token.
+ */
+#define ALTOGIC_CODE_CANCELLED "cancelled"
+
+/**
+ * A 2xx answer whose body is not a JSON TaskInfo.
+ */
+#define ALTOGIC_CODE_INVALID_RESPONSE "invalid_response"
+
+/**
+ * The answer's body is larger than `maxResponseBytes`.
+ */
+#define ALTOGIC_CODE_RESPONSE_TOO_LARGE "response_too_large"
+
+/**
+ * A 3xx answer: redirects are never followed (keeps keys on the configured origin).
+ */
+#define ALTOGIC_CODE_REDIRECT_NOT_FOLLOWED "redirect_not_followed"
+
+/**
+ * Not a failure of its own: the item added after the first `ALTOGIC_MAX_ERROR_ITEMS`
+ * items of an error answer, saying in `details.droppedItems` how many were dropped.
+ */
+#define ALTOGIC_CODE_ERROR_ITEMS_DROPPED "error_items_dropped"
+
+/**
+ * A fault of the library itself: a panic caught at the C boundary (with its message),
+ * or a runtime or HTTP client that could not be built. Never the caller's doing.
+ */
+#define ALTOGIC_CODE_INTERNAL_ERROR "internal_error"
+
 
 /**
  * Error items kept from one answer.
@@ -65,6 +136,14 @@
 #define ALTOGIC_WAIT_FOREVER UINT64_MAX
 
 /**
+ * How many requests to one host (scheme, host and port) the calls started on queues have in
+ * flight at most, all queues of the process together, and so about how many connections
+ * they keep open to it. Further calls wait their turn (within their own deadline: the wait
+ * for a turn counts against `timeoutMs`, or against a wait's `timeout_ms`).
+ */
+#define ALTOGIC_MAX_CONNECTIONS_PER_HOST 64
+
+/**
  * Answers nested deeper than this are refused (`invalid_response`), as serde_json refuses
  * them when it parses into values: a binding that parses the TaskInfo again (Python's
  * `json.loads`, Go's `encoding/json`) then never meets a depth it cannot handle.
@@ -88,6 +167,13 @@ typedef struct AltogicCancel AltogicCancel;
  * free it with `altogic_client_free`.
  */
 typedef struct AltogicClient AltogicClient;
+
+/**
+ * A completion queue. Opaque: create it with `altogic_queue_new`, start calls on it with
+ * the `altogic_task_..._start` functions, take their results with `altogic_queue_next`,
+ * free it with `altogic_queue_free`.
+ */
+typedef struct AltogicQueue AltogicQueue;
 
 #ifdef __cplusplus
 extern "C" {
@@ -125,9 +211,10 @@ extern "C" {
  * item's `details.argument` names the argument), `invalid_env_url` (also for a URL with a
  * user name or password, which is never repeated in the message).
  *
- * Creating a client is cheap: it starts no thread and opens no connection. The library never
- * starts a thread: each thread that makes calls drives its own small runtime and kept-alive
- * connections, built on its first call and shared by every client it calls with.
+ * Creating a client is cheap: it starts no thread and opens no connection. The blocking calls
+ * start no thread: each thread that makes calls drives its own small runtime and kept-alive
+ * connections, built on its first call and shared by every client it calls with. (Calls
+ * started on a completion queue run on the library's own thread: see `altogic_queue_new`.)
  *
  * Ownership: the strings are borrowed for the duration of the call only. The returned
  * client is owned by the caller and must be freed with `altogic_client_free`.
@@ -145,8 +232,11 @@ struct AltogicClient *altogic_client_new(const char *env_url,
 /**
  * Frees a client made by `altogic_client_new`. NULL is a no-op; never free a client twice.
  *
- * Connections stay in the calling threads' pools for other clients. No call on this client may
- * be running on another thread, or start afterwards.
+ * Connections stay in the calling threads' pools for other clients. No blocking call on this
+ * client may be running on another thread, and no call may start on it afterwards. Calls
+ * already started on a completion queue (`altogic_task_..._start`) keep a reference of their
+ * own: they run to completion and deliver their results, and the client's memory is freed
+ * when the last of them ends.
  *
  * # Safety
  * `client` is NULL or a client from `altogic_client_new` not yet freed.
@@ -380,6 +470,205 @@ void altogic_string_free(char *s);
  * static: never free it. Thread-safety: may be called from any thread.
  */
 const char *altogic_version(void);
+
+/**
+ * Reads one value out of a JSON text, such as the `{"info":...,"errors":...}` answer of a
+ * task call or an APIError object, by a JSON Pointer (RFC 6901): `"/info/taskId"`,
+ * `"/info/status"`, `"/errors/items/0/code"`, `"/items/0/message"`; `""` is the whole
+ * document.
+ *
+ * Returns the value as a new string: the text of a JSON string (escapes decoded), or the
+ * compact JSON of any other value (`42`, `true`, `{"a":1}`). Returns NULL when `json` or
+ * `pointer` is NULL or not UTF-8, `json` is not JSON, the pointer names no value, or the
+ * value is JSON `null`. Free a non-NULL result with `altogic_string_free`.
+ *
+ * Thread-safety: may be called from any thread. Ownership: both strings are borrowed for
+ * the duration of the call.
+ *
+ * # Safety
+ * `json` and `pointer` are NULL or NUL-terminated strings.
+ */
+char *altogic_json_get(const char *json, const char *pointer);
+
+/**
+ * Creates a completion queue: calls started on it with `altogic_task_run_once_start`,
+ * `altogic_task_get_status_start` and `altogic_task_wait_start` run on the library's own
+ * thread, and their results come out of `altogic_queue_next`, each with the tag given at
+ * its start. `altogic_queue_fd` gives a descriptor for epoll, poll, an event loop's
+ * `add_reader` or Go's poller.
+ *
+ * The first queue of a process starts the library's thread, which runs the started calls
+ * of every queue of the process: at most 2 threads in all, whatever the number of queues
+ * and calls (one runs the calls; one more resolves host names, started only for a host
+ * that is not an IP address, and ending after 10 s without lookups). Both block SIGPIPE
+ * in their own signal mask. Their connections are their own (the blocking calls keep
+ * theirs on the calling threads), kept alive and shared by every queue; each host gets at
+ * most `ALTOGIC_MAX_CONNECTIONS_PER_HOST` requests in flight, further ones wait their turn.
+ *
+ * Returns the queue, or NULL on failure. On failure, when `error_out` is not NULL,
+ * `*error_out` is set to an APIError JSON object (code `internal_error`: the thread or a
+ * descriptor could not be created) that the caller frees with `altogic_string_free`; on
+ * success `*error_out` is set to NULL.
+ *
+ * Ownership: the caller owns the queue and frees it with `altogic_queue_free`.
+ * Thread-safety: may be called from any thread; a queue may be used by many threads.
+ *
+ * # Safety
+ * `error_out` is NULL or points to a writable `char *`.
+ */
+struct AltogicQueue *altogic_queue_new(char **error_out);
+
+/**
+ * The queue's readiness descriptor: readable while at least one result waits in the queue
+ * (level-triggered), not readable once it is drained. Every time the queue goes from empty
+ * to non-empty the descriptor becomes readable anew, so edge-triggered pollers (EPOLLET,
+ * Go's runtime poller) see each arrival after a drain.
+ *
+ * Watch it for reading with epoll, poll, select, `loop.add_reader` and the like; never
+ * read, write or close it (the queue owns it; it is closed by `altogic_queue_free`).
+ * Readiness is a hint: when it fires, take results with `altogic_queue_next(queue, 0, &tag)`
+ * until that answers NULL, as several results may have come for one wake-up, and another
+ * thread may have taken them first.
+ *
+ * Returns -1 when `queue` is NULL (and on systems without such descriptors). The
+ * descriptor is close-on-exec. Thread-safety: may be called from any thread.
+ *
+ * # Safety
+ * `queue` is NULL or a live queue from `altogic_queue_new`.
+ */
+int altogic_queue_fd(const struct AltogicQueue *queue);
+
+/**
+ * Starts `altogic_task_run_once` on `queue`, without waiting for the network: the call runs
+ * on the library's thread, and its result, exactly the `{"info":...,"errors":...}` JSON
+ * `altogic_task_run_once_cancellable` returns, comes out of `altogic_queue_next` once, with
+ * `tag` (any value of the caller's: an index, a pointer).
+ *
+ * Returns NULL when the call started; then exactly one result with `tag` will come out of
+ * the queue, whatever happens: argument errors included (a NULL client, a NULL or empty
+ * name: `missing_required_value`; not UTF-8: `invalid_argument`), a cancelled call
+ * (`cancelled`), and every error the blocking call can answer. Otherwise the call did not
+ * start, nothing will come for it, and the return value is an APIError JSON object that
+ * the caller frees with `altogic_string_free`: code `missing_required_value` for a NULL
+ * queue, `invalid_argument` for a queue being freed on another thread or inherited from
+ * another process (see `altogic_queue_free`), `internal_error`.
+ *
+ * `cancel` (NULL: not cancellable) ends the call within milliseconds of its trigger, as it
+ * ends a blocking call; a token triggered before the start makes the result `cancelled`
+ * without sending anything. The call takes a reference of its own to the token: the token
+ * may be freed right after this function returns (it can no longer be triggered then).
+ *
+ * The request is sent once at most by the library, as for the blocking call; the client's
+ * `timeoutMs` bounds it from its start, including any wait for one of the host's
+ * `ALTOGIC_MAX_CONNECTIONS_PER_HOST` connections.
+ *
+ * Ownership: `task_name_or_id` is copied. The call takes a reference of its own to the
+ * client: `altogic_client_free` may be called while it runs, and it completes normally.
+ * Thread-safety: may be called from any thread, on a queue other threads use.
+ *
+ * # Safety
+ * `client`, `queue` and `cancel` are NULL or live handles from `altogic_client_new`,
+ * `altogic_queue_new` and `altogic_cancel_new`; `task_name_or_id` is NULL or a
+ * NUL-terminated string.
+ */
+char *altogic_task_run_once_start(const struct AltogicClient *client,
+                                  const char *task_name_or_id,
+                                  struct AltogicQueue *queue,
+                                  uint64_t tag,
+                                  const struct AltogicCancel *cancel);
+
+/**
+ * Starts `altogic_task_get_status` on `queue`: its result, exactly the JSON
+ * `altogic_task_get_status_cancellable` returns, comes out of `altogic_queue_next` once,
+ * with `tag`. A NULL or empty `task_id` gives `missing_required_value` through the queue;
+ * `.`, `..`, or an id longer than `ALTOGIC_MAX_TASK_ID_BYTES` give `invalid_argument`.
+ *
+ * Returns NULL when the call started, else an APIError JSON object, and everything else
+ * (the token, the client's reference, the connections, threads) is as for
+ * `altogic_task_run_once_start`.
+ *
+ * # Safety
+ * `client`, `queue` and `cancel` are NULL or live handles; `task_id` is NULL or a
+ * NUL-terminated string.
+ */
+char *altogic_task_get_status_start(const struct AltogicClient *client,
+                                    const char *task_id,
+                                    struct AltogicQueue *queue,
+                                    uint64_t tag,
+                                    const struct AltogicCancel *cancel);
+
+/**
+ * Starts `altogic_task_wait` on `queue`: its result, exactly the JSON
+ * `altogic_task_wait_cancellable` returns (the final TaskInfo, or errors; on `timeout_ms`,
+ * a `timeout` error with the last TaskInfo seen), comes out of `altogic_queue_next` once,
+ * with `tag`. `timeout_ms` counts from the start; 0 polls once; `ALTOGIC_WAIT_FOREVER`
+ * waits with no deadline of its own (until the execution ends, an error ends the wait, the
+ * token is triggered, or the queue is freed).
+ *
+ * A started wait costs no thread: thousands may run on one queue. Its polls take turns for
+ * the host's `ALTOGIC_MAX_CONNECTIONS_PER_HOST` connections with every other started call.
+ *
+ * Returns NULL when the call started, else an APIError JSON object; arguments, the token,
+ * the client's reference and threads are as for `altogic_task_get_status_start`.
+ *
+ * # Safety
+ * `client`, `queue` and `cancel` are NULL or live handles; `task_id` is NULL or a
+ * NUL-terminated string.
+ */
+char *altogic_task_wait_start(const struct AltogicClient *client,
+                              const char *task_id,
+                              uint64_t timeout_ms,
+                              struct AltogicQueue *queue,
+                              uint64_t tag,
+                              const struct AltogicCancel *cancel);
+
+/**
+ * Takes the next result from the queue, waiting up to `timeout_ms` for one: 0 only looks;
+ * `ALTOGIC_WAIT_FOREVER` waits until a result comes (or the queue is freed by another
+ * thread). Results come out in the order their calls ended.
+ *
+ * Returns the result, the compact JSON `{"info":...,"errors":...}` of one started call,
+ * and stores its tag in `*tag_out` (when `tag_out` is not NULL); free the string with
+ * `altogic_string_free`. Returns NULL, leaving `*tag_out` untouched, when nothing came in
+ * time, when `queue` is NULL, when the queue is being freed, and at once in a process that
+ * inherited the queue across fork().
+ *
+ * Thread-safety: may be called from any thread, by several threads at once (each result
+ * goes to one of them), and while other threads start calls. A thread blocked here when
+ * another thread calls `altogic_queue_free` wakes up and answers NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live queue from `altogic_queue_new`; `tag_out` is NULL or points to
+ * a writable `uint64_t`.
+ */
+char *altogic_queue_next(struct AltogicQueue *queue, uint64_t timeout_ms, uint64_t *tag_out);
+
+/**
+ * Frees a queue. NULL is a no-op; never free a queue twice.
+ *
+ * Refuses new calls on the queue at once, cancels the calls still running on it (their
+ * results, and those nobody took yet, are dropped: nothing leaks), wakes the threads
+ * blocked in `altogic_queue_next` on it (they answer NULL), and returns within 100 ms,
+ * once the cancelled calls ended (they do within milliseconds). Closes the readiness
+ * descriptor: stop watching it first (remove it from epoll, `loop.remove_reader`).
+ * Clients and tokens the calls used are not freed: the calls only drop their references.
+ *
+ * No thread may enter a function on the queue once this has returned; threads already in
+ * `altogic_task_..._start` or `altogic_queue_next` when it is called are answered (a refusal,
+ * NULL) before it returns.
+ *
+ * fork(): a child process inherits a copy of the queue but not the library's thread that
+ * runs its calls. In the child, only free it: `altogic_task_..._start` on it answers an
+ * `invalid_argument` error, `altogic_queue_next` answers NULL at once, and its descriptor
+ * (shared with the parent) must not be watched. Freeing it there waits for nothing and
+ * touches nothing of the parent: it drops the results that were waiting, and keeps the
+ * memory and the descriptor when calls were running at the fork. The child may make
+ * queues of its own: the first starts a thread for the child.
+ *
+ * # Safety
+ * `queue` is NULL or a queue from `altogic_queue_new` not yet freed.
+ */
+void altogic_queue_free(struct AltogicQueue *queue);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -7,12 +7,17 @@
  *   altogic::Cancel cancel;                                   // cancel.trigger() from any thread
  *   std::string ended = client.wait(task_id, std::chrono::seconds(60), cancel);
  *
+ *   altogic::Queue queue;                                     // many calls at once, no thread each
+ *   queue.start_run_once(client, "billOnDemand", 1);          // returns at once
+ *   auto done = queue.next(std::chrono::seconds(10));         // {tag, result JSON}, or nullopt
+ *
  * What it adds to the C API, and nothing else:
- * - RAII: altogic::Client and altogic::Cancel free their handles; every string the library
- *   returns is freed by this header, whatever throws (no leak, never free()).
- * - Exceptions where C returns an error object: a client that cannot be created and a
- *   refused session token throw altogic::Error (a std::runtime_error carrying the APIError
- *   JSON and its code). Task calls do not throw for failed calls: like the C functions and
+ * - RAII: altogic::Client, altogic::Cancel and altogic::Queue free their handles; every
+ *   string the library returns is freed by this header, whatever throws (no leak, never
+ *   free()).
+ * - Exceptions where C returns an error object: a client or a queue that cannot be created,
+ *   a refused session token and a refused start on a queue throw altogic::Error (a
+ *   std::runtime_error carrying the APIError JSON and its code). Task calls do not throw for failed calls: like the C functions and
  *   the official client, they answer the JSON {"info":...,"errors":...}; read it with the
  *   JSON library of your choice.
  * - C++ strings: std::string_view arguments; one holding a NUL byte, which a C string
@@ -21,7 +26,9 @@
  * Thread-safety: one Client may be used by many threads at once (its calls run
  * concurrently); set_session is safe while other threads make calls. A Cancel may be
  * triggered from any thread while calls use it. Destroy a Client or a Cancel only when no
- * call is using it.
+ * call is using it. A Queue may be used by many threads at once (starts and next); calls
+ * started on it keep their own references to the Client and the Cancel they were given, so
+ * those may be destroyed while the calls run.
  */
 #ifndef ALTOGIC_HPP
 #define ALTOGIC_HPP
@@ -63,37 +70,23 @@ inline std::string c_string(std::string_view value, const char *name) {
     return std::string(value);
 }
 
-/**
- * The string value of the first "key":"..." in JSON the library wrote (its own error
- * objects put origin, code and message first in each item), with escapes decoded.
- */
-inline std::string string_field(const std::string &json, const std::string &key) {
-    const std::string pattern = "\"" + key + "\":\"";
-    std::size_t at = json.find(pattern);
-    if (at == std::string::npos) return std::string();
-    std::string value;
-    for (std::size_t i = at + pattern.size(); i < json.size(); i++) {
-        char c = json[i];
-        if (c == '"') break;
-        if (c != '\\' || i + 1 >= json.size()) {
-            value += c;
-            continue;
-        }
-        char escaped = json[++i];
-        switch (escaped) {
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
-        case 'r': value += '\r'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'u': value += "\\u"; break; /* kept escaped: messages are for people */
-        default: value += escaped;       /* \" \\ \/ */
-        }
-    }
-    return value;
+/** The value at a JSON Pointer of JSON the library wrote (altogic_json_get), or "". */
+inline std::string json_get(const std::string &json, const char *pointer) {
+    return take(altogic_json_get(json.c_str(), pointer));
 }
 
 } // namespace detail
+
+/**
+ * The value at a JSON Pointer (RFC 6901) of a result or error the library returned, as
+ * altogic_json_get reads it: a string's text, any other value's JSON, or std::nullopt when
+ * there is none (or it is null). E.g. altogic::json_get(result, "/info/taskId").
+ */
+inline std::optional<std::string> json_get(const std::string &json, const char *pointer) {
+    detail::LibraryString value(altogic_json_get(json.c_str(), pointer));
+    if (!value) return std::nullopt;
+    return std::string(value.get());
+}
 
 /**
  * A failure reported by the library as an APIError object
@@ -103,8 +96,8 @@ inline std::string string_field(const std::string &json, const std::string &key)
 class Error : public std::runtime_error {
   public:
     explicit Error(std::string api_error_json)
-        : std::runtime_error(detail::string_field(api_error_json, "message")),
-          json_(std::move(api_error_json)), code_(detail::string_field(json_, "code")) {}
+        : std::runtime_error(detail::json_get(api_error_json, "/items/0/message")),
+          json_(std::move(api_error_json)), code_(detail::json_get(json_, "/items/0/code")) {}
 
     /** The whole APIError object as compact JSON. */
     const std::string &json() const noexcept { return json_; }
@@ -250,6 +243,132 @@ class Client {
     }
 
     std::unique_ptr<AltogicClient, ClientDeleter> client_;
+};
+
+/**
+ * A completion queue (RAII over AltogicQueue): calls started on it run on the library's own
+ * thread, without a thread of the caller's each, and their results come out of next(), each
+ * with the tag given at its start, exactly once. fd() is readable while a result waits, for
+ * the program's own event loop (epoll, poll, boost::asio's posix::stream_descriptor with
+ * async_wait): drain with next() (zero timeout) until it answers std::nullopt.
+ *
+ * A start never waits for the network and throws altogic::Error only when the call did not
+ * start (a moved-from Queue: missing_required_value; a queue of another process); argument
+ * errors (an empty task id, a moved-from Client) come out of next() as the call's result,
+ * exactly as the blocking call answers them. Movable, not copyable. The destructor cancels
+ * the calls still running, drops results nobody took, and returns within 100 ms; a thread
+ * blocked in next() on it then answers std::nullopt, but none may call it afterwards.
+ */
+class Queue {
+  public:
+    /** Waits until a result comes (ALTOGIC_WAIT_FOREVER). */
+    static constexpr std::chrono::milliseconds wait_forever = std::chrono::milliseconds::max();
+
+    /** A tag and the result JSON {"info":...,"errors":...} of one started call. */
+    using Result = std::pair<std::uint64_t, std::string>;
+
+    /** Creates a queue; the first of the process starts the library's thread. Throws altogic::Error. */
+    Queue() {
+        char *error = nullptr;
+        queue_ = altogic_queue_new(&error);
+        if (!queue_) throw Error(detail::take(error));
+    }
+    ~Queue() { altogic_queue_free(queue_); }
+    Queue(const Queue &) = delete;
+    Queue &operator=(const Queue &) = delete;
+    Queue(Queue &&other) noexcept : queue_(std::exchange(other.queue_, nullptr)) {}
+    Queue &operator=(Queue &&other) noexcept {
+        if (this != &other) {
+            altogic_queue_free(queue_);
+            queue_ = std::exchange(other.queue_, nullptr);
+        }
+        return *this;
+    }
+
+    /** Starts runOnce; its result comes out of next() with `tag`. */
+    void start_run_once(const Client &client, std::string_view task_name_or_id, std::uint64_t tag) {
+        start_run_once_with(client, task_name_or_id, tag, nullptr);
+    }
+    /** Starts runOnce, ended early by `cancel` (which may be destroyed once this returns). */
+    void start_run_once(const Client &client, std::string_view task_name_or_id, std::uint64_t tag,
+                        const Cancel &cancel) {
+        start_run_once_with(client, task_name_or_id, tag, cancel.get());
+    }
+
+    /** Starts getTaskStatus; its result comes out of next() with `tag`. */
+    void start_get_status(const Client &client, std::string_view task_id, std::uint64_t tag) {
+        start_get_status_with(client, task_id, tag, nullptr);
+    }
+    /** Starts getTaskStatus, ended early by `cancel`. */
+    void start_get_status(const Client &client, std::string_view task_id, std::uint64_t tag,
+                          const Cancel &cancel) {
+        start_get_status_with(client, task_id, tag, cancel.get());
+    }
+
+    /**
+     * Starts a wait (see altogic_task_wait_start); its result comes out of next() with `tag`.
+     * `timeout` zero polls once; Client::wait_forever waits without a deadline of its own. A
+     * negative timeout throws std::invalid_argument.
+     */
+    void start_wait(const Client &client, std::string_view task_id, std::chrono::milliseconds timeout,
+                    std::uint64_t tag) {
+        start_wait_with(client, task_id, timeout, tag, nullptr);
+    }
+    /** Starts a wait, ended early by `cancel`. */
+    void start_wait(const Client &client, std::string_view task_id, std::chrono::milliseconds timeout,
+                    std::uint64_t tag, const Cancel &cancel) {
+        start_wait_with(client, task_id, timeout, tag, cancel.get());
+    }
+
+    /**
+     * The next result and its tag, waiting up to `timeout` (zero only looks; wait_forever
+     * waits); std::nullopt when nothing came in time. Safe from any thread. A negative
+     * timeout throws std::invalid_argument.
+     */
+    std::optional<Result> next(std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) {
+        if (timeout.count() < 0) throw std::invalid_argument("altogic: next's timeout cannot be negative");
+        const std::uint64_t timeout_ms =
+            timeout == wait_forever ? ALTOGIC_WAIT_FOREVER : static_cast<std::uint64_t>(timeout.count());
+        std::uint64_t tag = 0;
+        char *result = altogic_queue_next(queue_, timeout_ms, &tag);
+        if (!result) return std::nullopt;
+        std::string json = detail::take(result);
+        return Result(tag, std::move(json));
+    }
+
+    /** The readiness descriptor (never read or close it); -1 for a moved-from Queue. */
+    int fd() const noexcept { return altogic_queue_fd(queue_); }
+
+    /** The C handle, still owned by this object. */
+    AltogicQueue *get() const noexcept { return queue_; }
+
+  private:
+    static void started(char *refused) {
+        if (refused) throw Error(detail::take(refused));
+    }
+
+    void start_run_once_with(const Client &client, std::string_view name, std::uint64_t tag,
+                             const AltogicCancel *cancel) {
+        const std::string arg = detail::c_string(name, "task_name_or_id");
+        started(altogic_task_run_once_start(client.get(), arg.c_str(), queue_, tag, cancel));
+    }
+
+    void start_get_status_with(const Client &client, std::string_view task_id, std::uint64_t tag,
+                               const AltogicCancel *cancel) {
+        const std::string arg = detail::c_string(task_id, "task_id");
+        started(altogic_task_get_status_start(client.get(), arg.c_str(), queue_, tag, cancel));
+    }
+
+    void start_wait_with(const Client &client, std::string_view task_id, std::chrono::milliseconds timeout,
+                         std::uint64_t tag, const AltogicCancel *cancel) {
+        if (timeout.count() < 0) throw std::invalid_argument("altogic: a wait's timeout cannot be negative");
+        const std::string arg = detail::c_string(task_id, "task_id");
+        const std::uint64_t timeout_ms =
+            timeout == Client::wait_forever ? ALTOGIC_WAIT_FOREVER : static_cast<std::uint64_t>(timeout.count());
+        started(altogic_task_wait_start(client.get(), arg.c_str(), timeout_ms, queue_, tag, cancel));
+    }
+
+    AltogicQueue *queue_;
 };
 
 } // namespace altogic

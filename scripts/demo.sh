@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo: builds the library, the emulator and the examples, starts the emulator on a
 # free loopback port, runs billOnDemand (printing each status change) and failingTask
-# (showing its errors) from C, then billOnDemand from C++, Python, Go and the altogic-task
-# command line, and stops the emulator whatever happened.
+# (showing its errors) from C, eight billOnDemand at once through a completion queue and
+# epoll from C, then billOnDemand from C++, Python, Go and the altogic-task command line,
+# and stops the emulator whatever happened.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -21,6 +22,10 @@ cargo build --release --quiet -p altogic-task
 echo "== building the C example against libaltogic.a (static)"
 gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/c/run_task.c \
     -o "$out/run_task" "$root/target/release/libaltogic.a" -lpthread -ldl -lm
+
+echo "== building the C completion-queue example (epoll) against libaltogic.a (static)"
+gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/c/queue_epoll.c \
+    -o "$out/queue_epoll" "$root/target/release/libaltogic.a" -lpthread -ldl -lm
 
 echo "== building the C++ example against libaltogic.a (static)"
 g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/cpp/run_task.cpp \
@@ -41,6 +46,8 @@ if "$out/run_task" "$url" demo-client-key failingTask; then
     echo "failingTask was expected to end in errors" >&2
     status=1
 fi
+echo "== C: 8 runOnce billOnDemand at once through a completion queue and epoll, each followed by a wait"
+"$out/queue_epoll" "$url" demo-client-key billOnDemand 8 || status=1
 echo "== C++: runOnce billOnDemand, then wait for it"
 "$out/run_task_cpp" "$url" demo-client-key billOnDemand || status=1
 echo "== Python: runOnce billOnDemand, then follow it (the package straight from bindings/python/src)"

@@ -11,6 +11,7 @@
 //!   and the runtimes that drive them (`transport::local`, per calling thread).
 //! - `answer`: how an answer from the service becomes a [`TaskResult`].
 //! - [`task`]: the task manager calls (`runOnce`, `getTaskStatus`, wait).
+//! - `queue`: the completion queue, whose calls run on `transport::background`.
 //! - `ffi`: the C ABI, the only place with `unsafe`, and the only place that builds the
 //!   `{"info":...,"errors":...}` envelope C callers receive.
 
@@ -25,6 +26,7 @@ mod ffi;
 pub mod info;
 mod log;
 mod proxy;
+mod queue;
 pub mod task;
 mod tls;
 mod transport;

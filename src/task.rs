@@ -4,8 +4,9 @@
 //! 1. [`Client::run_once_call`], [`Client::status_call`] or [`Client::wait_call`] checks
 //!    the arguments and prepares a [`Call`], without any I/O;
 //! 2. [`Client::execute`] runs it on a connection pool, asynchronously: on the calling
-//!    thread's runtime for the blocking calls below ([`crate::transport::local`]), or on
-//!    a background runtime for a completion queue.
+//!    thread's runtime for the blocking calls below ([`crate::transport::local`]), or, through
+//!    [`Client::execute_limited`], on the completion queue's runtime
+//!    ([`crate::transport::background`]), where requests to one host take turns.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ use crate::cancel::CancelToken;
 use crate::client::Client;
 use crate::error::{codes, invalid_named_argument, missing_value, ApiError};
 use crate::info::TaskInfo;
+use crate::transport::limit::HostLimit;
 use crate::transport::{self, Request};
 
 const INVALID_SESSION_TOKEN: &str = "invalid_session_token";
@@ -187,10 +189,22 @@ impl Client {
     /// Runs a prepared call on `pool`. Cancellation is the caller's: drop the future, or
     /// run it inside [`transport::cancellable`].
     pub async fn execute(&self, pool: &reqwest::Client, call: Call) -> TaskResult {
+        self.execute_limited(pool, None, call).await
+    }
+
+    /// [`Client::execute`], each request first taking a turn of `limit` (when given) for as
+    /// long as it is in flight; the wait for a turn counts against the request's deadline.
+    pub async fn execute_limited(
+        &self,
+        pool: &reqwest::Client,
+        limit: Option<&HostLimit>,
+        call: Call,
+    ) -> TaskResult {
         match call {
             Call::RunOnce { body } => {
                 self.exchange(
                     pool,
+                    limit,
                     Method::POST,
                     self.task_url().clone(),
                     Some(body),
@@ -200,20 +214,21 @@ impl Client {
                 .await
             }
             Call::Status { url } => {
-                self.exchange(pool, Method::GET, url, None, None, GET_TASK_STATUS)
+                self.exchange(pool, limit, Method::GET, url, None, None, GET_TASK_STATUS)
                     .await
             }
             Call::Wait {
                 url,
                 task_id,
                 timeout,
-            } => self.wait(pool, url, &task_id, timeout).await,
+            } => self.wait(pool, limit, url, &task_id, timeout).await,
         }
     }
 
     async fn wait(
         &self,
         pool: &reqwest::Client,
+        limit: Option<&HostLimit>,
         url: reqwest::Url,
         task_id: &str,
         timeout: Option<Duration>,
@@ -238,6 +253,7 @@ impl Client {
             let polled = self
                 .exchange(
                     pool,
+                    limit,
                     Method::GET,
                     url.clone(),
                     None,
@@ -266,16 +282,28 @@ impl Client {
         }
     }
 
-    /// One request and its answer; `deadline` None is the client's `timeoutMs`.
+    /// One request and its answer; `deadline` None is the client's `timeoutMs`. With a
+    /// `limit`, the request first waits for a turn, within its deadline, and holds it until
+    /// its answer was read.
+    #[allow(clippy::too_many_arguments)]
     async fn exchange(
         &self,
         pool: &reqwest::Client,
+        limit: Option<&HostLimit>,
         method: Method,
         url: reqwest::Url,
         json_body: Option<String>,
         deadline: Option<Duration>,
         description: &str,
     ) -> TaskResult {
+        let deadline = deadline.unwrap_or(self.timeout());
+        let (_turn, deadline) = match limit {
+            None => (None, deadline),
+            Some(limit) => {
+                let (turn, left) = limit.turn(deadline, description, &url).await?;
+                (Some(turn), left)
+            }
+        };
         let session = self.session_snapshot();
         let headers = self.request_headers(session.token.as_deref())?;
         let response = transport::send(
@@ -285,7 +313,7 @@ impl Client {
                 url,
                 headers,
                 json_body,
-                deadline: deadline.unwrap_or(self.timeout()),
+                deadline,
                 max_response_bytes: self.max_response_bytes(),
                 proxy: self.connection().proxy.as_ref(),
                 description,

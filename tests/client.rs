@@ -487,11 +487,11 @@ mod cancellation {
         assert!(token.is_triggered());
         assert_cancelled(&json(&client.run_once("counted-pre", Some(&token))));
         assert_cancelled(&json(&client.get_task_status("counted-pre", Some(&token))));
-        assert_cancelled(&json(&client.wait_for_task(
-            "counted-pre",
-            None,
-            Some(&token),
-        )));
+        let waited = json(&client.wait_for_task("counted-pre", None, Some(&token)));
+        assert_cancelled(&waited);
+        // The wait names itself, not the poll it never made.
+        let message = first_item(&waited)["message"].as_str().unwrap();
+        assert!(message.starts_with("wait was cancelled"), "{message}");
         assert_eq!(seen_count(&client, "counted-pre"), 0);
     }
 

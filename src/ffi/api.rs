@@ -12,7 +12,7 @@ use crate::error::missing_value;
 use crate::error::{codes, ApiError};
 use crate::ffi::boundary::ffi_guard;
 use crate::ffi::envelope::envelope_json;
-use crate::ffi::handle::{AltogicCancel, AltogicClient, BoxedHandle};
+use crate::ffi::handle::{AltogicCancel, AltogicClient, ArcHandle, BoxedHandle};
 use crate::ffi::sigpipe::SigpipeBlocked;
 use crate::ffi::strings::{free_c_string, optional_str, required_str, to_c_string};
 use crate::task::TaskResult;
@@ -74,7 +74,7 @@ unsafe fn task_call(
 }
 
 /// The wait's deadline: None for `ALTOGIC_WAIT_FOREVER`.
-fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
+pub(crate) fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
     (timeout_ms != ALTOGIC_WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms))
 }
 
@@ -109,9 +109,10 @@ fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
 /// item's `details.argument` names the argument), `invalid_env_url` (also for a URL with a
 /// user name or password, which is never repeated in the message).
 ///
-/// Creating a client is cheap: it starts no thread and opens no connection. The library never
-/// starts a thread: each thread that makes calls drives its own small runtime and kept-alive
-/// connections, built on its first call and shared by every client it calls with.
+/// Creating a client is cheap: it starts no thread and opens no connection. The blocking calls
+/// start no thread: each thread that makes calls drives its own small runtime and kept-alive
+/// connections, built on its first call and shared by every client it calls with. (Calls
+/// started on a completion queue run on the library's own thread: see `altogic_queue_new`.)
 ///
 /// Ownership: the strings are borrowed for the duration of the call only. The returned
 /// client is owned by the caller and must be freed with `altogic_client_free`.
@@ -161,8 +162,11 @@ pub unsafe extern "C" fn altogic_client_new(
 
 /// Frees a client made by `altogic_client_new`. NULL is a no-op; never free a client twice.
 ///
-/// Connections stay in the calling threads' pools for other clients. No call on this client may
-/// be running on another thread, or start afterwards.
+/// Connections stay in the calling threads' pools for other clients. No blocking call on this
+/// client may be running on another thread, and no call may start on it afterwards. Calls
+/// already started on a completion queue (`altogic_task_..._start`) keep a reference of their
+/// own: they run to completion and deliver their results, and the client's memory is freed
+/// when the last of them ends.
 ///
 /// # Safety
 /// `client` is NULL or a client from `altogic_client_new` not yet freed.

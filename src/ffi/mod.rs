@@ -1,12 +1,16 @@
 //! The C ABI. The only module with `unsafe`: the boundary that stops panics
 //! ([`boundary`]), typed handle casts ([`handle`]), C string helpers ([`strings`]), the
-//! result envelope ([`envelope`]), SIGPIPE kept away from the host ([`sigpipe`]) and the
-//! exported functions ([`api`]).
+//! result envelope ([`envelope`]), SIGPIPE kept away from the host ([`sigpipe`]), the
+//! exported functions ([`api`]), and those of the completion queue ([`queue`]) with its
+//! readiness descriptor ([`readiness`]).
 
 mod api;
 mod boundary;
 mod envelope;
 mod handle;
+mod json;
+mod queue;
+mod readiness;
 // SIGPIPE exists only on Unix; elsewhere a socket write never raises a signal.
 #[cfg(unix)]
 mod sigpipe;
@@ -18,6 +22,7 @@ mod sigpipe {
             SigpipeBlocked
         }
     }
+    pub fn block_in_this_thread() {}
 }
 mod strings;
 

@@ -58,6 +58,14 @@ impl SigpipeBlocked {
     }
 }
 
+/// Blocks SIGPIPE in the calling thread for good: the hook of every thread the library
+/// starts itself (see `transport::background`), whose signal mask is the library's own.
+pub fn block_in_this_thread() {
+    let set = sigpipe_set();
+    // SAFETY: a valid set; pthread_sigmask only changes this thread's mask.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, ptr::null_mut()) };
+}
+
 impl Drop for SigpipeBlocked {
     fn drop(&mut self) {
         let Some(previous_mask) = self.restore else {

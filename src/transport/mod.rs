@@ -12,6 +12,8 @@
 //! `tokio::time::timeout` bounds the whole call, body included, and a cancellation token
 //! ends it at any point ([`cancellable`]).
 
+pub mod background;
+pub mod limit;
 pub mod local;
 
 use std::future::Future;

@@ -15,12 +15,15 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -114,6 +117,30 @@ static void expect_create_error(const char *url, const char *key, const char *op
     CHECK_HAS(error, "\"status\":0,\"statusText\":\"Client Error\",\"items\":[{\"origin\":\"client_error\"");
     altogic_string_free(error);
     altogic_client_free(client);
+}
+
+static void test_json_get(void) {
+    const char *answer = "{\"info\":{\"taskId\":\"t1\",\"n\":1.50},\"errors\":{\"status\":0,"
+                         "\"items\":[{\"code\":\"x\",\"message\":\"caf\\u00e9 \\\"q\\\"\"}]}}";
+    struct {
+        const char *pointer, *expected;
+    } cases[] = {
+        {"/info/taskId", "t1"},
+        {"/info/n", "1.50"},
+        {"/errors/items/0/code", "x"},
+        {"/errors/items/0/message", "caf\xc3\xa9 \"q\""},
+        {"/errors/status", "0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *value = altogic_json_get(answer, cases[i].pointer);
+        CHECK(value != NULL && strcmp(value, cases[i].expected) == 0, cases[i].pointer);
+        altogic_string_free(value);
+    }
+    CHECK(altogic_json_get(answer, "/nothing") == NULL, "json_get: no value is NULL");
+    CHECK(altogic_json_get("{\"info\":null}", "/info") == NULL, "json_get: null is NULL");
+    CHECK(altogic_json_get("not json", "") == NULL, "json_get: not JSON is NULL");
+    CHECK(altogic_json_get(NULL, "/a") == NULL && altogic_json_get(answer, NULL) == NULL,
+          "json_get: NULL arguments are NULL");
 }
 
 static void test_client_new_refuses_bad_input(void) {
@@ -663,6 +690,548 @@ static void test_fork_while_threads_call(void) {
     altogic_client_free(client);
 }
 
+/* ---- The completion queue (C ABI 1.1) ---- */
+
+/* Threads of the process before the first queue: the library's threads come with it. */
+static long threads_before_queues = -1;
+
+static AltogicQueue *new_queue(void) {
+    if (threads_before_queues < 0) threads_before_queues = proc_status("Threads:");
+    char *error = (char *)"untouched";
+    AltogicQueue *queue = altogic_queue_new(&error);
+    CHECK(queue != NULL, "queue created");
+    CHECK(error == NULL, "*error_out set to NULL on success");
+    return queue;
+}
+
+/* Whether the descriptor is readable, looking only (poll with timeout 0) or waiting. */
+static int fd_readable(int fd, int timeout_ms) {
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+static void test_queue_refused_starts(void) {
+    AltogicClient *client = new_client(NULL);
+    uint64_t tag = 42;
+    CHECK(altogic_queue_fd(NULL) == -1, "fd of NULL is -1");
+    CHECK(altogic_queue_next(NULL, 0, &tag) == NULL && tag == 42, "next on NULL answers NULL");
+    CHECK(altogic_queue_next(NULL, 50, NULL) == NULL, "next on NULL with NULL tag_out");
+    altogic_queue_free(NULL);
+    EXPECT(altogic_task_run_once_start(client, "x", NULL, 1, NULL),
+           "{\"status\":0,\"statusText\":\"Client Error\",\"items\":[{\"origin\":\"client_error\",\"code\":\"missing_required_value\"",
+           "queue");
+    EXPECT(altogic_task_get_status_start(client, "x", NULL, 2, NULL), "\"code\":\"missing_required_value\"");
+    EXPECT(altogic_task_wait_start(client, "x", 10, NULL, 3, NULL), "\"code\":\"missing_required_value\"");
+    /* A NULL queue wins over every other bad argument: nothing can carry their errors. */
+    EXPECT(altogic_task_wait_start(NULL, NULL, 10, NULL, 4, NULL), "\"code\":\"missing_required_value\"");
+    altogic_queue_free(NULL);
+    altogic_client_free(client);
+}
+
+/* Argument errors come through the queue with their tags, exactly as the blocking calls
+   answer them. */
+static void test_queue_argument_errors(void) {
+    AltogicClient *client = new_client(NULL);
+    AltogicQueue *queue = new_queue();
+    struct {
+        char *started;
+        char *blocking;
+    } cases[7];
+    cases[0].started = altogic_task_run_once_start(NULL, "x", queue, 0, NULL);
+    cases[0].blocking = altogic_task_run_once(NULL, "x");
+    cases[1].started = altogic_task_run_once_start(client, NULL, queue, 1, NULL);
+    cases[1].blocking = altogic_task_run_once(client, NULL);
+    cases[2].started = altogic_task_run_once_start(client, "", queue, 2, NULL);
+    cases[2].blocking = altogic_task_run_once(client, "");
+    cases[3].started = altogic_task_get_status_start(client, NULL, queue, 3, NULL);
+    cases[3].blocking = altogic_task_get_status(client, NULL);
+    cases[4].started = altogic_task_get_status_start(client, "..", queue, 4, NULL);
+    cases[4].blocking = altogic_task_get_status(client, "..");
+    cases[5].started = altogic_task_wait_start(client, "", 10, queue, 5, NULL);
+    cases[5].blocking = altogic_task_wait(client, "", 10);
+    cases[6].started = altogic_task_wait_start(client, "\xff", 10, queue, 6, NULL);
+    cases[6].blocking = altogic_task_wait(client, "\xff", 10);
+    enum { CASES = sizeof cases / sizeof cases[0] };
+    char *results[CASES] = {0};
+    int duplicates = 0, strays = 0;
+    for (int i = 0; i < CASES; i++) {
+        CHECK(cases[i].started == NULL, "a start with bad call arguments is accepted");
+        altogic_string_free(cases[i].started);
+    }
+    for (int i = 0; i < CASES; i++) {
+        uint64_t tag = UINT64_MAX;
+        char *r = altogic_queue_next(queue, 5000, &tag);
+        if (!r) break;
+        if (tag >= CASES) strays++, altogic_string_free(r);
+        else if (results[tag]) duplicates++, altogic_string_free(r);
+        else results[tag] = r;
+    }
+    CHECK(duplicates == 0 && strays == 0, "each argument error comes once, with its tag");
+    for (int i = 0; i < CASES; i++) {
+        CHECK(results[i] && cases[i].blocking && strcmp(results[i], cases[i].blocking) == 0,
+              "the queue answers an argument error as the blocking call does");
+        if (results[i] && cases[i].blocking && strcmp(results[i], cases[i].blocking) != 0)
+            fprintf(stderr, "  tag %d: queue %s\n  blocking %s\n", i, results[i], cases[i].blocking);
+        altogic_string_free(results[i]);
+        altogic_string_free(cases[i].blocking);
+    }
+    CHECK(altogic_queue_next(queue, 0, NULL) == NULL, "nothing more");
+    altogic_queue_free(queue);
+    altogic_client_free(client);
+}
+
+struct taker {
+    AltogicQueue *queue;
+    int *seen;
+    int limit;
+    int got;
+    pthread_mutex_t *lock;
+};
+
+static void *take_results(void *arg) {
+    struct taker *t = arg;
+    for (;;) {
+        uint64_t tag = UINT64_MAX;
+        char *r = altogic_queue_next(t->queue, 3000, &tag);
+        if (!r) break; /* nothing for 3 s: the main thread is done */
+        int ok = strstr(r, "\"errors\":null}") != NULL;
+        altogic_string_free(r);
+        pthread_mutex_lock(t->lock);
+        if (tag < (uint64_t)t->limit && ok) t->seen[tag]++;
+        else t->seen[t->limit]++; /* strays and failures */
+        t->got++;
+        pthread_mutex_unlock(t->lock);
+    }
+    return NULL;
+}
+
+/* 200 started calls of all three kinds, taken by three threads at once: every tag once. */
+static void test_queue_results_once_with_tags(void) {
+    enum { N = 200 };
+    AltogicClient *client = new_client(NULL);
+    AltogicQueue *queue = new_queue();
+    static int seen[N + 1];
+    memset(seen, 0, sizeof seen);
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    struct taker takers[3];
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++) {
+        takers[i] = (struct taker){queue, seen, N, 0, &lock};
+        pthread_create(&threads[i], NULL, take_results, &takers[i]);
+    }
+    double started = now_ms();
+    int refused = 0;
+    for (int i = 0; i < N; i++) {
+        char id[64];
+        char *r;
+        switch (i % 3) {
+        case 0: r = altogic_task_run_once_start(client, "echo-queue", queue, (uint64_t)i, NULL); break;
+        case 1: r = altogic_task_get_status_start(client, "echo-queue", queue, (uint64_t)i, NULL); break;
+        default:
+            snprintf(id, sizeof id, "seq-queue-%d-%d", i, (int)getpid());
+            r = altogic_task_wait_start(client, id, 20000, queue, (uint64_t)i, NULL);
+        }
+        if (r) refused++;
+        altogic_string_free(r);
+    }
+    for (int i = 0; i < 3; i++) pthread_join(threads[i], NULL);
+    int once = 0, got = 0;
+    for (int i = 0; i < N; i++) once += seen[i] == 1;
+    for (int i = 0; i < 3; i++) got += takers[i].got;
+    printf("queue: %d started calls (runOnce, getTaskStatus, wait) taken by 3 threads in %.0f ms\n",
+           N, now_ms() - started - 3000);
+    CHECK(refused == 0, "every start accepted");
+    CHECK(once == N && seen[N] == 0 && got == N, "every result came exactly once, with its tag, without error");
+    if (once != N || got != N) fprintf(stderr, "  %d of %d tags once, %d results, %d strays or errors\n", once, N, got, seen[N]);
+    CHECK(takers[0].got > 0 || takers[1].got > 0 || takers[2].got > 0, "takers got results");
+    /* The result is exactly the blocking call's JSON. */
+    CHECK(altogic_task_run_once_start(client, "echo-queue-shape", queue, 7, NULL) == NULL, "started");
+    uint64_t tag = 0;
+    char *r = altogic_queue_next(queue, 10000, &tag);
+    CHECK(tag == 7, "its tag");
+    check_one_line(r);
+    CHECK_HAS(r, "{\"info\":{\"taskId\":");
+    CHECK_HAS(r, "\"method\":\"POST\",\"path\":\"/_api/rest/v1/task\"");
+    CHECK_HAS(r, "[\"x-client-key\",\"c-client-key\"]");
+    CHECK_HAS(r, "\"errors\":null}");
+    altogic_string_free(r);
+    altogic_queue_free(queue);
+    altogic_client_free(client);
+}
+
+/* Readable iff a result waits: before, while one or two wait, after draining. */
+static void test_queue_fd_readiness(void) {
+    AltogicClient *client = new_client(NULL);
+    AltogicQueue *queue = new_queue();
+    int fd = altogic_queue_fd(queue);
+    CHECK(fd >= 0, "a queue has a descriptor");
+    CHECK(!fd_readable(fd, 0), "not readable while empty");
+    /* Argument errors are delivered before the start returns. */
+    altogic_string_free(altogic_task_get_status_start(client, NULL, queue, 1, NULL));
+    CHECK(fd_readable(fd, 0), "readable once a result waits");
+    altogic_string_free(altogic_task_get_status_start(client, NULL, queue, 2, NULL));
+    CHECK(fd_readable(fd, 0), "readable with two waiting");
+    uint64_t tag = 0;
+    char *r = altogic_queue_next(queue, 0, &tag);
+    CHECK(r != NULL && tag == 1, "first result, first tag");
+    altogic_string_free(r);
+    CHECK(fd_readable(fd, 0), "still readable: one waits");
+    r = altogic_queue_next(queue, 0, &tag);
+    CHECK(r != NULL && tag == 2, "second result");
+    altogic_string_free(r);
+    CHECK(!fd_readable(fd, 0), "not readable once drained");
+    CHECK(altogic_queue_next(queue, 0, &tag) == NULL, "drained: next answers NULL");
+    /* A call over the network: the descriptor wakes a poll when its result comes. */
+    altogic_string_free(altogic_task_run_once_start(client, "slow", queue, 3, NULL));
+    CHECK(!fd_readable(fd, 0), "not readable while the call runs");
+    CHECK(fd_readable(fd, 10000), "poll wakes when the result comes");
+    r = altogic_queue_next(queue, 0, &tag);
+    CHECK(r != NULL && tag == 3, "the call's result");
+    CHECK_HAS(r, "\"errors\":null}");
+    altogic_string_free(r);
+    CHECK(!fd_readable(fd, 0), "not readable once drained again");
+
+    /* Edge-triggered (EPOLLET, as Go's poller watches it): every empty -> non-empty
+       transition is a new event, also after a drain that did not make the fd quiet first. */
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event watch = {.events = EPOLLIN | EPOLLET, .data = {.u64 = 0}};
+    CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &watch) == 0, "the descriptor goes into epoll");
+    struct epoll_event event;
+    CHECK(epoll_wait(ep, &event, 1, 0) == 0, "no event while empty");
+    int edges = 0;
+    for (int round = 0; round < 5; round++) {
+        altogic_string_free(altogic_task_run_once_start(client, "echo-edge", queue, 20 + round, NULL));
+        if (epoll_wait(ep, &event, 1, 10000) == 1) edges++;
+        CHECK(epoll_wait(ep, &event, 1, 0) == 0, "one event per arrival");
+        r = altogic_queue_next(queue, 0, &tag);
+        CHECK(r != NULL && tag == (uint64_t)(20 + round), "the arrival's result");
+        altogic_string_free(r);
+    }
+    CHECK(edges == 5, "each empty -> non-empty transition is a new edge-triggered event");
+    close(ep);
+    altogic_queue_free(queue);
+    altogic_client_free(client);
+}
+
+struct blocked_taker {
+    AltogicQueue *queue;
+    uint64_t timeout_ms;
+    char *result;
+    uint64_t tag;
+    double returned_ms;
+};
+
+static void *take_one(void *arg) {
+    struct blocked_taker *t = arg;
+    t->result = altogic_queue_next(t->queue, t->timeout_ms, &t->tag);
+    t->returned_ms = now_ms();
+    return NULL;
+}
+
+static void test_queue_next_timeouts(void) {
+    AltogicClient *client = new_client(NULL);
+    AltogicQueue *queue = new_queue();
+    uint64_t tag = 99;
+    double started = now_ms();
+    CHECK(altogic_queue_next(queue, 0, &tag) == NULL && tag == 99, "0 polls: NULL, tag untouched");
+    double polled = now_ms() - started;
+    started = now_ms();
+    CHECK(altogic_queue_next(queue, 150, &tag) == NULL, "nothing within 150 ms: NULL");
+    double waited = now_ms() - started;
+    printf("queue: next(0) on an empty queue took %.2f ms, next(150) %.1f ms\n", polled, waited);
+    CHECK(polled < 50, "next(0) does not wait");
+    CHECK(waited >= 140 && waited < 2000, "next(150) waits about 150 ms");
+    /* From another thread, waiting forever: the result of a call started here wakes it. */
+    struct blocked_taker t = {queue, ALTOGIC_WAIT_FOREVER, NULL, 0, 0};
+    pthread_t thread;
+    pthread_create(&thread, NULL, take_one, &t);
+    usleep(100 * 1000);
+    altogic_string_free(altogic_task_run_once_start(client, "echo-other-thread", queue, 5, NULL));
+    pthread_join(thread, NULL);
+    CHECK(t.result != NULL && t.tag == 5, "a thread waiting forever gets the result");
+    CHECK_HAS(t.result, "\"errors\":null}");
+    altogic_string_free(t.result);
+    /* A small timeout that a result beats. */
+    altogic_string_free(altogic_task_run_once_start(client, "echo-small-timeout", queue, 6, NULL));
+    char *r = altogic_queue_next(queue, 5000, &tag);
+    CHECK(r != NULL && tag == 6, "next with a timeout returns as soon as the result comes");
+    altogic_string_free(r);
+    altogic_queue_free(queue);
+    altogic_client_free(client);
+}
+
+static void test_queue_cancellation(void) {
+    AltogicClient *client = new_client(NULL);
+    AltogicQueue *queue = new_queue();
+    /* Triggered before the start: the result is cancelled and nothing is sent. */
+    AltogicCancel *early = altogic_cancel_new();
+    altogic_cancel_trigger(early);
+    altogic_string_free(altogic_task_run_once_start(client, "counted-c-queue-pre", queue, 1, early));
+    altogic_string_free(altogic_task_wait_start(client, "counted-c-queue-pre", ALTOGIC_WAIT_FOREVER, queue, 2, early));
+    /* The call keeps its own reference to the token. */
+    altogic_cancel_free(early);
+    int cancelled = 0;
+    for (int i = 0; i < 2; i++) {
+        char *r = altogic_queue_next(queue, 5000, NULL);
+        if (r && strstr(r, "{\"info\":null,\"errors\":{\"status\":0,\"statusText\":\"Client Error\",\"items\":[{\"origin\":\"client_error\",\"code\":\"cancelled\""))
+            cancelled++;
+        altogic_string_free(r);
+    }
+    CHECK(cancelled == 2, "a token triggered before the start cancels the call");
+    CHECK(seen_count(client, "counted-c-queue-pre") == 0, "a triggered token sends nothing");
+
+    /* In flight: a wait without deadline, a stalled runOnce, a trickling body; one token. */
+    AltogicCancel *token = altogic_cancel_new();
+    altogic_string_free(altogic_task_wait_start(client, "forever-c-queue-cancel", ALTOGIC_WAIT_FOREVER, queue, 10, token));
+    altogic_string_free(altogic_task_run_once_start(client, "stall", queue, 11, token));
+    altogic_string_free(altogic_task_get_status_start(client, "drip", queue, 12, token));
+    usleep(400 * 1000);
+    CHECK(altogic_queue_next(queue, 0, NULL) == NULL, "nothing came before the trigger");
+    double triggered = now_ms();
+    altogic_cancel_trigger(token);
+    int seen[3] = {0, 0, 0};
+    double last = triggered;
+    for (int i = 0; i < 3; i++) {
+        uint64_t tag = 0;
+        char *r = altogic_queue_next(queue, 5000, &tag);
+        if (!r) break;
+        last = now_ms();
+        if (tag >= 10 && tag < 13 && strstr(r, "\"code\":\"cancelled\"")) seen[tag - 10]++;
+        else fprintf(stderr, "  unexpected: tag %llu %s\n", (unsigned long long)tag, r);
+        altogic_string_free(r);
+    }
+    printf("queue cancellation: 3 started calls in flight came out at most %.1f ms after the trigger\n",
+           last - triggered);
+    CHECK(seen[0] == 1 && seen[1] == 1 && seen[2] == 1, "each cancelled call came once, cancelled");
+    CHECK(last - triggered < 1000, "cancelled started calls end soon after the trigger");
+    altogic_cancel_free(token);
+    altogic_queue_free(queue);
+    altogic_client_free(client);
+}
+
+static void test_queue_client_freed_while_calls_run(void) {
+    AltogicClient *client = new_client(NULL);
+    AltogicQueue *queue = new_queue();
+    char id[64];
+    snprintf(id, sizeof id, "seq-c-queue-freed-%d", (int)getpid());
+    altogic_string_free(altogic_task_run_once_start(client, "slow", queue, 1, NULL));
+    altogic_string_free(altogic_task_wait_start(client, id, 20000, queue, 2, NULL));
+    altogic_client_free(client); /* the calls keep what they need */
+    int ok = 0;
+    for (int i = 0; i < 2; i++) {
+        uint64_t tag = 0;
+        char *r = altogic_queue_next(queue, 20000, &tag);
+        if (r && ((tag == 1 && strstr(r, "\"errors\":null}")) ||
+                  (tag == 2 && strstr(r, "\"status\":\"completed\"") && strstr(r, "\"errors\":null}"))))
+            ok++;
+        else fprintf(stderr, "  tag %llu: %s\n", (unsigned long long)tag, r ? r : "(NULL)");
+        altogic_string_free(r);
+    }
+    CHECK(ok == 2, "calls started on a client freed meanwhile complete normally");
+    altogic_queue_free(queue);
+}
+
+/* Freeing a queue with calls in flight (and results nobody took) cancels them and returns
+   quickly; valgrind and LeakSanitizer check that nothing leaks. */
+static void test_queue_free_with_calls_in_flight(void) {
+    AltogicClient *client = new_client(NULL);
+    AltogicQueue *queue = new_queue();
+    enum { WAITS = 50 };
+    int refused = 0;
+    for (int i = 0; i < WAITS; i++) {
+        char *r = altogic_task_wait_start(client, "forever-c-queue-free", ALTOGIC_WAIT_FOREVER, queue, (uint64_t)i, NULL);
+        refused += r != NULL;
+        altogic_string_free(r);
+    }
+    for (int i = 0; i < 3; i++) altogic_string_free(altogic_task_run_once_start(client, "stall", queue, 100, NULL));
+    altogic_string_free(altogic_task_run_once_start(client, "drip", queue, 101, NULL));
+    for (int i = 0; i < 5; i++) altogic_string_free(altogic_task_run_once_start(client, NULL, queue, 102, NULL));
+    usleep(300 * 1000);
+    /* A thread blocked in next wakes up with NULL when the queue is freed. */
+    struct blocked_taker t = {queue, ALTOGIC_WAIT_FOREVER, NULL, 0, 0};
+    /* Take the five argument errors first, so the taker then blocks. */
+    for (int i = 0; i < 5; i++) altogic_string_free(altogic_queue_next(queue, 1000, NULL));
+    pthread_t thread;
+    pthread_create(&thread, NULL, take_one, &t);
+    usleep(100 * 1000);
+    /* And one result left for free to drop. */
+    altogic_string_free(altogic_task_run_once_start(client, NULL, queue, 103, NULL));
+    usleep(50 * 1000);
+    double started = now_ms();
+    altogic_queue_free(queue);
+    double took = now_ms() - started;
+    pthread_join(thread, NULL);
+    printf("queue free: %d waits, 3 stalled and 1 trickling runOnce in flight: freed in %.1f ms\n", WAITS, took);
+    CHECK(refused == 0, "all started");
+    CHECK(took < 500, "altogic_queue_free returns quickly with calls in flight");
+    CHECK(t.result == NULL || t.tag == 103, "a thread blocked in next answers NULL (or took the last result)");
+    altogic_string_free(t.result);
+    /* The client still works, and its connections were given back. */
+    EXPECT(altogic_task_run_once(client, "echo-after-queue-free"), "\"errors\":null}");
+    altogic_client_free(client);
+}
+
+/* 200 slow calls (300 ms each at the fixture) started at once take turns for the host's
+   ALTOGIC_MAX_CONNECTIONS_PER_HOST connections: no more are in flight or opened. */
+static void test_queue_connections_are_bounded(void) {
+    enum { N = 200 };
+    /* A connect timeout of its own: a pool of its own, so earlier connections do not count. */
+    AltogicClient *client = new_client("{\"connectTimeoutMs\":9876}");
+    AltogicQueue *queue = new_queue();
+    double started = now_ms();
+    for (int i = 0; i < N; i++)
+        altogic_string_free(altogic_task_run_once_start(client, "slow", queue, (uint64_t)i, NULL));
+    static int connections[N];
+    int distinct = 0, ok = 0, most_in_flight = 0;
+    for (int got = 0; got < N;) {
+        char *r = altogic_queue_next(queue, 30000, NULL);
+        if (!r) break;
+        got++;
+        ok += strstr(r, "\"errors\":null}") != NULL;
+        const char *at = strstr(r, "\"maxInFlight\":");
+        int in_flight = at ? atoi(at + strlen("\"maxInFlight\":")) : 0;
+        if (in_flight > most_in_flight) most_in_flight = in_flight;
+        int connection = connection_of(r), known = 0;
+        for (int j = 0; j < distinct; j++) known = known || connections[j] == connection;
+        if (!known && distinct < N) connections[distinct++] = connection;
+        altogic_string_free(r);
+    }
+    printf("queue connections: %d slow calls started at once: %d connections, at most %d in flight at the "
+           "fixture, all done in %.0f ms\n", N, distinct, most_in_flight, now_ms() - started);
+    CHECK(ok == N, "every slow call succeeded");
+    CHECK(distinct <= ALTOGIC_MAX_CONNECTIONS_PER_HOST, "no more connections than the host's turns");
+    CHECK(most_in_flight <= ALTOGIC_MAX_CONNECTIONS_PER_HOST && most_in_flight >= 2,
+          "calls beyond the bound waited their turn, those within it ran at once");
+    altogic_queue_free(queue);
+    altogic_client_free(client);
+}
+
+/* The library's threads (named altogic-queue) and how many of them block SIGPIPE. */
+static int library_threads(int *blocking_sigpipe) {
+    int count = 0;
+    *blocking_sigpipe = 0;
+    DIR *tasks = opendir("/proc/self/task");
+    struct dirent *task;
+    while (tasks && (task = readdir(tasks)) != NULL) {
+        if (task->d_name[0] == '.') continue;
+        char path[300], line[256];
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", task->d_name);
+        FILE *comm = fopen(path, "r");
+        int ours = comm && fgets(line, sizeof line, comm) && strncmp(line, "altogic-queue", 13) == 0;
+        if (comm) fclose(comm);
+        if (!ours) continue;
+        count++;
+        snprintf(path, sizeof path, "/proc/self/task/%s/status", task->d_name);
+        FILE *status = fopen(path, "r");
+        while (status && fgets(line, sizeof line, status))
+            if (strncmp(line, "SigBlk:", 7) == 0 && (strtoull(line + 7, NULL, 16) >> (SIGPIPE - 1)) & 1)
+                (*blocking_sigpipe)++;
+        if (status) fclose(status);
+    }
+    if (tasks) closedir(tasks);
+    return count;
+}
+
+/* Thousands of started calls, several queues: at most 2 library threads in all. */
+static void test_queue_thread_count(void) {
+    enum { N = 3000 };
+    AltogicClient *client = new_client(NULL);
+    AltogicQueue *queues[2] = {new_queue(), new_queue()};
+    long peak = 0;
+    int got = 0, ok = 0;
+    double started = now_ms();
+    for (int i = 0; i < N; i++) {
+        AltogicQueue *queue = queues[i % 2];
+        char *r = i % 2 ? altogic_task_get_status_start(client, "echo-threads", queue, (uint64_t)i, NULL)
+                        : altogic_task_wait_start(client, "done-at-once", 10000, queue, (uint64_t)i, NULL);
+        altogic_string_free(r);
+    }
+    while (got < N && now_ms() - started < 120000) {
+        long threads = proc_status("Threads:");
+        if (threads > peak) peak = threads;
+        for (int q = 0; q < 2; q++) {
+            char *r;
+            while ((r = altogic_queue_next(queues[q], 0, NULL)) != NULL) {
+                got++;
+                ok += strstr(r, "\"errors\":null}") != NULL;
+                altogic_string_free(r);
+            }
+        }
+        if (got < N) fd_readable(altogic_queue_fd(queues[0]), 20);
+    }
+    /* A host name (not an IP address) is resolved on the runtime's one lookup thread. */
+    char url[128];
+    const char *port = strrchr(fixture_url, ':');
+    snprintf(url, sizeof url, "http://localhost%s", port ? port : "");
+    AltogicClient *named = altogic_client_new(url, "k", NULL, NULL);
+    enum { NAMED = 200 };
+    for (int i = 0; i < NAMED; i++)
+        altogic_string_free(altogic_task_get_status_start(named, "echo-localhost", queues[0], (uint64_t)i, NULL));
+    int named_ok = 0, named_got = 0;
+    while (named_got < NAMED && now_ms() - started < 120000) {
+        long threads = proc_status("Threads:");
+        if (threads > peak) peak = threads;
+        char *r = altogic_queue_next(queues[0], 100, NULL);
+        if (!r) continue;
+        named_got++;
+        named_ok += strstr(r, "\"errors\":null}") != NULL;
+        altogic_string_free(r);
+    }
+    CHECK(named_ok == NAMED, "calls to a host name (localhost) come back without error");
+    int blocking = 0, ours = library_threads(&blocking);
+    printf("queue threads: %d named altogic-queue, %d of them with SIGPIPE blocked\n", ours, blocking);
+    CHECK(ours >= 1 && ours <= 2 && blocking == ours, "the library's threads block SIGPIPE");
+    altogic_client_free(named);
+    long after = proc_status("Threads:");
+    if (after > peak) peak = after;
+    printf("queue threads: %d started calls on 2 queues, %d to localhost, in %.0f ms; threads %ld before "
+           "the first queue, at most %ld during, %ld after\n", N, NAMED, now_ms() - started, threads_before_queues, peak, after);
+    CHECK(got == N && ok == N, "every started call came back without error");
+    CHECK(peak - threads_before_queues <= 2, "at most 2 library threads");
+    altogic_queue_free(queues[0]);
+    altogic_queue_free(queues[1]);
+    altogic_client_free(client);
+}
+
+/* A child inherits a queue but not the library's thread: it may only free it, and may make
+   queues of its own. */
+static void test_queue_fork(void) {
+    AltogicClient *client = new_client(NULL);
+    AltogicQueue *queue = new_queue();
+    altogic_string_free(altogic_task_run_once_start(client, NULL, queue, 1, NULL)); /* one waiting */
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        int ok = 1;
+        char *refused = altogic_task_run_once_start(client, "echo-in-child", queue, 2, NULL);
+        ok = ok && refused && strstr(refused, "\"code\":\"invalid_argument\"") && strstr(refused, "another process");
+        altogic_string_free(refused);
+        double started = now_ms();
+        ok = ok && altogic_queue_next(queue, 2000, NULL) == NULL && now_ms() - started < 500;
+        altogic_queue_free(queue);
+        AltogicQueue *own = altogic_queue_new(NULL);
+        ok = ok && own && altogic_task_run_once_start(client, "echo-child-queue", own, 3, NULL) == NULL;
+        uint64_t tag = 0;
+        char *r = own ? altogic_queue_next(own, 10000, &tag) : NULL;
+        ok = ok && r && tag == 3 && strstr(r, "\"errors\":null}");
+        altogic_string_free(r);
+        altogic_queue_free(own);
+        _exit(ok ? 0 : 1);
+    }
+    CHECK(child > 0, "fork");
+    CHECK(wait_child(child, 20) == 0, "a child refuses the inherited queue, frees it, and uses its own");
+    uint64_t tag = 0;
+    char *r = altogic_queue_next(queue, 1000, &tag);
+    CHECK(r != NULL && tag == 1, "the parent's queue is untouched by the child");
+    altogic_string_free(r);
+    altogic_string_free(altogic_task_run_once_start(client, "echo-parent-after-fork", queue, 4, NULL));
+    r = altogic_queue_next(queue, 10000, &tag);
+    CHECK(r != NULL && tag == 4 && strstr(r, "\"errors\":null}"), "the parent's queue keeps working");
+    altogic_string_free(r);
+    altogic_queue_free(queue);
+    altogic_client_free(client);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s FIXTURE_URL\n", argv[0]);
@@ -672,6 +1241,7 @@ int main(int argc, char **argv) {
     const char *no_fork = getenv("ALTOGIC_TEST_NO_FORK");
 
     test_version();
+    test_json_get();
     test_client_new_refuses_bad_input();
     test_bad_call_arguments();
     test_run_once_on_the_wire();
@@ -692,6 +1262,21 @@ int main(int argc, char **argv) {
         test_fork();
         if (!(no_fork_while_calling && *no_fork_while_calling == '1')) test_fork_while_threads_call();
     }
+
+    test_queue_refused_starts();
+    test_queue_argument_errors();
+    test_queue_results_once_with_tags();
+    test_queue_fd_readiness();
+    test_queue_next_timeouts();
+    test_queue_cancellation();
+    test_queue_client_freed_while_calls_run();
+    test_queue_free_with_calls_in_flight();
+    test_queue_connections_are_bounded();
+    test_queue_thread_count();
+    /* The library's thread exists from the first queue on: forking now is forking while
+       another thread may be inside the allocator (see ALTOGIC_TEST_NO_FORK_WHILE_CALLING). */
+    if (!(no_fork && *no_fork == '1') && !(no_fork_while_calling && *no_fork_while_calling == '1'))
+        test_queue_fork();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

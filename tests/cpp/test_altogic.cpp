@@ -142,6 +142,85 @@ void test_threads_share_a_client() {
     CHECK(together, "calls from several threads run at once");
 }
 
+void test_queue() {
+    const altogic::Client client(fixture_url, "cpp-queue-key");
+    altogic::Queue queue;
+    CHECK(queue.fd() >= 0, "a queue has a descriptor");
+    CHECK(!queue.next(), "an empty queue answers nullopt");
+    queue.start_run_once(client, "echo-cpp-queue", 1);
+    queue.start_get_status(client, "", 2);       // an argument error, through the queue
+    queue.start_wait(client, "done-at-once", std::chrono::seconds(10), 3);
+    std::string results[4];
+    int strays = 0;
+    for (int i = 0; i < 3; i++) {
+        auto result = queue.next(std::chrono::seconds(10));
+        if (!result) break;
+        if (result->first >= 1 && result->first <= 3 && results[result->first].empty())
+            results[result->first] = std::move(result->second);
+        else
+            strays++;
+    }
+    CHECK(strays == 0, "each result once, with its tag");
+    CHECK_HAS(results[1], "[\"x-client-key\",\"cpp-queue-key\"]");
+    CHECK_HAS(results[1], "\"errors\":null}");
+    CHECK(results[2] == client.get_status(""), "an argument error comes as the blocking call answers it");
+    CHECK_HAS(results[2], "\"code\":\"missing_required_value\"");
+    CHECK_HAS(results[3], "\"status\":\"completed\"");
+    CHECK(!queue.next(std::chrono::milliseconds(20)), "nothing more");
+    CHECK(throws_invalid_argument([&] { queue.start_run_once(client, std::string("a\0b", 3), 9); }),
+          "NUL in a task name");
+    CHECK(throws_invalid_argument([&] { queue.start_wait(client, "x", std::chrono::milliseconds(-1), 9); }),
+          "a negative wait timeout");
+    CHECK(throws_invalid_argument([&] { queue.next(std::chrono::milliseconds(-1)); }), "a negative next timeout");
+
+    // Cancellation: the token may go away once the call started.
+    auto started = std::chrono::steady_clock::now();
+    {
+        altogic::Cancel cancel;
+        queue.start_wait(client, "forever-cpp-queue", altogic::Client::wait_forever, 10, cancel);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        cancel.trigger();
+    }
+    auto cancelled = queue.next(std::chrono::seconds(5));
+    CHECK(cancelled && cancelled->first == 10, "the cancelled wait's result");
+    CHECK(cancelled && contains(cancelled->second, "\"code\":\"cancelled\""), "it is cancelled");
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2), "soon after the trigger");
+
+    // next from another thread, waiting forever.
+    std::optional<altogic::Queue::Result> taken;
+    std::thread taker([&] { taken = queue.next(altogic::Queue::wait_forever); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    queue.start_run_once(client, "echo-cpp-other-thread", 11);
+    taker.join();
+    CHECK(taken && taken->first == 11, "a thread waiting forever gets the result");
+
+    // Moves: the moved-to queue works, the moved-from one refuses starts by throwing.
+    altogic::Queue moved = std::move(queue);
+    moved.start_run_once(client, "echo-cpp-moved", 12);
+    auto after_move = moved.next(std::chrono::seconds(10));
+    CHECK(after_move && after_move->first == 12, "a moved queue keeps working");
+    CHECK(queue.fd() == -1 && queue.get() == nullptr && !queue.next(), "a moved-from queue is empty");
+    try {
+        queue.start_run_once(client, "x", 13);
+        CHECK(false, "a start on a moved-from queue throws");
+    } catch (const altogic::Error &error) {
+        CHECK(error.code() == "missing_required_value", "code of a refused start: " + error.code());
+    }
+
+    // Destroyed with calls in flight: quickly, and LeakSanitizer sees nothing left.
+    auto freeing = std::chrono::steady_clock::now();
+    {
+        altogic::Queue busy;
+        for (std::uint64_t i = 0; i < 20; i++)
+            busy.start_wait(client, "forever-cpp-queue-free", altogic::Client::wait_forever, i);
+        busy.start_run_once(client, "stall", 99);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        freeing = std::chrono::steady_clock::now();
+    }
+    CHECK(std::chrono::steady_clock::now() - freeing < std::chrono::milliseconds(500),
+          "a queue with calls in flight is destroyed quickly");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -155,6 +234,7 @@ int main(int argc, char **argv) {
     test_cancellation();
     test_sessions_and_moves();
     test_threads_share_a_client();
+    test_queue();
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

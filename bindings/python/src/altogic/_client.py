@@ -5,12 +5,14 @@ from __future__ import annotations
 import ctypes
 import json
 import math
+import os
 from types import TracebackType
 from typing import Any, Dict, Mapping, Optional, Type, Union
 
-from ._call import Call, Core, call_async, call_blocking
+from ._call import Core, call_blocking
 from ._errors import AltogicError, ExecutionNotFound, InvalidArgument, Timeout, error_from_json
 from ._lib import LIB, WAIT_FOREVER, LibString
+from ._queue import GET_STATUS, RUN_ONCE, WAIT, call_queued
 from ._types import TaskInfo
 
 __all__ = ["Client", "AsyncClient", "Tasks", "AsyncTasks"]
@@ -118,6 +120,8 @@ class _BaseClient:
         timeout: Seconds = 30.0,
         connect_timeout: Seconds = 10.0,
         max_response_bytes: int = 10 * 2**20,
+        ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        proxy: Optional[str] = None,
     ) -> None:
         options: Dict[str, Any] = {
             "timeoutMs": _milliseconds(timeout, "timeout"),
@@ -128,6 +132,10 @@ class _BaseClient:
             options["apiKey"] = api_key
         if session is not None:
             options["session"] = session
+        if ca_file is not None:
+            options["caFile"] = os.fspath(ca_file)
+        if proxy is not None:
+            options["proxy"] = proxy
         error = ctypes.c_void_p()
         pointer = LIB.altogic_client_new(
             _c_string(env_url, "env_url"),
@@ -217,8 +225,8 @@ class Tasks:
     def wait(self, task_id: str, timeout: Optional[Seconds] = 60.0) -> TaskInfo:
         """Waits for the execution to end (``completed`` or ``errors``) and returns it.
 
-        The library polls its status, pausing 50 ms at first and doubling up to about 1 s,
-        and retries transient failures. ``timeout`` is in seconds; None waits with no
+        The library polls its status with its backoff (see ``altogic_task_wait`` in
+        altogic.h) and retries transient failures. ``timeout`` is in seconds; None waits with no
         deadline. When it passes, :class:`Timeout` is raised with ``last_info``. An
         execution the service does not keep raises :class:`ExecutionNotFound`.
         """
@@ -238,6 +246,12 @@ class Client(_BaseClient):
         timeout: seconds that one whole call may take (body included).
         connect_timeout: seconds that connecting may take.
         max_response_bytes: the largest answer body accepted.
+        ca_file: a PEM file of CA certificates trusted besides the system's (which the
+            library reads as OpenSSL does: ``SSL_CERT_FILE``, ``SSL_CERT_DIR``, the system
+            bundle).
+        proxy: a proxy URL for every request (``http://user:password@proxy:3128``), or
+            ``""`` for none; by default ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``/
+            ``NO_PROXY`` decide, and loopback is never proxied.
 
     Raises:
         InvalidArgument: a value the library refuses (missing, malformed, out of range).
@@ -266,9 +280,11 @@ class Client(_BaseClient):
 class AsyncTasks:
     """The task manager of an :class:`AsyncClient` (``client.task``): coroutines.
 
-    Each call runs in a thread of the event loop's default executor, with its own
-    cancellation token: cancelling the awaiting task ends the call in the library within
-    milliseconds, and no worker thread stays busy.
+    Calls hold no thread while they wait: each starts in the library and its result comes
+    out of the event loop's completion queue, which the loop watches (``add_reader``).
+    Cancelling the awaiting task ends the call in the library within milliseconds. Where
+    the loop cannot watch a descriptor (Windows), each call runs in a thread of the loop's
+    default executor instead.
     """
 
     __slots__ = ("_core",)
@@ -276,24 +292,21 @@ class AsyncTasks:
     def __init__(self, core: Core) -> None:
         self._core = core
 
-    async def _call(self, function: Call, *args: Any) -> Optional[bytes]:
-        return await call_async(self._core, function, *args)
-
     async def run_once(self, name_or_id: str) -> TaskInfo:
         """As :meth:`Tasks.run_once`."""
         encoded = _c_string(name_or_id, "name_or_id")
-        return _run_once_result(await self._call(_run_once, encoded))
+        return _run_once_result(await call_queued(self._core, RUN_ONCE, encoded))
 
     async def get_status(self, task_id: str) -> Optional[TaskInfo]:
         """As :meth:`Tasks.get_status`."""
         encoded = _c_string(task_id, "task_id")
-        return _get_status_result(await self._call(_get_status, encoded))
+        return _get_status_result(await call_queued(self._core, GET_STATUS, encoded))
 
     async def wait(self, task_id: str, timeout: Optional[Seconds] = 60.0) -> TaskInfo:
         """As :meth:`Tasks.wait`."""
         encoded = _c_string(task_id, "task_id")
         milliseconds = _wait_milliseconds(timeout)
-        return _wait_result(await self._call(_wait, encoded, milliseconds), task_id)
+        return _wait_result(await call_queued(self._core, WAIT, encoded, milliseconds), task_id)
 
 
 class AsyncClient(_BaseClient):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ._version import __version__
 
-__all__ = ["LIB", "LIB_ENV", "WAIT_FOREVER", "LibString", "ClientPtr", "CancelPtr", "library_path"]
+__all__ = ["LIB", "LIB_ENV", "WAIT_FOREVER", "LibString", "ClientPtr", "CancelPtr", "QueuePtr", "library_path"]
 
 #: The environment variable that names the shared library to load, overriding the others.
 LIB_ENV = "ALTOGIC_LIB"
@@ -34,12 +34,18 @@ class AltogicCancel(ctypes.Structure):
     """The opaque ``AltogicCancel`` cancellation token (only ever used behind a pointer)."""
 
 
+class AltogicQueue(ctypes.Structure):
+    """The opaque ``AltogicQueue`` completion queue (only ever used behind a pointer)."""
+
+
 if TYPE_CHECKING:
     ClientPtr = ctypes._Pointer[AltogicClient]
     CancelPtr = ctypes._Pointer[AltogicCancel]
+    QueuePtr = ctypes._Pointer[AltogicQueue]
 else:
     ClientPtr = ctypes.POINTER(AltogicClient)
     CancelPtr = ctypes.POINTER(AltogicCancel)
+    QueuePtr = ctypes.POINTER(AltogicQueue)
 
 
 class LibString(ctypes.c_void_p):
@@ -147,7 +153,16 @@ _SIGNATURES: List[Tuple[str, List[Any], Any]] = [
     ("altogic_cancel_trigger", [CancelPtr], None),
     ("altogic_cancel_is_triggered", [CancelPtr], ctypes.c_int32),
     ("altogic_cancel_free", [CancelPtr], None),
+    ("altogic_json_get", [_c_char_p, _c_char_p], LibString),
     ("altogic_string_free", [_c_void_p], None),
+    # The completion queue (AsyncClient, _queue.py).
+    ("altogic_queue_new", [ctypes.POINTER(_c_void_p)], QueuePtr),
+    ("altogic_queue_fd", [QueuePtr], ctypes.c_int),
+    ("altogic_task_run_once_start", [ClientPtr, _c_char_p, QueuePtr, _u64, CancelPtr], LibString),
+    ("altogic_task_get_status_start", [ClientPtr, _c_char_p, QueuePtr, _u64, CancelPtr], LibString),
+    ("altogic_task_wait_start", [ClientPtr, _c_char_p, _u64, QueuePtr, _u64, CancelPtr], LibString),
+    ("altogic_queue_next", [QueuePtr, _u64, ctypes.POINTER(_u64)], LibString),
+    ("altogic_queue_free", [QueuePtr], None),
     # A static string, never freed: c_char_p (which copies it into bytes) is right here.
     ("altogic_version", [], _c_char_p),
 ]

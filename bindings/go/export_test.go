@@ -1,0 +1,32 @@
+//go:build cgo
+
+package altogic
+
+// Hooks for the tests and benchmarks of package altogic_test (compiled only in tests).
+
+// StartQueue makes the process's completion queue and starts its goroutine now, so that
+// tests counting goroutines do not see it appear in the middle.
+func StartQueue() bool { return sharedQueue() != nil }
+
+// SetMaxDirect sets how many RunOnce and GetStatus calls may be blocking calls at once (0:
+// all through the queue) and returns a function restoring the previous value. Call it only
+// while no call runs.
+func SetMaxDirect(n int32) (restore func()) {
+	old := maxDirect
+	maxDirect = n
+	return func() { maxDirect = old }
+}
+
+// QueuedCalls is the number of calls started on the queue whose result did not come out.
+func QueuedCalls() int {
+	q := queueShared.Load()
+	if q == nil {
+		return 0
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.calls)
+}
+
+// CallsInFlight is the number of calls holding c.
+func CallsInFlight(c *Client) int64 { return c.state.Load() &^ closedBit }

@@ -1,0 +1,213 @@
+//go:build cgo
+
+package altogic
+
+/*
+#include <stdlib.h>
+#include "altogic.h"
+*/
+import "C"
+
+import (
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// Calls that wait for the service without holding an OS thread.
+//
+// A goroutine inside a cgo call holds its OS thread until the call returns, so 3,000
+// goroutines waiting in the library's blocking calls make some 2,000 threads (Go aborts
+// past 10,000). Instead, a call can be started in the library (altogic_task_*_start), which
+// returns at once, and its result read later from a completion queue (AltogicQueue). The
+// process has one queue and one goroutine reading it: that goroutine waits for the queue's
+// descriptor through Go's poller (epoll), which parks it without a thread, drains the queue
+// with altogic_queue_next(queue, 0) and hands each result to its caller over the channel
+// registered under the call's tag. The caller, meanwhile, is parked on that channel.
+//
+// Which calls go through the queue:
+//
+//   - Wait always: it lasts as long as its task.
+//   - RunOnce and GetStatus (one round trip, about 100 µs) are made with the blocking call
+//     while fewer than maxDirect of them are in the library at once, and through the queue
+//     beyond. The blocking call is the fastest for a goroutine alone (no hand-off to the
+//     library's thread and back); the bound keeps the threads they hold to a handful
+//     whatever the number of goroutines. README.md gives the measurements behind it.
+//
+// If the queue cannot be made (the process is out of descriptors), calls fall back to the
+// blocking calls, as before.
+
+// maxDirect is how many RunOnce and GetStatus calls may be blocking calls at once; the
+// others go through the queue. A variable for the tests and benchmarks (export_test.go).
+var maxDirect int32 = 16
+
+// directCalls counts the blocking RunOnce and GetStatus calls in the library.
+var directCalls atomic.Int32
+
+// completionQueue is the process's AltogicQueue and the calls waiting for its results.
+type completionQueue struct {
+	ptr *C.AltogicQueue
+	// file is a duplicate of the queue's descriptor, registered with Go's poller; the
+	// library's own descriptor is never read, registered or closed here.
+	file *os.File
+	// tagOut receives altogic_queue_next's tag: C memory, used by the reading goroutine only.
+	tagOut *C.uint64_t
+
+	mu    sync.Mutex
+	calls map[uint64]chan *C.char // by tag: where each result goes
+	next  uint64                  // the last tag given
+}
+
+var (
+	queueMu     sync.Mutex
+	queueShared atomic.Pointer[completionQueue]
+)
+
+// resultChans recycles the one-result channels: each receives exactly one result, which
+// its caller takes before putting it back.
+var resultChans = sync.Pool{New: func() any { return make(chan *C.char, 1) }}
+
+// sharedQueue returns the process's queue, made (and its reading goroutine started) on
+// first use; nil when it cannot be made, and then the next call tries again.
+func sharedQueue() *completionQueue {
+	if q := queueShared.Load(); q != nil {
+		return q
+	}
+	queueMu.Lock()
+	defer queueMu.Unlock()
+	if q := queueShared.Load(); q != nil {
+		return q
+	}
+	q := newCompletionQueue()
+	if q != nil {
+		queueShared.Store(q)
+		go q.read()
+	}
+	return q
+}
+
+func newCompletionQueue() *completionQueue {
+	var cErr *C.char
+	ptr := C.altogic_queue_new(&cErr)
+	if ptr == nil {
+		takeString(cErr)
+		return nil
+	}
+	fd := int(C.altogic_queue_fd(ptr))
+	// A duplicate (close-on-exec from the start) is what Go's poller watches: os.File
+	// owns and closes its descriptor, and the library's must stay the library's.
+	dup, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if errno != 0 {
+		C.altogic_queue_free(ptr)
+		return nil
+	}
+	// os.NewFile registers a non-blocking descriptor with the poller (and only then).
+	// The library's descriptor is non-blocking; the duplicate shares that flag.
+	file := os.NewFile(dup, "altogic-queue")
+	return &completionQueue{
+		ptr:    ptr,
+		file:   file,
+		tagOut: (*C.uint64_t)(C.malloc(C.sizeof_uint64_t)),
+		calls:  make(map[uint64]chan *C.char),
+	}
+}
+
+// read is the queue's goroutine, for the life of the process. RawConn.Read calls the
+// function, and each time it answers false parks the goroutine in the poller until the
+// descriptor becomes readable, without ever reading it. The poller is edge-triggered;
+// the library makes each change of its queue from empty to not empty an edge, and an edge
+// that comes while drain runs makes the next wait return at once: no result is missed.
+func (q *completionQueue) read() {
+	conn, err := q.file.SyscallConn()
+	if err != nil {
+		panic("altogic: the completion queue's descriptor: " + err.Error())
+	}
+	for {
+		// Returns only if the file were closed, which it never is.
+		conn.Read(func(uintptr) bool {
+			q.drain()
+			return false
+		})
+	}
+}
+
+// drain hands every result waiting in the queue to its caller.
+func (q *completionQueue) drain() {
+	for {
+		res := C.altogic_queue_next(q.ptr, 0, q.tagOut)
+		if res == nil {
+			return
+		}
+		tag := uint64(*q.tagOut)
+		q.mu.Lock()
+		ch := q.calls[tag]
+		delete(q.calls, tag)
+		q.mu.Unlock()
+		if ch == nil { // not reached: every tag is registered before its call starts
+			C.altogic_string_free(res)
+			continue
+		}
+		ch <- res // buffered: never blocks
+	}
+}
+
+// call starts op in the library on the queue and waits for its result: the task call's
+// JSON answer, or (refused non-nil) the APIError of a call that could not be started.
+func (q *completionQueue) call(c *Client, op int, cArg *C.char, timeoutMs C.uint64_t, token *C.AltogicCancel) (res, refused *C.char) {
+	ch := resultChans.Get().(chan *C.char)
+	q.mu.Lock()
+	q.next++
+	tag := q.next
+	q.calls[tag] = ch // before the start: the result may come out at once
+	q.mu.Unlock()
+	cTag := C.uint64_t(tag)
+	switch op {
+	case opRunOnce:
+		refused = C.altogic_task_run_once_start(c.ptr, cArg, q.ptr, cTag, token)
+	case opGetStatus:
+		refused = C.altogic_task_get_status_start(c.ptr, cArg, q.ptr, cTag, token)
+	default:
+		refused = C.altogic_task_wait_start(c.ptr, cArg, timeoutMs, q.ptr, cTag, token)
+	}
+	if refused != nil { // nothing was started, and nothing will come
+		q.mu.Lock()
+		delete(q.calls, tag)
+		q.mu.Unlock()
+		resultChans.Put(ch)
+		return nil, refused
+	}
+	res = <-ch
+	resultChans.Put(ch)
+	return res, nil
+}
+
+// invoke makes the library call for op, through the queue or as a blocking call (see
+// the top of this file), and returns its answer; refused is set instead when a queued
+// call could not be started.
+func (c *Client) invoke(op int, cArg *C.char, timeoutMs C.uint64_t, token *C.AltogicCancel) (res, refused *C.char) {
+	if op != opWait {
+		if directCalls.Add(1) <= maxDirect {
+			if op == opRunOnce {
+				res = C.altogic_task_run_once_cancellable(c.ptr, cArg, token)
+			} else {
+				res = C.altogic_task_get_status_cancellable(c.ptr, cArg, token)
+			}
+			directCalls.Add(-1)
+			return res, nil
+		}
+		directCalls.Add(-1)
+	}
+	if q := sharedQueue(); q != nil {
+		return q.call(c, op, cArg, timeoutMs, token)
+	}
+	switch op { // no queue: the blocking calls
+	case opRunOnce:
+		res = C.altogic_task_run_once_cancellable(c.ptr, cArg, token)
+	case opGetStatus:
+		res = C.altogic_task_get_status_cancellable(c.ptr, cArg, token)
+	default:
+		res = C.altogic_task_wait_cancellable(c.ptr, cArg, timeoutMs, token)
+	}
+	return res, nil
+}

@@ -1,0 +1,246 @@
+"""AsyncClient calls through the library's completion queue: no thread per call.
+
+Each event loop gets one ``AltogicQueue`` (``altogic_queue_new``), whose descriptor the
+loop watches with ``loop.add_reader``. A call starts in the library
+(``altogic_task_*_start``) with a tag and returns at once; its coroutine awaits a future
+kept under that tag. When the descriptor is readable, the reader callback (on the loop's
+thread) drains ``altogic_queue_next(queue, 0)`` until it answers NULL and resolves each
+tag's future with its result. Nothing waits in a thread: hundreds of thousands of calls
+may be in flight on one loop, and the loop's default executor stays free.
+
+- Cancelling the awaiting task triggers the call's cancellation token; the library ends
+  the call within milliseconds, and CancelledError is raised once its result came out (so
+  the token is freed only when the library no longer uses it, as ``altogic.h`` asks).
+- Until its result came out, a call also holds its client (:meth:`Core.acquire`), so
+  ``close()`` with calls in flight behaves as it does for threads.
+- A loop's queue is freed when the loop is garbage-collected, at interpreter exit, or when
+  a queue is made for another loop after this one was closed (``asyncio.run`` twice).
+- A loop that cannot watch a descriptor (Windows, whose Proactor loop has no
+  ``add_reader``) is served by the executor path of :func:`._call.call_async` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import os
+import sys
+import threading
+import weakref
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ._call import Call, Core, call_async
+from ._errors import AltogicError, error_from_json
+from ._lib import LIB, CancelPtr, LibString, QueuePtr
+
+__all__ = ["call_queued", "RUN_ONCE", "GET_STATUS", "WAIT"]
+
+
+#: A ``_start`` function of the library: ``(client, *args, queue, tag, token) -> char *``.
+Start = Callable[..., LibString]
+
+#: The ``_start`` function of each call, and the ``_cancellable`` one for the executor path.
+RUN_ONCE: Tuple[Start, Call] = (LIB.altogic_task_run_once_start, LIB.altogic_task_run_once_cancellable)
+GET_STATUS: Tuple[Start, Call] = (LIB.altogic_task_get_status_start, LIB.altogic_task_get_status_cancellable)
+WAIT: Tuple[Start, Call] = (LIB.altogic_task_wait_start, LIB.altogic_task_wait_cancellable)
+
+_queue_new = LIB.altogic_queue_new
+_queue_fd = LIB.altogic_queue_fd
+_queue_next = LIB.altogic_queue_next
+_queue_free = LIB.altogic_queue_free
+_cancel_new = LIB.altogic_cancel_new
+_cancel_trigger = LIB.altogic_cancel_trigger
+_cancel_free = LIB.altogic_cancel_free
+
+
+class _Pending:
+    """One call in flight: the future its coroutine awaits, its token and its client."""
+
+    __slots__ = ("future", "token", "core", "ended")
+
+    def __init__(self, future: "asyncio.Future[Optional[bytes]]", token: CancelPtr, core: Core) -> None:
+        self.future = future
+        self.token = token
+        self.core = core
+        self.ended = False
+
+    def end(self) -> None:
+        """The result came out (or the queue is gone): the library no longer uses the
+        token, and the call no longer needs the client."""
+        self.ended = True
+        _cancel_free(self.token)
+        self.core.release()
+
+
+class _LoopQueue:
+    """The queue of one event loop, and the calls in flight on it.
+
+    Used only from the loop's thread (the reader callback and the coroutines run there),
+    so nothing here is locked. It keeps only a weak reference to the loop, so that the
+    loop can be collected, which frees the queue (``weakref.finalize``).
+    """
+
+    __slots__ = ("_loop", "_queue", "_fd", "_calls", "_next_tag", "_tag_out", "_finalizer", "__weakref__")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: QueuePtr) -> None:
+        """Watches the queue's descriptor on the loop; raises NotImplementedError (the
+        queue freed) where the loop cannot (the Proactor loop)."""
+        self._loop = weakref.ref(loop)
+        self._queue: Optional[QueuePtr] = queue
+        self._fd = _queue_fd(queue)
+        self._calls: Dict[int, _Pending] = {}
+        self._next_tag = 1
+        self._tag_out = ctypes.c_uint64()
+        try:
+            loop.add_reader(self._fd, self._drain)
+        except NotImplementedError:
+            self._queue = None
+            _queue_free(queue)
+            raise
+        # Frees the queue when the loop is collected, or at interpreter exit.
+        self._finalizer = weakref.finalize(loop, self.free)
+
+    def _drain(self) -> None:
+        # Readiness is a hint: take results until the queue answers NULL.
+        queue = self._queue
+        if queue is None:
+            return
+        tag_out = self._tag_out
+        tag_ref = ctypes.byref(tag_out)
+        calls = self._calls
+        while True:
+            answer = _queue_next(queue, 0, tag_ref).take()
+            if answer is None:
+                return
+            pending = calls.pop(tag_out.value, None)
+            if pending is None:  # not reached: every tag came from a started call
+                continue
+            pending.end()
+            if not pending.future.done():  # done: its task was cancelled meanwhile
+                pending.future.set_result(answer)
+
+    async def call(self, core: Core, start: Start, args: Tuple[Any, ...]) -> Optional[bytes]:
+        """Starts ``start(client, *args, queue, tag, token)`` and returns its result."""
+        queue = self._queue
+        loop = self._loop()
+        if queue is None or loop is None:  # not reached: the loop is running this call
+            raise AltogicError._client_side("internal_error", "the event loop's queue was freed")
+        pointer = core.acquire()
+        token = _cancel_new()
+        if not token:
+            core.release()
+            raise MemoryError("altogic_cancel_new: out of memory")
+        tag = self._next_tag
+        self._next_tag = tag + 1
+        pending = _Pending(loop.create_future(), token, core)
+        # Registered first, though the result can only be read by this thread's next
+        # drain, after this coroutine yields.
+        self._calls[tag] = pending
+        refused = start(pointer, *args, queue, tag, token).take()
+        if refused is not None:  # nothing was started and nothing will come
+            del self._calls[tag]
+            pending.end()
+            raise error_from_json(json.loads(refused))
+        try:
+            return await pending.future
+        except asyncio.CancelledError:
+            if not pending.ended:
+                _cancel_trigger(pending.token)
+                # The token may be freed only once the result came out, within
+                # milliseconds of the trigger; further cancellations wait for it too.
+                while not pending.ended:
+                    pending.future = loop.create_future()
+                    try:
+                        await pending.future
+                    except asyncio.CancelledError:
+                        pass
+            raise
+
+    def free(self) -> None:
+        """Frees the queue (the library cancels the calls still running and drops their
+        results): once its loop was closed, collected, or at interpreter exit. Idempotent."""
+        queue = self._queue
+        if queue is None:
+            return
+        self._queue = None
+        self._finalizer.detach()
+        loop = self._loop()
+        if loop is not None and not loop.is_closed():  # at exit, a loop never closed
+            loop.remove_reader(self._fd)
+        _queue_free(queue)
+        calls, self._calls = self._calls, {}
+        for pending in calls.values():  # their loop is gone: no one awaits them
+            pending.end()
+
+    def forget(self) -> None:
+        """In a forked child: frees the queue inherited from the parent, which waits for
+        nothing there (``altogic.h``), and drops the parent's calls. The loop is left alone:
+        the child shares its epoll instance with the parent, whose registration of the
+        descriptor must stay."""
+        queue = self._queue
+        self._queue = None
+        self._finalizer.detach()
+        self._calls = {}
+        if queue is not None:
+            _queue_free(queue)
+
+
+#: The loops' queues, or None for a loop that cannot watch a descriptor.
+_states: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Optional[_LoopQueue]]" = (
+    weakref.WeakKeyDictionary()
+)
+_states_lock = threading.Lock()
+_USE_QUEUE = sys.platform != "win32"
+
+
+def _state(loop: asyncio.AbstractEventLoop) -> Optional[_LoopQueue]:
+    """The running loop's queue, made on its first call; None where it cannot be watched."""
+    try:
+        return _states[loop]
+    except KeyError:
+        pass
+    with _states_lock:  # loops in other threads may make theirs at the same time
+        if loop in _states:
+            return _states[loop]
+        # Queues of loops closed since (asyncio.run made them) are freed here rather
+        # than when the collector gets to their loops.
+        closed: List[_LoopQueue] = [s for l, s in list(_states.items()) if s is not None and l.is_closed()]
+        for old in closed:
+            old.free()
+        state: Optional[_LoopQueue] = None
+        if _USE_QUEUE:
+            error = ctypes.c_void_p()
+            queue = _queue_new(ctypes.byref(error))
+            if not queue:
+                answer = LibString(error.value).take()
+                raise error_from_json(json.loads(answer or b"{}"))
+            try:
+                state = _LoopQueue(loop, queue)
+            except NotImplementedError:
+                state = None
+        _states[loop] = state
+        return state
+
+
+async def call_queued(core: Core, functions: Tuple[Start, Call], *args: Any) -> Optional[bytes]:
+    """Makes a call of an AsyncClient on the running loop's queue (the ``_start``
+    function of ``functions``), or, where the loop cannot watch a descriptor, the
+    ``_cancellable`` one in the loop's executor."""
+    state = _state(asyncio.get_running_loop())
+    if state is None:
+        return await call_async(core, functions[1], *args)
+    return await state.call(core, functions[0], args)
+
+
+def _after_fork_in_child() -> None:
+    global _states_lock
+    _states_lock = threading.Lock()
+    for state in list(_states.values()):
+        if state is not None:
+            state.forget()
+    _states.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,235 @@
+//! The completion queue's runtime: one thread of the library's own, started with the first
+//! queue, that drives every started call of the process, with connection pools of its own.
+//!
+//! Why one thread: the blocking calls ([`super::local`]) keep running on their callers'
+//! threads; started calls exist so that a program can have thousands in flight without a
+//! thread each, and one current-thread runtime carries thousands of waits (they spend their
+//! time waiting for answers and pausing between polls). Host names are resolved with
+//! `getaddrinfo`, which blocks, so the runtime may start one more thread for lookups (never
+//! for an IP address; it ends after 10 s without lookups): at most two threads in all. Both
+//! block SIGPIPE in their own signal mask (the hook is the FFI layer's), so a write on a
+//! connection the server reset can never end the host process.
+//!
+//! Requests to one host take turns ([`HostLimit`], [`MAX_CONNECTIONS_PER_HOST`] of them),
+//! so thousands of started calls share a bounded set of connections instead of opening one
+//! each; calls beyond that wait their turn, within their deadline.
+//!
+//! fork(): a child inherits the parent's runtime but not its thread. The runtime records the
+//! pid that built it; [`current`] in another process builds a fresh one and leaks the
+//! inherited one untouched (dropping it would wait for a thread that does not exist there).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwapOption;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::ConnectionSettings;
+use crate::error::{codes, ApiError};
+use crate::transport::build_pool;
+use crate::transport::limit::HostLimit;
+
+/// How many requests to one host (scheme, host and port) the started calls of a process have
+/// in flight at most, hence about how many connections they keep to it; more calls wait
+/// their turn. Exported to C as `ALTOGIC_MAX_CONNECTIONS_PER_HOST`.
+pub(crate) const MAX_CONNECTIONS_PER_HOST: usize = 64;
+
+/// Beyond this many connection settings in use, the least recently used pool is closed, as
+/// in [`super::local`].
+const MAX_POOLS: usize = 8;
+
+/// The runtime's own thread, as named in `/proc` and debuggers.
+const THREAD_NAME: &str = "altogic-queue";
+
+/// A pool for one [`ConnectionSettings`], and the turns of each host it talks to.
+struct PoolEntry {
+    settings: ConnectionSettings,
+    pool: reqwest::Client,
+    /// By origin, `scheme://host:port`.
+    hosts: HashMap<String, Arc<HostLimit>>,
+}
+
+/// The process's background runtime.
+pub struct Background {
+    pid: u32,
+    handle: tokio::runtime::Handle,
+    /// Ends the runtime's thread (only a runtime that lost the race to start is stopped).
+    stop: CancellationToken,
+    /// Most recently used last.
+    pools: Mutex<Vec<PoolEntry>>,
+}
+
+/// The runtime of this process, once a queue was made.
+static CURRENT: ArcSwapOption<Background> = ArcSwapOption::const_empty();
+
+/// The background runtime of this process, started on first use (in a forked child, again).
+/// `on_thread_start` runs first on each thread the runtime starts (the FFI layer blocks
+/// SIGPIPE there).
+pub fn current(on_thread_start: fn()) -> Result<Arc<Background>, ApiError> {
+    let pid = std::process::id();
+    loop {
+        let seen = CURRENT.load_full();
+        if let Some(background) = &seen {
+            if background.pid == pid {
+                return Ok(Arc::clone(background));
+            }
+        }
+        let fresh = Arc::new(Background::start(pid, on_thread_start)?);
+        let previous = CURRENT.compare_and_swap(&seen, Some(Arc::clone(&fresh)));
+        let won = match (&*previous, &seen) {
+            (Some(previous), Some(seen)) => Arc::ptr_eq(previous, seen),
+            (None, None) => true,
+            _ => false,
+        };
+        if won {
+            // Never dropped: its thread serves the process until it exits. An inherited
+            // runtime keeps the count its parent leaked, so it is never dropped either.
+            std::mem::forget(Arc::clone(&fresh));
+            return Ok(fresh);
+        }
+        // Another thread started one first: ours stops (its thread is in this process).
+        drop(previous);
+        fresh.stop();
+    }
+}
+
+impl Background {
+    fn start(pid: u32, on_thread_start: fn()) -> Result<Background, ApiError> {
+        let failed = |what: &str, err: std::io::Error| {
+            ApiError::client(
+                codes::INTERNAL_ERROR,
+                format!("could not start the completion queue's {what}: {err}"),
+                None,
+            )
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            // Host-name lookups (getaddrinfo blocks): one thread at a time.
+            .max_blocking_threads(1)
+            .thread_name(THREAD_NAME)
+            .on_thread_start(on_thread_start)
+            .build()
+            .map_err(|err| failed("runtime", err))?;
+        let handle = runtime.handle().clone();
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name(THREAD_NAME.to_owned())
+            .spawn(move || {
+                on_thread_start();
+                // Drives every spawned call, for as long as the process lives.
+                runtime.block_on(stopped.cancelled());
+            })
+            .map_err(|err| failed("thread", err))?;
+        Ok(Background {
+            pid,
+            handle,
+            stop,
+            pools: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Ends the thread of a runtime no queue uses (one that lost the race to start).
+    fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// Runs `work` on the runtime; never waits.
+    pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        drop(self.handle.spawn(work));
+    }
+
+    /// The pool for `settings` and the turns of the host of `url` (scheme, host, port).
+    pub fn connections(
+        &self,
+        settings: &ConnectionSettings,
+        url: &reqwest::Url,
+    ) -> Result<(reqwest::Client, Arc<HostLimit>), ApiError> {
+        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = match pools.iter().position(|entry| entry.settings == *settings) {
+            Some(index) => index,
+            None => {
+                let pool = build_pool(settings)?;
+                if pools.len() >= MAX_POOLS {
+                    pools.remove(0);
+                }
+                pools.push(PoolEntry {
+                    settings: settings.clone(),
+                    pool,
+                    hosts: HashMap::new(),
+                });
+                pools.len() - 1
+            }
+        };
+        let mut entry = pools.remove(index);
+        let limit = Arc::clone(
+            entry
+                .hosts
+                .entry(url.origin().ascii_serialization())
+                .or_insert_with(|| Arc::new(HostLimit::new(MAX_CONNECTIONS_PER_HOST))),
+        );
+        let pool = entry.pool.clone();
+        pools.push(entry);
+        Ok((pool, limit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn nothing() {}
+
+    fn settings_with_connect_timeout(ms: u64) -> ConnectionSettings {
+        let options = crate::client::ClientOptions {
+            connect_timeout_ms: Some(ms),
+            ..Default::default()
+        };
+        let client = crate::client::Client::new("http://127.0.0.1:9", "k", options).unwrap();
+        client.connection().clone()
+    }
+
+    #[test]
+    fn one_runtime_per_process_with_pools_and_turns_per_host() {
+        let first = current(nothing).unwrap();
+        let again = current(nothing).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        let settings = settings_with_connect_timeout(1234);
+        let a = reqwest::Url::parse("http://127.0.0.1:9/_api/rest/v1/task").unwrap();
+        let a_status = reqwest::Url::parse("http://127.0.0.1:9/_api/rest/v1/task/x").unwrap();
+        let b = reqwest::Url::parse("http://127.0.0.1:10/_api/rest/v1/task").unwrap();
+        let (_, limit_a) = first.connections(&settings, &a).unwrap();
+        let (_, limit_a_again) = first.connections(&settings, &a_status).unwrap();
+        let (_, limit_b) = first.connections(&settings, &b).unwrap();
+        assert!(
+            Arc::ptr_eq(&limit_a, &limit_a_again),
+            "one host, one set of turns"
+        );
+        assert!(!Arc::ptr_eq(&limit_a, &limit_b), "each host its own");
+    }
+
+    #[test]
+    fn pools_stay_bounded_whatever_the_settings() {
+        let background = current(nothing).unwrap();
+        let url = reqwest::Url::parse("http://127.0.0.1:9/").unwrap();
+        for ms in 1..=(MAX_POOLS as u64 * 3) {
+            let settings = settings_with_connect_timeout(100_000 + ms);
+            background.connections(&settings, &url).unwrap();
+        }
+        assert!(background.pools.lock().unwrap().len() <= MAX_POOLS);
+    }
+
+    #[test]
+    fn spawned_work_runs_on_the_runtime_thread() {
+        let background = current(nothing).unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        background.spawn(async move {
+            let name = std::thread::current().name().map(str::to_owned);
+            sender.send(name).unwrap();
+        });
+        let name = receiver.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(name.as_deref(), Some(THREAD_NAME));
+    }
+}
