@@ -87,3 +87,29 @@ def python_env() -> "dict[str, str]":
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture(scope="session")
+def https_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator["tuple[str, Path]"]:
+    """An emulator serving the demo app over HTTPS, with a certificate from a CA made for
+    this test run (scripts/make-certs.sh), and the path of that CA's certificate."""
+    certs = tmp_path_factory.mktemp("certs")
+    subprocess.run([str(REPO / "scripts" / "make-certs.sh"), str(certs)], check=True, timeout=60)
+    process = subprocess.Popen(
+        [str(emulator_binary()), "--listen", "127.0.0.1:0", "--tls-cert", str(certs / "server.pem"),
+         "--tls-key", str(certs / "server.key")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        line = process.stdout.readline() if ready else ""
+        prefix = "altogic-emulator listening on "
+        if not line.startswith(prefix + "https://"):
+            raise RuntimeError(f"the emulator did not start over HTTPS: {line!r}")
+        yield line[len(prefix) :].strip(), certs / "ca.pem"
+    finally:
+        process.terminate()
+        process.wait(10)
