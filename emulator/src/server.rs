@@ -151,15 +151,18 @@ impl Activity {
         let s = self.state.lock().unwrap();
         if s.in_flight > 0 {
             None
+        } else if !s.answered {
+            // The first request: from the accept (the TLS handshake included).
+            let why = if s.head_started.is_some() {
+                "the request head did not fully arrive within --header-timeout"
+            } else {
+                "no request arrived within --header-timeout"
+            };
+            Some((s.since + limits.header_timeout, why))
         } else if let Some(at) = s.head_started {
             Some((
                 at + limits.header_timeout,
                 "the request head did not fully arrive within --header-timeout",
-            ))
-        } else if !s.answered {
-            Some((
-                s.since + limits.header_timeout,
-                "no request arrived within --header-timeout",
             ))
         } else {
             Some((

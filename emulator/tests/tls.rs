@@ -199,3 +199,26 @@ fn bad_tls_files_are_usage_errors() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn a_silent_connection_to_the_https_port_is_cut_off_after_the_header_timeout() {
+    let certs = make_certs();
+    let mut args = tls_args(&certs);
+    args.extend(["--header-timeout".to_string(), "1s".to_string()]);
+    let emu = Emulator::start_limited(&args, &[]);
+    // No handshake at all.
+    let mut silent = TcpStream::connect(("127.0.0.1", emu.port)).unwrap();
+    let started = std::time::Instant::now();
+    assert!(closed_within(&mut silent, Duration::from_secs(5)).0);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let log = emu.stderr_with("TLS handshake did not end");
+    assert!(
+        log.contains("the TLS handshake did not end within --header-timeout"),
+        "{log}"
+    );
+    // HTTPS still works.
+    assert_eq!(
+        run_once(&client(&certs), &format!("https://localhost:{}", emu.port))["status"],
+        "pending"
+    );
+}
