@@ -352,10 +352,12 @@ impl Server {
                 log!("accepting connections again");
                 accept_failing = false;
             }
+            let accepted = Instant::now();
             let conn = Connection {
                 peer,
                 limits,
-                activity: Arc::new(Activity::new(Instant::now())),
+                accepted,
+                activity: Arc::new(Activity::new(accepted)),
             };
             let (tls, router, stop) = (tls.clone(), router.clone(), stop.clone());
             tokio::spawn(async move {
@@ -382,6 +384,7 @@ impl Server {
 struct Connection {
     peer: SocketAddr,
     limits: Limits,
+    accepted: Instant,
     activity: Arc<Activity>,
 }
 
@@ -398,7 +401,7 @@ impl Connection {
             return self.serve_http(tcp, router, stop).await;
         };
         // The handshake counts against the first request's header timeout.
-        let deadline = Instant::now() + self.limits.header_timeout;
+        let deadline = self.accepted + self.limits.header_timeout;
         match tokio::time::timeout_at(deadline, tls.accept(tcp)).await {
             Ok(Ok(stream)) => self.serve_http(stream, router, stop).await,
             Ok(Err(e)) => log!(
