@@ -247,10 +247,12 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 			apiErr.ctxErr, apiErr.cause = ctx.Err(), context.Cause(ctx)
 		case waitDeadline && apiErr.HasCode("timeout"):
 			// The library's wait ended at ctx's deadline less waitMargin: let ctx reach
-			// its deadline too, so that errors.Is(err, ctx.Err()) holds on return.
+			// its deadline too, so that errors.Is(err, ctx.Err()) holds on return. (ctx's
+			// timer may fire some milliseconds late on a loaded machine: wait for it.)
+			deadline, _ := ctx.Deadline()
 			select {
 			case <-done:
-			case <-time.After(2 * waitMargin):
+			case <-time.After(time.Until(deadline) + 50*time.Millisecond):
 			}
 			apiErr.ctxErr, apiErr.cause = ctx.Err(), context.Cause(ctx)
 			if apiErr.ctxErr == nil { // not reached: the library keeps to its deadline
