@@ -299,7 +299,12 @@ func TestCancelQueuedWaits(t *testing.T) {
 	start := time.Now()
 	cancel()
 	wg.Wait()
-	if elapsed := time.Since(start); elapsed > cancelBound {
+	// Each ends within milliseconds in the library; the bound is for 300 errors decoded on
+	// a loaded machine under the race detector (586 ms seen at load average 12), and far
+	// below the seconds slowReport still runs (the waits ended by their token: checked next).
+	elapsed := time.Since(start)
+	t.Logf("%d queued waits ended %v after cancel()", goroutines, elapsed)
+	if elapsed > 2*time.Second {
 		t.Errorf("%d queued waits took %v to end after cancel()", goroutines, elapsed)
 	}
 	if wrong.Load() != 0 {
