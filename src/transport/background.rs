@@ -7,8 +7,9 @@
 //! time waiting for answers and pausing between polls). Host names are resolved with
 //! `getaddrinfo`, which blocks, so the runtime may start one more thread for lookups (never
 //! for an IP address; it ends after 10 s without lookups): at most two threads in all. Both
-//! block SIGPIPE in their own signal mask (the hook is the FFI layer's), so a write on a
-//! connection the server reset can never end the host process.
+//! block SIGPIPE (and every signal but those of faults) in their own signal mask (the hook is
+//! the FFI layer's), so a write on a connection the server reset can never end the host
+//! process, and the process's signals always go to the program's own threads.
 //!
 //! Requests to one host take turns ([`HostLimit`], [`MAX_CONNECTIONS_PER_HOST`] of them),
 //! so thousands of started calls share a bounded set of connections instead of opening one
