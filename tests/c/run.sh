@@ -28,7 +28,7 @@ g++ "${CXXFLAGS[@]}" examples/cpp/run_task.cpp -o "$out/run_task_cpp" \
 # The C header must also compile as C++ (cpp_compat).
 g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I"$root/include" -fsyntax-only -x c++ - <<'CPP'
 #include "altogic.h"
-int main() { AltogicClient *c = altogic_client_new(nullptr, nullptr, nullptr, nullptr); altogic_client_free(c); altogic_cancel_free(altogic_cancel_new()); return 0; }
+int main() { AltogicClient *c = altogic_client_new(nullptr, nullptr, nullptr, nullptr); altogic_client_free(c); altogic_cancel_free(altogic_cancel_new()); altogic_queue_free(altogic_queue_new(nullptr)); return 0; }
 CPP
 
 . scripts/servers.sh
