@@ -92,4 +92,7 @@ step "Python virtualenv (requests, matplotlib, this repository's package)"
 
 step "ready in $((SECONDS - started)) s; measuring"
 "$work/venv/bin/python" bench/bench.py
+
+step "the completion queue: 10,000 started waits, 1,000 sharing a token (bench/queue/run.sh)"
+bench/queue/run.sh
 echo "bench: done in $((SECONDS - started)) s"

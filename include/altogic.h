@@ -128,9 +128,10 @@ extern "C" {
  * `invalid_argument` (not UTF-8, CR or LF in a key or token, bad options),
  * `invalid_env_url`.
  *
- * Creating a client is cheap: it starts no thread and opens no connection. The library never
- * starts a thread: each thread that makes calls drives its own small runtime and kept-alive
- * connections, built on its first call and shared by every client it calls with.
+ * Creating a client is cheap: it starts no thread and opens no connection. The blocking calls
+ * start no thread: each thread that makes calls drives its own small runtime and kept-alive
+ * connections, built on its first call and shared by every client it calls with. (Calls
+ * started on a completion queue run on the library's own thread: see `altogic_queue_new`.)
  *
  * Ownership: the strings are borrowed for the duration of the call only. The returned
  * client is owned by the caller and must be freed with `altogic_client_free`.
@@ -148,8 +149,11 @@ struct AltogicClient *altogic_client_new(const char *env_url,
 /**
  * Frees a client made by `altogic_client_new`. NULL is a no-op; never free a client twice.
  *
- * Connections stay in the calling threads' pools for other clients. No call on this client may
- * be running on another thread, or start afterwards.
+ * Connections stay in the calling threads' pools for other clients. No blocking call on this
+ * client may be running on another thread, and no call may start on it afterwards. Calls
+ * already started on a completion queue (`altogic_task_..._start`) keep a reference of their
+ * own: they run to completion and deliver their results, and the client's memory is freed
+ * when the last of them ends.
  *
  * # Safety
  * `client` is NULL or a client from `altogic_client_new` not yet freed.
@@ -386,8 +390,9 @@ const char *altogic_version(void);
  * The first queue of a process starts the library's thread, which runs the started calls
  * of every queue of the process: at most 2 threads in all, whatever the number of queues
  * and calls (one runs the calls; one more resolves host names, started only for a host
- * that is not an IP address, and ending after 10 s without lookups). Both block SIGPIPE
- * in their own signal mask. Their connections are their own (the blocking calls keep
+ * that is not an IP address, and ending 1 s after its last lookup). Both block SIGPIPE
+ * and every other signal but those of faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+ * SIGSYS) in their own signal mask, so the process's signals go to the program's threads. Their connections are their own (the blocking calls keep
  * theirs on the calling threads), kept alive and shared by every queue; each host gets at
  * most `ALTOGIC_MAX_CONNECTIONS_PER_HOST` requests in flight, further ones wait their turn.
  *

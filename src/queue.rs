@@ -50,6 +50,8 @@ struct State {
     running: usize,
     /// Threads inside `next`.
     takers: usize,
+    /// Takers blocked on `arrived` (a notification is a system call: only for them).
+    sleepers: usize,
 }
 
 struct Shared {
@@ -85,8 +87,11 @@ impl Shared {
         if state.results.len() == 1 {
             self.readiness.raise();
         }
+        let sleepers = state.sleepers;
         drop(state);
-        self.arrived.notify_one();
+        if sleepers > 0 {
+            self.arrived.notify_one();
+        }
     }
 }
 
@@ -118,6 +123,23 @@ impl Drop for Delivery {
                 )),
             );
         }
+    }
+}
+
+/// A wait's timeout counts from its start, not from when the runtime's thread first gets to
+/// it (after a burst of starts, a few milliseconds later).
+fn counted_from(started: Instant, call: Call) -> Call {
+    match call {
+        Call::Wait {
+            url,
+            task_id,
+            timeout,
+        } => Call::Wait {
+            url,
+            task_id,
+            timeout: timeout.map(|timeout| timeout.saturating_sub(started.elapsed())),
+        },
+        other => other,
     }
 }
 
@@ -200,9 +222,10 @@ impl Queue {
         };
         let closing = self.shared.closing.clone();
         let background = Arc::clone(&self.background);
+        let started = Instant::now();
         self.background.spawn(async move {
             let description = call.description();
-            let started = Instant::now();
+            let call = counted_from(started, call);
             let work = async {
                 let (pool, limit) =
                     background.connections(client.connection(), client.task_url())?;
@@ -226,7 +249,6 @@ impl Queue {
             return None;
         }
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
-        let forever = deadline.is_none();
         // A reference of our own: `close` may free the queue once we left, and wakes us
         // while it is freed.
         let shared = Arc::clone(&self.shared);
@@ -242,24 +264,32 @@ impl Queue {
             if state.closed {
                 break None;
             }
-            if forever {
-                state = shared
+            // None: wait until notified.
+            let left = match deadline {
+                None => None,
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break None;
+                    }
+                    Some(left)
+                }
+            };
+            state.sleepers += 1;
+            state = match left {
+                None => shared
                     .arrived
                     .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-                continue;
-            }
-            let left = deadline.map_or(Duration::ZERO, |d| {
-                d.saturating_duration_since(Instant::now())
-            });
-            if left.is_zero() {
-                break None;
-            }
-            state = shared
-                .arrived
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(left) => {
+                    shared
+                        .arrived
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+            state.sleepers -= 1;
         };
         state.takers -= 1;
         let quiet = state.closed && state.running == 0 && state.takers == 0;
@@ -426,6 +456,63 @@ mod tests {
         let (tag, result) = queue.next(Some(Duration::from_secs(10))).unwrap();
         assert_eq!((tag, code(&result)), (2, Some(codes::CANCELLED)));
         assert_eq!(queue.waiting(), 0);
+    }
+
+    #[test]
+    fn takers_blocked_on_several_threads_share_the_results_once_each() {
+        let (queue, recorder) = queue();
+        let queue = Arc::new(queue);
+        let takers: Vec<_> = (0..4)
+            .map(|_| {
+                let queue = Arc::clone(&queue);
+                std::thread::spawn(move || {
+                    let mut tags = Vec::new();
+                    while let Some((tag, _)) = queue.next(None) {
+                        tags.push(tag);
+                    }
+                    tags
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        for tag in 0..1000 {
+            let missing = crate::error::missing_value("task_id");
+            queue.start(Err(missing), tag, None).unwrap();
+            if tag % 100 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        while queue.waiting() > 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(queue.close(Duration::from_secs(1)), "the takers left");
+        let mut tags: Vec<u64> = takers
+            .into_iter()
+            .flat_map(|taker| taker.join().unwrap())
+            .collect();
+        tags.sort_unstable();
+        assert_eq!(tags, (0..1000).collect::<Vec<u64>>());
+        assert!(!recorder.raised.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_wait_counts_from_its_start() {
+        let client = client();
+        let call = client
+            .wait_call("id", Some(Duration::from_millis(500)))
+            .unwrap();
+        let started = Instant::now() - Duration::from_millis(200);
+        match counted_from(started, call) {
+            Call::Wait { timeout, .. } => {
+                assert!(timeout.unwrap() <= Duration::from_millis(300));
+            }
+            other => panic!("{other:?}"),
+        }
+        let forever = client.wait_call("id", None).unwrap();
+        assert!(matches!(
+            counted_from(started, forever),
+            Call::Wait { timeout: None, .. }
+        ));
     }
 
     #[test]

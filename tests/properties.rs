@@ -179,6 +179,43 @@ proptest! {
             altogic_client_free(client);
         }
     }
+
+    #[test]
+    fn any_argument_bytes_through_a_queue_give_exactly_one_result_each(
+        name in prop::collection::vec(any::<u8>(), 0..40),
+        timeout_ms in 0u64..50,
+        null_client in any::<bool>(),
+    ) {
+        let fixture = CString::new(fixture_url()).unwrap();
+        let name = c_string(&name);
+        // SAFETY: valid C strings, a NULL error slot; every handle is freed once below, and
+        // each result once by `take`.
+        unsafe {
+            let client = if null_client {
+                std::ptr::null_mut()
+            } else {
+                altogic_client_new(fixture.as_ptr(), c"k".as_ptr(), std::ptr::null(), std::ptr::null_mut())
+            };
+            let queue = altogic_queue_new(std::ptr::null_mut());
+            prop_assert!(!queue.is_null());
+            prop_assert!(altogic_task_run_once_start(client, name.as_ptr(), queue, 1, std::ptr::null()).is_null());
+            prop_assert!(altogic_task_get_status_start(client, name.as_ptr(), queue, 2, std::ptr::null()).is_null());
+            prop_assert!(altogic_task_wait_start(client, name.as_ptr(), timeout_ms, queue, 3, std::ptr::null()).is_null());
+            // The client may go at once: the started calls keep what they need.
+            altogic_client_free(client);
+            let mut seen = [0; 4];
+            for _ in 0..3 {
+                let mut tag = 0;
+                let result = take(altogic_queue_next(queue, 10_000, &mut tag));
+                prop_assert!(result.is_some(), "a result for every started call");
+                assert_well_formed_result(&result.unwrap());
+                seen[tag.min(3) as usize] += 1;
+            }
+            prop_assert_eq!(seen, [0, 1, 1, 1]);
+            prop_assert!(take(altogic_queue_next(queue, 0, std::ptr::null_mut())).is_none());
+            altogic_queue_free(queue);
+        }
+    }
 }
 
 fn check_answer(status: StatusCode, body: &[u8]) {

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -865,6 +866,25 @@ static void test_queue_fd_readiness(void) {
     CHECK_HAS(r, "\"errors\":null}");
     altogic_string_free(r);
     CHECK(!fd_readable(fd, 0), "not readable once drained again");
+
+    /* Edge-triggered (EPOLLET, as Go's poller watches it): every empty -> non-empty
+       transition is a new event, also after a drain that did not make the fd quiet first. */
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event watch = {.events = EPOLLIN | EPOLLET, .data = {.u64 = 0}};
+    CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &watch) == 0, "the descriptor goes into epoll");
+    struct epoll_event event;
+    CHECK(epoll_wait(ep, &event, 1, 0) == 0, "no event while empty");
+    int edges = 0;
+    for (int round = 0; round < 5; round++) {
+        altogic_string_free(altogic_task_run_once_start(client, "echo-edge", queue, 20 + round, NULL));
+        if (epoll_wait(ep, &event, 1, 10000) == 1) edges++;
+        CHECK(epoll_wait(ep, &event, 1, 0) == 0, "one event per arrival");
+        r = altogic_queue_next(queue, 0, &tag);
+        CHECK(r != NULL && tag == (uint64_t)(20 + round), "the arrival's result");
+        altogic_string_free(r);
+    }
+    CHECK(edges == 5, "each empty -> non-empty transition is a new edge-triggered event");
+    close(ep);
     altogic_queue_free(queue);
     altogic_client_free(client);
 }
@@ -1027,6 +1047,71 @@ static void test_queue_free_with_calls_in_flight(void) {
     altogic_client_free(client);
 }
 
+/* 200 slow calls (300 ms each at the fixture) started at once take turns for the host's
+   ALTOGIC_MAX_CONNECTIONS_PER_HOST connections: no more are in flight or opened. */
+static void test_queue_connections_are_bounded(void) {
+    enum { N = 200 };
+    /* A connect timeout of its own: a pool of its own, so earlier connections do not count. */
+    AltogicClient *client = new_client("{\"connectTimeoutMs\":9876}");
+    AltogicQueue *queue = new_queue();
+    double started = now_ms();
+    for (int i = 0; i < N; i++)
+        altogic_string_free(altogic_task_run_once_start(client, "slow", queue, (uint64_t)i, NULL));
+    static int connections[N];
+    int distinct = 0, ok = 0, most_in_flight = 0;
+    for (int got = 0; got < N;) {
+        char *r = altogic_queue_next(queue, 30000, NULL);
+        if (!r) break;
+        got++;
+        ok += strstr(r, "\"errors\":null}") != NULL;
+        const char *at = strstr(r, "\"maxInFlight\":");
+        int in_flight = at ? atoi(at + strlen("\"maxInFlight\":")) : 0;
+        if (in_flight > most_in_flight) most_in_flight = in_flight;
+        int connection = connection_of(r), known = 0;
+        for (int j = 0; j < distinct; j++) known = known || connections[j] == connection;
+        if (!known && distinct < N) connections[distinct++] = connection;
+        altogic_string_free(r);
+    }
+    printf("queue connections: %d slow calls started at once: %d connections, at most %d in flight at the "
+           "fixture, all done in %.0f ms\n", N, distinct, most_in_flight, now_ms() - started);
+    CHECK(ok == N, "every slow call succeeded");
+    CHECK(distinct <= ALTOGIC_MAX_CONNECTIONS_PER_HOST, "no more connections than the host's turns");
+    CHECK(most_in_flight <= ALTOGIC_MAX_CONNECTIONS_PER_HOST && most_in_flight >= 2,
+          "calls beyond the bound waited their turn, those within it ran at once");
+    altogic_queue_free(queue);
+    altogic_client_free(client);
+}
+
+/* The library's threads (named altogic-queue) and how many of them block SIGPIPE. */
+static int library_threads(int *blocking_sigpipe) {
+    int count = 0;
+    *blocking_sigpipe = 0;
+    DIR *tasks = opendir("/proc/self/task");
+    struct dirent *task;
+    while (tasks && (task = readdir(tasks)) != NULL) {
+        if (task->d_name[0] == '.') continue;
+        char path[300], line[256];
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", task->d_name);
+        FILE *comm = fopen(path, "r");
+        int ours = comm && fgets(line, sizeof line, comm) && strncmp(line, "altogic-queue", 13) == 0;
+        if (comm) fclose(comm);
+        if (!ours) continue;
+        count++;
+        snprintf(path, sizeof path, "/proc/self/task/%s/status", task->d_name);
+        FILE *status = fopen(path, "r");
+        while (status && fgets(line, sizeof line, status))
+            if (strncmp(line, "SigBlk:", 7) == 0) {
+                unsigned long long blocked = strtoull(line + 7, NULL, 16);
+                /* SIGPIPE, and the process's signals too (they go to the program's threads). */
+                if ((blocked >> (SIGPIPE - 1)) & (blocked >> (SIGINT - 1)) & (blocked >> (SIGTERM - 1)) & 1)
+                    (*blocking_sigpipe)++;
+            }
+        if (status) fclose(status);
+    }
+    if (tasks) closedir(tasks);
+    return count;
+}
+
 /* Thousands of started calls, several queues: at most 2 library threads in all. */
 static void test_queue_thread_count(void) {
     enum { N = 3000 };
@@ -1054,10 +1139,34 @@ static void test_queue_thread_count(void) {
         }
         if (got < N) fd_readable(altogic_queue_fd(queues[0]), 20);
     }
+    /* A host name (not an IP address) is resolved on the runtime's one lookup thread. */
+    char url[128];
+    const char *port = strrchr(fixture_url, ':');
+    snprintf(url, sizeof url, "http://localhost%s", port ? port : "");
+    AltogicClient *named = altogic_client_new(url, "k", NULL, NULL);
+    enum { NAMED = 200 };
+    for (int i = 0; i < NAMED; i++)
+        altogic_string_free(altogic_task_get_status_start(named, "echo-localhost", queues[0], (uint64_t)i, NULL));
+    int named_ok = 0, named_got = 0;
+    while (named_got < NAMED && now_ms() - started < 120000) {
+        long threads = proc_status("Threads:");
+        if (threads > peak) peak = threads;
+        char *r = altogic_queue_next(queues[0], 100, NULL);
+        if (!r) continue;
+        named_got++;
+        named_ok += strstr(r, "\"errors\":null}") != NULL;
+        altogic_string_free(r);
+    }
+    CHECK(named_ok == NAMED, "calls to a host name (localhost) come back without error");
+    int blocking = 0, ours = library_threads(&blocking);
+    printf("queue threads: %d named altogic-queue, %d of them with SIGPIPE, SIGINT and SIGTERM blocked\n",
+           ours, blocking);
+    CHECK(ours >= 1 && ours <= 2 && blocking == ours, "the library's threads block SIGPIPE and the process's signals");
+    altogic_client_free(named);
     long after = proc_status("Threads:");
     if (after > peak) peak = after;
-    printf("queue threads: %d started calls on 2 queues in %.0f ms; threads %ld before the first queue, "
-           "at most %ld during, %ld after\n", N, now_ms() - started, threads_before_queues, peak, after);
+    printf("queue threads: %d started calls on 2 queues, %d to localhost, in %.0f ms; threads %ld before "
+           "the first queue, at most %ld during, %ld after\n", N, NAMED, now_ms() - started, threads_before_queues, peak, after);
     CHECK(got == N && ok == N, "every started call came back without error");
     CHECK(peak - threads_before_queues <= 2, "at most 2 library threads");
     altogic_queue_free(queues[0]);
@@ -1142,6 +1251,7 @@ int main(int argc, char **argv) {
     test_queue_cancellation();
     test_queue_client_freed_while_calls_run();
     test_queue_free_with_calls_in_flight();
+    test_queue_connections_are_bounded();
     test_queue_thread_count();
     /* The library's thread exists from the first queue on: forking now is forking while
        another thread may be inside the allocator (see ALTOGIC_TEST_NO_FORK_WHILE_CALLING). */

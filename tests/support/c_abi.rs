@@ -12,6 +12,18 @@ pub struct AltogicClient {
     _private: [u8; 0],
 }
 
+/// The opaque completion queue handle, as C sees it.
+#[repr(C)]
+pub struct AltogicQueue {
+    _private: [u8; 0],
+}
+
+/// The opaque cancellation token, as C sees it.
+#[repr(C)]
+pub struct AltogicCancel {
+    _private: [u8; 0],
+}
+
 extern "C" {
     pub fn altogic_client_new(
         env_url: *const c_char,
@@ -33,6 +45,36 @@ extern "C" {
     ) -> *mut c_char;
     pub fn altogic_client_get_session(client: *const AltogicClient) -> *mut c_char;
     pub fn altogic_string_free(s: *mut c_char);
+    pub fn altogic_queue_new(error_out: *mut *mut c_char) -> *mut AltogicQueue;
+    pub fn altogic_queue_fd(queue: *const AltogicQueue) -> std::ffi::c_int;
+    pub fn altogic_task_run_once_start(
+        client: *const AltogicClient,
+        name: *const c_char,
+        queue: *mut AltogicQueue,
+        tag: u64,
+        cancel: *const AltogicCancel,
+    ) -> *mut c_char;
+    pub fn altogic_task_get_status_start(
+        client: *const AltogicClient,
+        id: *const c_char,
+        queue: *mut AltogicQueue,
+        tag: u64,
+        cancel: *const AltogicCancel,
+    ) -> *mut c_char;
+    pub fn altogic_task_wait_start(
+        client: *const AltogicClient,
+        id: *const c_char,
+        timeout_ms: u64,
+        queue: *mut AltogicQueue,
+        tag: u64,
+        cancel: *const AltogicCancel,
+    ) -> *mut c_char;
+    pub fn altogic_queue_next(
+        queue: *mut AltogicQueue,
+        timeout_ms: u64,
+        tag: *mut u64,
+    ) -> *mut c_char;
+    pub fn altogic_queue_free(queue: *mut AltogicQueue);
 }
 
 /// Copies a string the library returned and frees it; None for NULL.
