@@ -25,10 +25,11 @@ fn main() {
          #define ALTOGIC_VERSION_MINOR {minor}\n\
          #define ALTOGIC_VERSION_PATCH {patch}\n"
     );
+    let code_macros = error_code_macros(&crate_dir.join("src").join("error.rs"));
     let bindings = cbindgen::Builder::new()
         .with_crate(&crate_dir)
         .with_config(config)
-        .with_after_include(version_macros)
+        .with_after_include(version_macros + &code_macros)
         .generate()
         .expect("cbindgen could not generate include/altogic.h");
 
@@ -66,4 +67,36 @@ fn give_the_shared_library_a_soname() {
         #[cfg(unix)]
         let _ = std::os::unix::fs::symlink("libaltogic.so", &link);
     }
+}
+
+/// `#define ALTOGIC_CODE_<NAME> "<code>"`, with its doc comment, for every
+/// `pub const NAME: &str = "code";` in `mod codes` of src/error.rs: cbindgen emits no string
+/// constants, and the codes must reach C and the bindings' tests from that one place.
+fn error_code_macros(error_rs: &std::path::Path) -> String {
+    let source = std::fs::read_to_string(error_rs).expect("src/error.rs is readable");
+    let start = source
+        .find("pub mod codes {")
+        .expect("src/error.rs has `pub mod codes`");
+    let body = &source[start..];
+    let body = &body[..body.find("\n}").expect("mod codes ends")];
+    let mut macros = String::from(
+        "\n/* The error codes the library produces itself (`code` of an error item). */\n",
+    );
+    let mut doc = Vec::new();
+    for line in body.lines().map(str::trim) {
+        if let Some(text) = line.strip_prefix("///") {
+            doc.push(text.trim().to_owned());
+        } else if let Some(rest) = line.strip_prefix("pub const ") {
+            let (name, value) = rest
+                .split_once(": &str = ")
+                .expect("a code is `pub const NAME: &str = \"value\";`");
+            let value = value.trim_end_matches(';');
+            macros.push_str(&format!(
+                "\n/**\n * {}\n */\n#define ALTOGIC_CODE_{name} {value}\n",
+                doc.join("\n * ")
+            ));
+            doc.clear();
+        }
+    }
+    macros
 }

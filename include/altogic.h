@@ -20,6 +20,77 @@
 #define ALTOGIC_VERSION_MINOR 1
 #define ALTOGIC_VERSION_PATCH 0
 
+/* The error codes the library produces itself (`code` of an error item). */
+
+/**
+ * A required argument was NULL, empty or blank, or the client handle was NULL.
+ */
+#define ALTOGIC_CODE_MISSING_REQUIRED_VALUE "missing_required_value"
+
+/**
+ * An argument was not UTF-8, held CR/LF where a header value goes, or an option was bad.
+ */
+#define ALTOGIC_CODE_INVALID_ARGUMENT "invalid_argument"
+
+/**
+ * The environment URL is not an absolute http(s) URL, or carries a user name or password.
+ */
+#define ALTOGIC_CODE_INVALID_ENV_URL "invalid_env_url"
+
+/**
+ * Connection refused, DNS failure, connection reset or closed, a proxy that could not
+ * be reached.
+ */
+#define ALTOGIC_CODE_NETWORK_ERROR "network_error"
+
+/**
+ * A certificate or TLS handshake failure: unknown issuer, expired, wrong name, refused
+ * handshake, a server that does not speak TLS. Asking again would not change it.
+ */
+#define ALTOGIC_CODE_TLS_ERROR "tls_error"
+
+/**
+ * The proxy refused to carry the request (HTTP 407, or a refused CONNECT tunnel).
+ */
+#define ALTOGIC_CODE_PROXY_ERROR "proxy_error"
+
+/**
+ * The call (or the wait) did not finish in time.
+ */
+#define ALTOGIC_CODE_TIMEOUT "timeout"
+
+/**
+ * The call was cancelled through its cancellation token.
+ */
+#define ALTOGIC_CODE_CANCELLED "cancelled"
+
+/**
+ * A 2xx answer whose body is not a JSON TaskInfo.
+ */
+#define ALTOGIC_CODE_INVALID_RESPONSE "invalid_response"
+
+/**
+ * The answer's body is larger than `maxResponseBytes`.
+ */
+#define ALTOGIC_CODE_RESPONSE_TOO_LARGE "response_too_large"
+
+/**
+ * A 3xx answer: redirects are never followed (keeps keys on the configured origin).
+ */
+#define ALTOGIC_CODE_REDIRECT_NOT_FOLLOWED "redirect_not_followed"
+
+/**
+ * Not a failure of its own: the item added after the first `ALTOGIC_MAX_ERROR_ITEMS`
+ * items of an error answer, saying in `details.droppedItems` how many were dropped.
+ */
+#define ALTOGIC_CODE_ERROR_ITEMS_DROPPED "error_items_dropped"
+
+/**
+ * A fault of the library itself: a panic caught at the C boundary (with its message),
+ * or a runtime or HTTP client that could not be built. Never the caller's doing.
+ */
+#define ALTOGIC_CODE_INTERNAL_ERROR "internal_error"
+
 
 /**
  * Error items kept from one answer.
@@ -116,17 +187,29 @@ extern "C" {
  * - `client_key`: sent in `X-Client-Key` on every request.
  * - `options_json`: NULL, or a JSON object with any of `apiKey` (string, sent as-is in
  *   `Authorization`), `session` (string, sent in `Session`), `timeoutMs` (bounds a whole
- *   call including the body; default 30000), `connectTimeoutMs` (default 10000) and
- *   `maxResponseBytes` (default 10485760). An unknown key or a wrong type is an error.
+ *   call including the body; default 30000), `connectTimeoutMs` (default 10000),
+ *   `maxResponseBytes` (default 10485760), `caFile` (path of a PEM bundle whose
+ *   certificates are trusted besides the system's) and `proxy` (a proxy URL used for every
+ *   request, `http://[user:password@]host:port` or `https://…`, or `""` for no proxy
+ *   whatever the environment says). An unknown key or a wrong type is an error.
+ *
+ * Trust: by default the system's trust store as OpenSSL and Go read it (`SSL_CERT_FILE` and
+ * `SSL_CERT_DIR` when set, otherwise the system bundle; the Mozilla roots built into the
+ * library when the system has no certificate at all), read once per process. Proxies:
+ * without the `proxy` option, `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper
+ * or lower case), read once per process; loopback targets are never proxied from the
+ * environment. The choice is made here, once per client.
  * - `error_out`: NULL, or where to store the error on failure.
  *
  * Returns the client, or NULL on failure. On failure, when `error_out` is not NULL,
  * `*error_out` is set to an APIError JSON object
  * (`{"status":0,"statusText":"Client Error","items":[{"origin":"client_error","code":...,"message":...,"details":...}]}`)
  * that the caller frees with `altogic_string_free`; on success `*error_out` is set to NULL.
- * Codes: `missing_required_value` (NULL or empty `env_url` or `client_key`),
- * `invalid_argument` (not UTF-8, CR or LF in a key or token, bad options),
- * `invalid_env_url`.
+ * Codes: `missing_required_value` (NULL, empty or blank `env_url` or `client_key`),
+ * `invalid_argument` (not UTF-8, CR or LF in a key or token, bad options, a `caFile` that is
+ * missing, unreadable or holds no certificate, a malformed `proxy` or proxy variable; the
+ * item's `details.argument` names the argument), `invalid_env_url` (also for a URL with a
+ * user name or password, which is never repeated in the message).
  *
  * Creating a client is cheap: it starts no thread and opens no connection. The blocking calls
  * start no thread: each thread that makes calls drives its own small runtime and kept-alive
@@ -170,10 +253,15 @@ void altogic_client_free(struct AltogicClient *client);
  * `altogic_string_free` (not `free()`).
  *
  * Errors that never reached the service have `status` 0 and a `client_error` item with
- * one of the codes `missing_required_value` (NULL client, NULL or empty name),
- * `invalid_argument`, `network_error`, `timeout`, `invalid_response`, `response_too_large`,
+ * one of the codes `missing_required_value` (NULL client, NULL, empty or blank name),
+ * `invalid_argument`, `network_error`, `tls_error` (a certificate or handshake failure),
+ * `proxy_error` (the proxy refused), `timeout`, `invalid_response`, `response_too_large`,
  * `redirect_not_followed` or `internal_error`. Errors from the service keep its HTTP status
- * and items; every item has string `origin`, `code` and `message`. An answer with code
+ * and items; every item has string `origin`, `code` and `message`. At most
+ * `ALTOGIC_MAX_ERROR_ITEMS` items are kept (then one more, code `error_items_dropped`,
+ * says how many were dropped), an item larger than `ALTOGIC_MAX_ITEM_BYTES` keeps only its
+ * `origin`, `code` and `message`, and a message at most `ALTOGIC_MAX_MESSAGE_CHARS`
+ * characters, so a result is never much larger than the answer. An answer with code
  * `invalid_session_token` or `missing_session_token` drops the client's session.
  *
  * The request is never sent twice by the library, so the task never runs twice because
@@ -222,7 +310,9 @@ char *altogic_task_run_once_cancellable(const struct AltogicClient *client,
  * is sent once more on a new connection (reading a status is idempotent).
  *
  * Error codes, session handling, blocking, thread-safety and ownership are as for
- * `altogic_task_run_once`; the ids `.` and `..` are refused with `invalid_argument`.
+ * `altogic_task_run_once`; the ids `.` and `..`, and ids longer than
+ * `ALTOGIC_MAX_TASK_ID_BYTES`, are refused with `invalid_argument` before anything is sent.
+ * A TaskInfo nested deeper than `ALTOGIC_MAX_JSON_DEPTH` is `invalid_response`.
  *
  * # Safety
  * `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string.
@@ -251,7 +341,8 @@ char *altogic_task_get_status_cancellable(const struct AltogicClient *client,
  *
  * A poll that fails for a transient reason (`network_error`, a poll's `timeout`, HTTP 429
  * or 5xx) is retried with the same backoff until the deadline; any other error (401, 404,
- * `invalid_response`, ...) ends the wait and is returned as it is. When `timeout_ms`
+ * `tls_error`, `proxy_error`, `invalid_response`, an argument the request cannot carry,
+ * ...) ends the wait and is returned as it is. When `timeout_ms`
  * passes first, `info` is the last TaskInfo seen and `errors` has one item with code
  * `timeout`, whose `details.lastStatus` names the last status and `details.lastError`
  * holds the last transient error (an APIError object) or null. Never returns NULL; free
@@ -379,6 +470,25 @@ void altogic_string_free(char *s);
  * static: never free it. Thread-safety: may be called from any thread.
  */
 const char *altogic_version(void);
+
+/**
+ * Reads one value out of a JSON text, such as the `{"info":...,"errors":...}` answer of a
+ * task call or an APIError object, by a JSON Pointer (RFC 6901): `"/info/taskId"`,
+ * `"/info/status"`, `"/errors/items/0/code"`, `"/items/0/message"`; `""` is the whole
+ * document.
+ *
+ * Returns the value as a new string: the text of a JSON string (escapes decoded), or the
+ * compact JSON of any other value (`42`, `true`, `{"a":1}`). Returns NULL when `json` or
+ * `pointer` is NULL or not UTF-8, `json` is not JSON, the pointer names no value, or the
+ * value is JSON `null`. Free a non-NULL result with `altogic_string_free`.
+ *
+ * Thread-safety: may be called from any thread. Ownership: both strings are borrowed for
+ * the duration of the call.
+ *
+ * # Safety
+ * `json` and `pointer` are NULL or NUL-terminated strings.
+ */
+char *altogic_json_get(const char *json, const char *pointer);
 
 /**
  * Creates a completion queue: calls started on it with `altogic_task_run_once_start`,

@@ -70,37 +70,23 @@ inline std::string c_string(std::string_view value, const char *name) {
     return std::string(value);
 }
 
-/**
- * The string value of the first "key":"..." in JSON the library wrote (its own error
- * objects put origin, code and message first in each item), with escapes decoded.
- */
-inline std::string string_field(const std::string &json, const std::string &key) {
-    const std::string pattern = "\"" + key + "\":\"";
-    std::size_t at = json.find(pattern);
-    if (at == std::string::npos) return std::string();
-    std::string value;
-    for (std::size_t i = at + pattern.size(); i < json.size(); i++) {
-        char c = json[i];
-        if (c == '"') break;
-        if (c != '\\' || i + 1 >= json.size()) {
-            value += c;
-            continue;
-        }
-        char escaped = json[++i];
-        switch (escaped) {
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
-        case 'r': value += '\r'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'u': value += "\\u"; break; /* kept escaped: messages are for people */
-        default: value += escaped;       /* \" \\ \/ */
-        }
-    }
-    return value;
+/** The value at a JSON Pointer of JSON the library wrote (altogic_json_get), or "". */
+inline std::string json_get(const std::string &json, const char *pointer) {
+    return take(altogic_json_get(json.c_str(), pointer));
 }
 
 } // namespace detail
+
+/**
+ * The value at a JSON Pointer (RFC 6901) of a result or error the library returned, as
+ * altogic_json_get reads it: a string's text, any other value's JSON, or std::nullopt when
+ * there is none (or it is null). E.g. altogic::json_get(result, "/info/taskId").
+ */
+inline std::optional<std::string> json_get(const std::string &json, const char *pointer) {
+    detail::LibraryString value(altogic_json_get(json.c_str(), pointer));
+    if (!value) return std::nullopt;
+    return std::string(value.get());
+}
 
 /**
  * A failure reported by the library as an APIError object
@@ -110,8 +96,8 @@ inline std::string string_field(const std::string &json, const std::string &key)
 class Error : public std::runtime_error {
   public:
     explicit Error(std::string api_error_json)
-        : std::runtime_error(detail::string_field(api_error_json, "message")),
-          json_(std::move(api_error_json)), code_(detail::string_field(json_, "code")) {}
+        : std::runtime_error(detail::json_get(api_error_json, "/items/0/message")),
+          json_(std::move(api_error_json)), code_(detail::json_get(json_, "/items/0/code")) {}
 
     /** The whole APIError object as compact JSON. */
     const std::string &json() const noexcept { return json_; }

@@ -48,7 +48,7 @@ suite "install (pkg-config, CMake, SONAME, uninstall)" tests/install/run.sh
 suite "soak (short: 15 s)" env SOAK_SECONDS=15 scripts/soak.sh
 suite "official JavaScript client vs emulator" \
     env ALTOGIC_EMULATOR="$root/target/release/altogic-emulator" tests/js/run.sh
-suite "demo (C example vs emulator)" scripts/demo.sh
+suite "demo (C, C++, Python and Go examples vs emulator)" scripts/demo.sh
 
 echo
 [ ${#failures[@]} -eq 0 ] || printf 'failed suite: %s\n' "${failures[@]}"

@@ -34,8 +34,6 @@ pub type TaskResult = Result<Option<TaskInfo>, ApiError>;
 pub const MAX_ERROR_ITEMS: usize = 100;
 /// Items whose JSON is larger than this keep only `origin`, `code` and `message`.
 pub const MAX_ITEM_BYTES: usize = 16 * 1024;
-/// The code of the item that says how many items were dropped.
-pub const ERROR_ITEMS_DROPPED: &str = "error_items_dropped";
 
 /// Turns a complete answer into the result the official client gives for it.
 pub fn interpret(status: StatusCode, body: &[u8]) -> TaskResult {
@@ -67,7 +65,7 @@ pub fn interpret(status: StatusCode, body: &[u8]) -> TaskResult {
     if dropped > 0 {
         error.items.push(error_item(
             "client_error",
-            ERROR_ITEMS_DROPPED,
+            codes::ERROR_ITEMS_DROPPED,
             format!(
                 "The service sent {} error items; the first {MAX_ERROR_ITEMS} are kept and \
                  {dropped} were dropped.",

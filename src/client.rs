@@ -13,7 +13,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::{codes, invalid_argument, missing_value, ApiError};
+use crate::error::{codes, invalid_argument, invalid_named_argument, missing_value, ApiError};
+use crate::proxy::{self, Proxy};
+use crate::tls::ExtraTrust;
 
 /// The value sent in the `X-Client` header, naming this library on the wire.
 pub const CLIENT_NAME: &str = "altogic-c";
@@ -43,6 +45,10 @@ pub struct ClientOptions {
     pub timeout_ms: Option<u64>,
     pub connect_timeout_ms: Option<u64>,
     pub max_response_bytes: Option<u64>,
+    /// A PEM bundle whose certificates are trusted besides the system's.
+    pub ca_file: Option<String>,
+    /// A proxy URL for every request, or `""` for none whatever the environment says.
+    pub proxy: Option<String>,
 }
 
 impl ClientOptions {
@@ -51,8 +57,8 @@ impl ClientOptions {
         serde_json::from_str(text).map_err(|err| {
             invalid_argument(format!(
                 "options_json is not a valid options object: {err}. Expected a JSON object \
-                 with any of apiKey (string), session (string), timeoutMs, connectTimeoutMs, \
-                 maxResponseBytes (positive integers)."
+                 with any of apiKey, session, caFile, proxy (strings), timeoutMs, \
+                 connectTimeoutMs, maxResponseBytes (positive integers)."
             ))
         })
     }
@@ -78,6 +84,11 @@ pub struct SessionSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionSettings {
     pub connect_timeout: Duration,
+    /// Whether a connection needs TLS: to the service or to its proxy.
+    pub uses_tls: bool,
+    /// `caFile`'s certificates, trusted besides the system's.
+    pub extra_trust: Option<Arc<ExtraTrust>>,
+    pub proxy: Option<Proxy>,
 }
 
 #[derive(Debug)]
@@ -103,7 +114,8 @@ impl Client {
         let base_url = normalize_env_url(env_url)?;
         let task_url = reqwest::Url::parse(&format!("{base_url}{TASK_PATH}")).map_err(|err| {
             invalid_argument(format!(
-                "envUrl {env_url:?} cannot take the task path: {err}"
+                "envUrl {:?} cannot take the task path: {err}",
+                without_userinfo(env_url)
             ))
         })?;
         let mut fixed_headers = HeaderMap::with_capacity(3);
@@ -131,10 +143,21 @@ impl Client {
             .max_response_bytes
             .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES);
         if max_response_bytes == 0 {
-            return Err(invalid_argument(
-                "maxResponseBytes must be at least 1 (the default is 10485760, 10 MiB).",
+            return Err(invalid_named_argument(
+                "maxResponseBytes",
+                "maxResponseBytes must be at least 1 byte (the default is 10 MiB).",
             ));
         }
+        let extra_trust = match options.ca_file.as_deref() {
+            None => None,
+            Some(path) if path.trim().is_empty() => return Err(invalid_named_argument(
+                "caFile",
+                "caFile is empty; pass the path of a PEM file of CA certificates, or leave it out.",
+            )),
+            Some(path) => Some(Arc::new(ExtraTrust::load(path)?)),
+        };
+        let proxy = proxy::for_target(options.proxy.as_deref(), &task_url)?;
+        let uses_tls = task_url.scheme() == "https" || proxy.as_ref().is_some_and(Proxy::is_https);
         Ok(Client {
             task_url,
             fixed_headers,
@@ -145,6 +168,9 @@ impl Client {
             timeout: Duration::from_millis(timeout_ms),
             connection: ConnectionSettings {
                 connect_timeout: Duration::from_millis(connect_timeout_ms),
+                uses_tls,
+                extra_trust,
+                proxy,
             },
             max_response_bytes,
         })
@@ -257,13 +283,41 @@ pub fn header_value(name: &str, value: &str) -> Result<HeaderValue, ApiError> {
 fn checked_millis(name: &str, value: Option<u64>, default: u64) -> Result<u64, ApiError> {
     match value {
         None => Ok(default),
-        Some(0) => Err(invalid_argument(format!(
-            "{name} must be at least 1 millisecond (the default is {default})."
-        ))),
-        Some(ms) if ms > MAX_TIMEOUT_MS => Err(invalid_argument(format!(
-            "{name} is {ms}, more than the largest accepted value {MAX_TIMEOUT_MS} (one day)."
-        ))),
-        Some(ms) => Ok(ms),
+        Some(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => Ok(ms),
+        // Quantities in words, not in the option's unit, so that a binding that calls the
+        // option otherwise (Python's `timeout`, in seconds) can put its own name in.
+        Some(_) => Err(invalid_named_argument(
+            name,
+            format!(
+                "{name} must be at least 1 millisecond and at most one day (the default is {}).",
+                in_words(Duration::from_millis(default))
+            ),
+        )),
+    }
+}
+
+/// "30 seconds", "10 seconds", "1 minute": a default duration in words.
+fn in_words(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds {
+        60 => "1 minute".to_owned(),
+        s if s % 60 == 0 && s > 0 => format!("{} minutes", s / 60),
+        1 => "1 second".to_owned(),
+        s => format!("{s} seconds"),
+    }
+}
+
+/// `text` with the user name and password of a URL in it (`scheme://user:pass@host`)
+/// replaced by `***`, for messages. Works on text that is not a valid URL too.
+pub fn without_userinfo(text: &str) -> String {
+    let Some(scheme_end) = text.find("://").map(|at| at + 3) else {
+        return text.to_owned();
+    };
+    let rest = &text[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..scheme_end], &rest[at..]),
+        None => text.to_owned(),
     }
 }
 
@@ -272,14 +326,16 @@ fn checked_millis(name: &str, value: Option<u64>, default: u64) -> Result<u64, A
 pub fn normalize_env_url(env_url: &str) -> Result<String, ApiError> {
     let trimmed = env_url.trim();
     let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    // Whatever is wrong with it, a password it might hold is never repeated.
+    let shown = without_userinfo(env_url);
     let invalid = |reason: &str| {
         ApiError::client(
             codes::INVALID_ENV_URL,
             format!(
-                "envUrl {env_url:?} {reason}. Pass your app's environment URL, \
+                "envUrl {shown:?} {reason}. Pass your app's environment URL, \
                  e.g. https://myapp.c1-na.altogic.com"
             ),
-            Some(json!({ "envUrl": env_url })),
+            Some(json!({ "envUrl": shown })),
         )
     };
     if trimmed.is_empty() {
@@ -296,6 +352,12 @@ pub fn normalize_env_url(env_url: &str) -> Result<String, ApiError> {
         .map_err(|err| invalid(&format!("is not a valid URL ({err})")))?;
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(invalid("has no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid(
+            "carries a user name or password (user:password@); Altogic's URLs carry none. \
+             Pass keys with client_key and apiKey",
+        ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(invalid(

@@ -18,16 +18,24 @@ pub const MAX_MESSAGE_CHARS: usize = 2000;
 /// `statusText` of errors that never got a usable HTTP answer (`status` 0).
 pub const CLIENT_ERROR_STATUS_TEXT: &str = "Client Error";
 
-/// Error codes this library produces itself (status 0 unless stated otherwise).
+/// Error codes this library produces itself (status 0 unless stated otherwise). build.rs
+/// copies each into the header as `ALTOGIC_CODE_<NAME>`, so C callers and the bindings'
+/// tests read them from one place.
 pub mod codes {
-    /// A required argument was NULL or empty, or the client handle was NULL.
+    /// A required argument was NULL, empty or blank, or the client handle was NULL.
     pub const MISSING_REQUIRED_VALUE: &str = "missing_required_value";
     /// An argument was not UTF-8, held CR/LF where a header value goes, or an option was bad.
     pub const INVALID_ARGUMENT: &str = "invalid_argument";
-    /// The environment URL is not an absolute http(s) URL.
+    /// The environment URL is not an absolute http(s) URL, or carries a user name or password.
     pub const INVALID_ENV_URL: &str = "invalid_env_url";
-    /// Connection refused, DNS failure, TLS failure, connection reset.
+    /// Connection refused, DNS failure, connection reset or closed, a proxy that could not
+    /// be reached.
     pub const NETWORK_ERROR: &str = "network_error";
+    /// A certificate or TLS handshake failure: unknown issuer, expired, wrong name, refused
+    /// handshake, a server that does not speak TLS. Asking again would not change it.
+    pub const TLS_ERROR: &str = "tls_error";
+    /// The proxy refused to carry the request (HTTP 407, or a refused CONNECT tunnel).
+    pub const PROXY_ERROR: &str = "proxy_error";
     /// The call (or the wait) did not finish in time.
     pub const TIMEOUT: &str = "timeout";
     /// The call was cancelled through its cancellation token.
@@ -38,6 +46,9 @@ pub mod codes {
     pub const RESPONSE_TOO_LARGE: &str = "response_too_large";
     /// A 3xx answer: redirects are never followed (keeps keys on the configured origin).
     pub const REDIRECT_NOT_FOLLOWED: &str = "redirect_not_followed";
+    /// Not a failure of its own: the item added after the first `ALTOGIC_MAX_ERROR_ITEMS`
+    /// items of an error answer, saying in `details.droppedItems` how many were dropped.
+    pub const ERROR_ITEMS_DROPPED: &str = "error_items_dropped";
     /// A fault of the library itself: a panic caught at the C boundary (with its message),
     /// or a runtime or HTTP client that could not be built. Never the caller's doing.
     pub const INTERNAL_ERROR: &str = "internal_error";

@@ -5,6 +5,7 @@
 //! - [`info`] and [`error`]: TaskInfo, the APIError shape, the library's error codes,
 //!   well-formed error items.
 //! - [`cancel`]: the cancellation token.
+//! - `tls` and `proxy`: whom a client trusts, and which proxy carries its requests.
 //! - [`client`]: a client's configuration (URL, keys, session, limits) and its options.
 //! - `transport`: sending one request under a whole-call deadline, the connection pools,
 //!   and the runtimes that drive them (`transport::local`, per calling thread).
@@ -24,8 +25,10 @@ pub mod error;
 mod ffi;
 pub mod info;
 mod log;
+mod proxy;
 mod queue;
 pub mod task;
+mod tls;
 mod transport;
 
 pub use cancel::CancelToken;

@@ -14,10 +14,21 @@ pub fn enabled() -> bool {
     *ENABLED
 }
 
-/// Writes the line of one request. `outcome` is the HTTP status or the error code.
-pub fn request(method: &str, path: &str, outcome: &str, elapsed: Duration, retries: u32) {
+/// Writes the line of one request. `outcome` is the HTTP status or the error code; `via`
+/// the proxy it went through, shown without credentials.
+pub fn request(
+    method: &str,
+    path: &str,
+    via: Option<&str>,
+    outcome: &str,
+    elapsed: Duration,
+    retries: u32,
+) {
+    let through = via
+        .map(|proxy| format!(" via proxy {proxy}"))
+        .unwrap_or_default();
     let line = format!(
-        "altogic: {method} {path} -> {outcome} in {:.1} ms, {retries} retr{}\n",
+        "altogic: {method} {path}{through} -> {outcome} in {:.1} ms, {retries} retr{}\n",
         elapsed.as_secs_f64() * 1000.0,
         if retries == 1 { "y" } else { "ies" }
     );

@@ -315,6 +315,7 @@ impl Client {
                 json_body,
                 deadline,
                 max_response_bytes: self.max_response_bytes(),
+                proxy: self.connection().proxy.as_ref(),
                 description,
             },
         )

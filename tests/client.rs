@@ -347,10 +347,14 @@ fn connections_are_kept_alive_and_reused() {
 }
 
 #[test]
-fn tls_failures_are_network_errors() {
+fn tls_failures_are_tls_errors() {
     // An https URL pointing at the plain-HTTP fixture: the TLS handshake fails cleanly.
     let https_url = fixture_url().replace("http://", "https://");
-    assert_network_error(&https_url, "tls");
+    let client = Client::new(&https_url, "k", ClientOptions::default()).unwrap();
+    let result = json(&client.run_once("x", None));
+    assert_eq!(first_item(&result)["code"], codes::TLS_ERROR);
+    let message = first_item(&result)["message"].as_str().unwrap();
+    assert!(message.contains("TLS handshake"), "{message}");
 }
 
 #[test]
@@ -483,11 +487,11 @@ mod cancellation {
         assert!(token.is_triggered());
         assert_cancelled(&json(&client.run_once("counted-pre", Some(&token))));
         assert_cancelled(&json(&client.get_task_status("counted-pre", Some(&token))));
-        assert_cancelled(&json(&client.wait_for_task(
-            "counted-pre",
-            None,
-            Some(&token),
-        )));
+        let waited = json(&client.wait_for_task("counted-pre", None, Some(&token)));
+        assert_cancelled(&waited);
+        // The wait names itself, not the poll it never made.
+        let message = first_item(&waited)["message"].as_str().unwrap();
+        assert!(message.starts_with("wait was cancelled"), "{message}");
         assert_eq!(seen_count(&client, "counted-pre"), 0);
     }
 

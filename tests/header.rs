@@ -16,34 +16,36 @@ fn version_macros_match_cargo_toml() {
     }
 }
 
+/// The functions `src/ffi/` exports, read from the sources: one list, not a copy of it.
+fn exported_functions() -> Vec<String> {
+    let ffi = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ffi");
+    let mut functions = Vec::new();
+    for entry in std::fs::read_dir(ffi).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut lines = source.lines().peekable();
+        while let Some(line) = lines.next() {
+            if line.trim() != "#[no_mangle]" {
+                continue;
+            }
+            let signature = lines.next().unwrap_or_default();
+            let name = signature
+                .split("fn ")
+                .nth(1)
+                .and_then(|rest| rest.split('(').next())
+                .unwrap_or_else(|| panic!("no function after #[no_mangle]: {signature}"));
+            functions.push(name.to_owned());
+        }
+    }
+    functions.sort();
+    functions
+}
+
 #[test]
 fn every_exported_function_is_declared_and_documented() {
-    for function in [
-        "altogic_client_new",
-        "altogic_client_free",
-        "altogic_task_run_once",
-        "altogic_task_get_status",
-        "altogic_task_wait",
-        "altogic_task_run_once_cancellable",
-        "altogic_task_get_status_cancellable",
-        "altogic_task_wait_cancellable",
-        "altogic_cancel_new",
-        "altogic_cancel_trigger",
-        "altogic_cancel_is_triggered",
-        "altogic_cancel_free",
-        "altogic_client_set_session",
-        "altogic_client_get_session",
-        "altogic_string_free",
-        "altogic_version",
-        "altogic_queue_new",
-        "altogic_queue_fd",
-        "altogic_task_run_once_start",
-        "altogic_task_get_status_start",
-        "altogic_task_wait_start",
-        "altogic_queue_next",
-        "altogic_queue_free",
-    ] {
-        let lines: Vec<&str> = HEADER.lines().collect();
+    let exported = exported_functions();
+    assert!(exported.len() >= 17, "{exported:?}");
+    let lines: Vec<&str> = HEADER.lines().collect();
+    for function in &exported {
         let declaration = lines
             .iter()
             .position(|line| {
@@ -54,6 +56,34 @@ fn every_exported_function_is_declared_and_documented() {
             lines[declaration - 1],
             " */",
             "{function} has no doc comment right above it"
+        );
+    }
+    let mut declared: Vec<String> = lines
+        .iter()
+        .filter(|line| !line.starts_with([' ', '/', '#']))
+        .filter_map(|line| line.split("altogic_").nth(1).map(|rest| (line, rest)))
+        .filter_map(|(_, rest)| rest.split('(').next().map(|name| format!("altogic_{name}")))
+        .filter(|name| !name.contains(' '))
+        .collect();
+    declared.sort();
+    declared.dedup();
+    assert_eq!(
+        declared, exported,
+        "the header declares other functions than src/ffi exports"
+    );
+}
+
+#[test]
+fn error_codes_are_in_the_header() {
+    for code in [
+        altogic::error::codes::TLS_ERROR,
+        altogic::error::codes::PROXY_ERROR,
+        altogic::error::codes::ERROR_ITEMS_DROPPED,
+        altogic::error::codes::INTERNAL_ERROR,
+    ] {
+        assert!(
+            HEADER.contains(&format!(" \"{code}\"\n")),
+            "{code} is not in the header"
         );
     }
 }

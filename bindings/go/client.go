@@ -50,7 +50,8 @@ func Version() string {
 // The library checks every argument and option and answers an [*APIError] matching
 // [ErrInvalidArgument] for bad ones (an empty envURL or clientKey, a URL that is not
 // http(s), CR or LF in a key, a negative timeout...). Creating a client is cheap: it opens
-// no connection; every client of the process shares the library's connection pool.
+// no connection. Connections belong to the OS threads that make calls (each keeps its own
+// small pool), and every client with the same connection settings shares them.
 func NewClient(envURL, clientKey string, opts ...Option) (*Client, error) {
 	if err := checkNUL("envURL", envURL); err != nil {
 		return nil, err
@@ -156,10 +157,11 @@ func (c *Client) GetStatus(ctx context.Context, taskID string) (*TaskInfo, error
 	return c.call(ctx, opGetStatus, "taskID", taskID)
 }
 
-// Wait waits for the execution taskID to end, polling its status (the library's backoff:
-// about 50 ms at first, doubling up to 1 s, transient failures retried), and returns its
-// final TaskInfo: Status StatusCompleted or StatusErrors. It returns nil, nil when the
-// service no longer keeps the execution.
+// Wait waits for the execution taskID to end, polling its status (with the library's backoff,
+// which altogic_task_wait in altogic.h describes; transient failures retried), and returns its
+// final TaskInfo: Status StatusCompleted or StatusErrors. An execution the service does not
+// keep (an unknown id, or one older than its retention) is an error matching
+// [ErrExecutionNotFound], as the Python binding raises ExecutionNotFound.
 //
 // ctx alone bounds the wait: with no deadline and no cancellation (context.Background()) it
 // lasts until the execution ends or a non-transient error (401, 404, ...) ends it.
@@ -172,7 +174,11 @@ func (c *Client) GetStatus(ctx context.Context, taskID string) (*TaskInfo, error
 // context.DeadlineExceeded, and there is no TaskInfo.) When ctx is cancelled, the error
 // matches [ErrCancelled] and context.Canceled.
 func (c *Client) Wait(ctx context.Context, taskID string) (*TaskInfo, error) {
-	return c.call(ctx, opWait, "taskID", taskID)
+	info, err := c.call(ctx, opWait, "taskID", taskID)
+	if info == nil && err == nil {
+		return nil, executionNotFound(taskID)
+	}
+	return info, err
 }
 
 // waitMargin: the library's own wait deadline is set this much before ctx's, so that a

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"runtime"
 	"strings"
@@ -238,8 +239,8 @@ func TestGetStatus(t *testing.T) {
 		t.Fatalf("GetStatus(unknown) = %+v, %v; want nil, nil", got, err)
 	}
 	got, err = c.Wait(bg, unknownTaskID)
-	if got != nil || err != nil {
-		t.Fatalf("Wait(unknown) = %+v, %v; want nil, nil", got, err)
+	if got != nil || !errors.Is(err, altogic.ErrExecutionNotFound) {
+		t.Fatalf("Wait(unknown) = %+v, %v; want nil, ErrExecutionNotFound", got, err)
 	}
 }
 
@@ -306,6 +307,73 @@ func TestNetworkError(t *testing.T) {
 	if apiErr := asAPIError(t, err); apiErr.HasCode("timeout") &&
 		!strings.Contains(string(apiErr.Items[0].Details), "network_error") {
 		t.Errorf("the wait's timeout does not name the last error: %s", apiErr.Items[0].Details)
+	}
+}
+
+func TestTLSAndProxyErrors(t *testing.T) {
+	// The emulator speaks plain HTTP: a TLS handshake with it fails.
+	c := newClient(t, strings.Replace(emulatorURL, "http://", "https://", 1), demoKey)
+	_, err := c.RunOnce(bg, "billOnDemand")
+	if !errors.Is(err, altogic.ErrTLS) || !errors.Is(err, altogic.ErrNetwork) {
+		t.Fatalf("RunOnce over TLS to a plain server: %v, want ErrTLS and ErrNetwork", err)
+	}
+	wantCode(t, err, 0, "tls_error")
+
+	// A proxy that is not there: a network error naming it, without its password.
+	proxy := strings.Replace(closedPort(t), "http://", "http://u:SECRET@", 1)
+	c = newClient(t, emulatorURL, demoKey, altogic.WithProxy(proxy))
+	_, err = c.RunOnce(bg, "billOnDemand")
+	if !errors.Is(err, altogic.ErrNetwork) || errors.Is(err, altogic.ErrTLS) {
+		t.Fatalf("RunOnce through a closed proxy: %v", err)
+	}
+	if text := fmt.Sprint(err); strings.Contains(text, "SECRET") || !strings.Contains(text, "through the proxy") {
+		t.Errorf("the error does not name the proxy, or shows its password: %s", text)
+	}
+	// "" means no proxy.
+	runOnce(t, newClient(t, emulatorURL, demoKey, altogic.WithProxy("")), "billOnDemand")
+
+	// A CA file that holds no certificate.
+	notPEM := t.TempDir() + "/notes.txt"
+	if err := os.WriteFile(notPEM, []byte("no certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = altogic.NewClient(emulatorURL, demoKey, altogic.WithCAFile(notPEM))
+	if !errors.Is(err, altogic.ErrInvalidArgument) || !strings.Contains(fmt.Sprint(err), notPEM) {
+		t.Fatalf("WithCAFile(not PEM): %v", err)
+	}
+}
+
+func TestErrorsSpeakGo(t *testing.T) {
+	for _, tc := range []struct {
+		opt         altogic.Option
+		name, cName string
+	}{
+		{altogic.WithTimeout(0), "WithTimeout", "timeoutMs"},
+		{altogic.WithConnectTimeout(48 * time.Hour), "WithConnectTimeout", "connectTimeoutMs"},
+		{altogic.WithMaxResponseBytes(0), "WithMaxResponseBytes", "maxResponseBytes"},
+		{altogic.WithAPIKey(""), "WithAPIKey", "apiKey"},
+		{altogic.WithCAFile("/nonexistent/ca.pem"), "WithCAFile", "caFile"},
+		{altogic.WithProxy("socks5://127.0.0.1:1"), "WithProxy", "proxy"},
+	} {
+		_, err := altogic.NewClient(emulatorURL, demoKey, tc.opt)
+		message := asAPIError(t, err).Items[0].Message
+		if !strings.HasPrefix(message, tc.name) || (tc.cName != "proxy" && strings.Contains(message, tc.cName)) {
+			t.Errorf("%s: %q", tc.name, message)
+		}
+	}
+	c := demoClient(t)
+	_, err := c.RunOnce(bg, "  ")
+	if message := asAPIError(t, err).Items[0].Message; !strings.HasPrefix(message, "nameOrID is required") {
+		t.Errorf("RunOnce(blank): %q", message)
+	}
+	_, err = c.GetStatus(bg, strings.Repeat("x", 5000))
+	if message := asAPIError(t, err).Items[0].Message; !strings.HasPrefix(message, "taskID is 5000 bytes long") {
+		t.Errorf("GetStatus(long id): %q", message)
+	}
+	// A password in envURL is refused and never shown.
+	_, err = altogic.NewClient("https://user:PASSWORD@app.example.com", demoKey)
+	if !errors.Is(err, altogic.ErrInvalidArgument) || strings.Contains(fmt.Sprintf("%v %+v", err, err), "PASSWORD") {
+		t.Errorf("NewClient with a password in the URL: %v", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,6 +136,12 @@ func TestAlreadyCancelled(t *testing.T) {
 	}
 	_, err := c.GetStatus(ctx, unknownTaskID)
 	wantCancelled(t, err, ctx)
+	// A wait names itself, not the poll it did not make.
+	_, err = c.Wait(ctx, unknownTaskID)
+	wantCancelled(t, err, ctx)
+	if message := err.(*altogic.APIError).Items[0].Message; !strings.HasPrefix(message, "wait was cancelled") {
+		t.Errorf("Wait with a done context: %q", message)
+	}
 }
 
 // Cancelling RunOnce and GetStatus while they wait for an answer that never comes.

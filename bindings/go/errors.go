@@ -2,6 +2,7 @@ package altogic
 
 import (
 	"encoding/json"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -123,8 +124,17 @@ func (s *sentinel) Error() string { return s.msg }
 var (
 	// ErrTimeout: code "timeout", the client's timeoutMs passed, or a wait's deadline.
 	ErrTimeout = newSentinel("altogic: timeout", "timeout")
-	// ErrNetwork: code "network_error" (connection refused or reset, DNS, TLS).
-	ErrNetwork = newSentinel("altogic: network error", "network_error")
+	// ErrNetwork: no answer from the service: code "network_error" (connection refused,
+	// reset or closed, DNS, a proxy that cannot be reached), and the kinds below, which are
+	// network errors too.
+	ErrNetwork = newSentinel("altogic: network error", "network_error", "tls_error", "proxy_error")
+	// ErrTLS: code "tls_error", a certificate or TLS handshake failure (unknown issuer,
+	// expired, wrong name, refused handshake). The message says what to do, typically:
+	// trust the CA with [WithCAFile] or SSL_CERT_FILE.
+	ErrTLS = newSentinel("altogic: TLS error", "tls_error")
+	// ErrProxy: code "proxy_error", the proxy refused to carry the request (407, or a
+	// refused tunnel). The message names the proxy, never its password.
+	ErrProxy = newSentinel("altogic: proxy refused", "proxy_error")
 	// ErrInvalidArgument: codes "invalid_argument", "missing_required_value" and
 	// "invalid_env_url" (bad input, refused before anything is sent).
 	ErrInvalidArgument = newSentinel("altogic: invalid argument",
@@ -138,6 +148,10 @@ var (
 	// ErrCancelled: code "cancelled", the call's context was done. Such errors also
 	// match the context's error (context.Canceled or context.DeadlineExceeded).
 	ErrCancelled = newSentinel("altogic: cancelled", "cancelled")
+	// ErrExecutionNotFound: code "execution_not_found" (made by this package), a
+	// [Client.Wait] for an execution the service does not keep (an unknown id, or one
+	// older than its retention). [Client.GetStatus] answers nil, nil in that case instead.
+	ErrExecutionNotFound = newSentinel("altogic: execution not found", codeExecutionNotFound)
 	// ErrClosed: code "client_closed" (made by this package), a call on a closed Client.
 	ErrClosed = newSentinel("altogic: client is closed", codeClientClosed)
 	// ErrCgoRequired: code "cgo_required" (made by this package), the program was built
@@ -147,9 +161,51 @@ var (
 
 // Codes of the errors this package makes itself, beside the library's.
 const (
-	codeClientClosed = "client_closed"
-	codeCgoRequired  = "cgo_required"
+	codeClientClosed      = "client_closed"
+	codeCgoRequired       = "cgo_required"
+	codeExecutionNotFound = "execution_not_found"
 )
+
+// goNames maps the library's names of arguments (details.argument of its errors) to this
+// package's. The library states quantities in words, so putting the Go name in is all it
+// takes for its messages to speak Go.
+var goNames = map[string]string{
+	"env_url":          "envURL",
+	"client_key":       "clientKey",
+	"apiKey":           "WithAPIKey",
+	"session":          "WithSession",
+	"session_token":    "token",
+	"timeoutMs":        "WithTimeout",
+	"connectTimeoutMs": "WithConnectTimeout",
+	"maxResponseBytes": "WithMaxResponseBytes",
+	"caFile":           "WithCAFile",
+	"proxy":            "WithProxy",
+	"task_name_or_id":  "nameOrID",
+	"task_id":          "taskID",
+}
+
+// inGoTerms puts this package's name of the argument into the messages of argument errors.
+func (e *APIError) inGoTerms() {
+	if e.Status != 0 {
+		return
+	}
+	for i := range e.Items {
+		item := &e.Items[i]
+		if item.Code != "invalid_argument" && item.Code != "missing_required_value" {
+			continue
+		}
+		var details struct {
+			Argument string `json:"argument"`
+		}
+		if json.Unmarshal(item.Details, &details) != nil {
+			continue
+		}
+		if name, ok := goNames[details.Argument]; ok && name != details.Argument {
+			pattern := regexp.MustCompile(`\b` + regexp.QuoteMeta(details.Argument) + `\b`)
+			item.Message = pattern.ReplaceAllLiteralString(item.Message, name)
+		}
+	}
+}
 
 // clientError makes an error of the library's client-error shape for what the library
 // never sees.
@@ -164,6 +220,14 @@ func clientError(code, message string) *APIError {
 			Details: json.RawMessage("null"),
 		}},
 	}
+}
+
+// executionNotFound is the error of a Wait for an execution the service does not keep.
+func executionNotFound(taskID string) error {
+	e := clientError(codeExecutionNotFound, "the service does not keep an execution "+
+		strconv.Quote(taskID)+": the id is unknown, or the execution is older than the service's retention")
+	e.Items[0].Details, _ = json.Marshal(map[string]string{"taskId": taskID})
+	return e
 }
 
 var errClosed = clientError(codeClientClosed,

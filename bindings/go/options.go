@@ -20,6 +20,8 @@ type clientOptions struct {
 	TimeoutMs        *int64  `json:"timeoutMs,omitempty"`
 	ConnectTimeoutMs *int64  `json:"connectTimeoutMs,omitempty"`
 	MaxResponseBytes *int64  `json:"maxResponseBytes,omitempty"`
+	CAFile           *string `json:"caFile,omitempty"`
+	Proxy            *string `json:"proxy,omitempty"`
 }
 
 // WithAPIKey sets the API key, sent as-is in the Authorization header of every request.
@@ -51,6 +53,22 @@ func WithMaxResponseBytes(n int64) Option {
 	return func(o *clientOptions) { o.MaxResponseBytes = &n }
 }
 
+// WithCAFile trusts the CA certificates of the PEM file at path besides the system's
+// trust store (which the library reads as OpenSSL and Go do: SSL_CERT_FILE, SSL_CERT_DIR,
+// the system bundle). A file that is missing, unreadable or holds no certificate makes
+// [NewClient] fail with [ErrInvalidArgument] naming it.
+func WithCAFile(path string) Option {
+	return func(o *clientOptions) { o.CAFile = &path }
+}
+
+// WithProxy sends every request through the proxy at url (http://[user:password@]host:port
+// or https://…), or through none when url is "", whatever the environment says. Without
+// it, HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY decide, and loopback is never
+// proxied. A malformed url makes [NewClient] fail with [ErrInvalidArgument].
+func WithProxy(url string) Option {
+	return func(o *clientOptions) { o.Proxy = &url }
+}
+
 // millis converts d to whole milliseconds for the library, rounding a positive fraction
 // up so that a positive duration never becomes 0. Negative values are passed on for the
 // library to refuse.
@@ -77,7 +95,9 @@ func optionsJSON(opts []Option) (string, error) {
 	// encoding/json would silently replace invalid UTF-8 with U+FFFD and send another key
 	// than the caller's; refuse it as the library refuses a string argument that is not
 	// UTF-8.
-	for name, s := range map[string]*string{"apiKey": o.APIKey, "session": o.Session} {
+	for name, s := range map[string]*string{
+		"WithAPIKey": o.APIKey, "WithSession": o.Session, "WithCAFile": o.CAFile, "WithProxy": o.Proxy,
+	} {
 		if s != nil && !utf8.ValidString(*s) {
 			return "", clientError("invalid_argument", name+" is not valid UTF-8")
 		}

@@ -126,47 +126,36 @@ func parseTime(s *string) *time.Time {
 	return &at
 }
 
-// envelope is what every task call of the library answers.
+// envelope is what every task call of the library answers. The TaskInfo is read once the
+// envelope is known to be well formed, by TaskInfo.decode, which keeps its bytes as Raw.
 type envelope struct {
-	Info   *TaskInfo `json:"info"`
-	Errors *APIError `json:"errors"`
+	Info   json.RawMessage `json:"info"`
+	Errors *APIError       `json:"errors"`
 }
-
-// The framing of a successful call's answer: the library writes the envelope as compact
-// JSON, info first, so an answer with these ends holds the TaskInfo (or null) between them.
-const (
-	envelopeStart     = `{"info":`
-	envelopeEndNoErrs = `,"errors":null}`
-)
 
 // decodeResult turns a task call's JSON answer into its Go result. A wait's timeout
 // answers both: the last TaskInfo seen and the error. text must not be reused: the
 // TaskInfo keeps a part of it as Raw.
 func decodeResult(text []byte) (*TaskInfo, error) {
-	// The fast path, for answers without errors: the TaskInfo is read in one pass instead
-	// of two (the envelope, then the TaskInfo in it). An answer with errors ends with the
-	// APIError object ("}}"), never with "null}".
-	if n := len(text) - len(envelopeEndNoErrs); n >= len(envelopeStart) &&
-		string(text[:len(envelopeStart)]) == envelopeStart && string(text[n:]) == envelopeEndNoErrs {
-		info := text[len(envelopeStart):n]
-		if string(info) == "null" {
-			return nil, nil
-		}
-		var t TaskInfo
-		if err := t.decode(info[:len(info):len(info)]); err == nil {
-			return &t, nil
-		}
-	}
 	var env envelope
 	if err := json.Unmarshal(text, &env); err != nil {
 		// The library always answers a valid envelope; this is only a safety net.
 		return nil, clientError("internal_error",
 			"the library answered JSON this binding could not read: "+err.Error())
 	}
-	if env.Errors != nil {
-		return env.Info, env.Errors
+	var info *TaskInfo
+	if len(env.Info) > 0 && string(env.Info) != "null" {
+		info = new(TaskInfo)
+		if err := info.decode(env.Info); err != nil {
+			return nil, clientError("internal_error",
+				"the library answered a TaskInfo this binding could not read: "+err.Error())
+		}
 	}
-	return env.Info, nil
+	if env.Errors != nil {
+		env.Errors.inGoTerms()
+		return info, env.Errors
+	}
+	return info, nil
 }
 
 // decodeError reads an APIError object answered by altogic_client_new or
@@ -177,5 +166,6 @@ func decodeError(text []byte) error {
 		return clientError("internal_error",
 			"the library answered an error this binding could not read: "+err.Error()+": "+string(text))
 	}
+	e.inGoTerms()
 	return &e
 }

@@ -36,10 +36,27 @@ CONFIG FILE (TOML; see emulator/README.md and emulator/examples/app.toml)
   A command gets the execution as JSON on stdin; exit 0 is `completed`, anything else `errors`.
   An http service gets it as a JSON POST; a 2xx answer is `completed`.
 
-On start the emulator prints one line to stdout, `altogic-emulator listening on http://ADDR`;
-logs go to stderr. SIGINT or SIGTERM stops it cleanly: it stops accepting connections, lets
-running executions finish (--shutdown-grace, then marks them interrupted), writes
-everything, closes the data dir, and exits 0 (1 when a write to the data dir failed).";
+LIMITS
+  A connection is closed when its request head has not fully arrived --header-timeout (10s)
+  after it was accepted (first request; a silent connection too; with HTTPS the handshake
+  counts) or after the head's first byte (later requests), and when it has been idle with
+  no request for --idle-timeout (60s). A request body must arrive within --header-timeout
+  of its head (else 400 invalid_request_body). At most --max-connections (512, lowered to fit
+  `ulimit -n`) are open; more wait unaccepted in the listen backlog until one closes.
+  --listen refuses addresses beyond loopback unless --allow-remote (then it warns: anyone
+  who reaches the port can run the app's tasks; the demo app's keys are published).
+  Views and logs show an http service's URL with its password as `***`, never header values.
+
+HTTPS
+  --tls-cert server.pem --tls-key server.key serves HTTPS only; plain HTTP to that port is
+  refused (the handshake fails). scripts/make-certs.sh DIR makes a throw-away CA (DIR/ca.pem,
+  for clients: curl --cacert, NODE_EXTRA_CA_CERTS) and a certificate for localhost.
+
+On start the emulator prints one line to stdout, `altogic-emulator listening on http://ADDR`
+(`https://ADDR` with --tls-cert); logs go to stderr. SIGINT or SIGTERM stops it cleanly:
+it stops accepting connections, lets running executions finish (--shutdown-grace, then
+marks them interrupted), writes everything, closes the data dir, and exits 0 (1 when a
+write to the data dir failed). Usage errors (flags, config, TLS files, --listen) exit 2.";
 
 /// Local emulator of the Altogic task manager: scheduled tasks, runOnce and getTaskStatus.
 #[derive(Debug, Parser)]
@@ -76,16 +93,56 @@ pub struct Cli {
 
     /// On SIGINT/SIGTERM, how long running executions may take to finish before they
     /// are stopped and marked `errors` (code `interrupted`).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_grace)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// Serve HTTPS only, with this certificate chain (PEM, the server's certificate
+    /// first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// A connection whose request head has not fully arrived this long after the connection
+    /// was accepted (first request) or after its first byte (later requests) is closed,
+    /// silent ones included. With HTTPS the handshake counts too. A request body must
+    /// arrive within as long after its head (else 400).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_positive)]
+    pub header_timeout: Duration,
+
+    /// A keep-alive connection with no request in progress for this long is closed.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_positive)]
+    pub idle_timeout: Duration,
+
+    /// At most this many connections are open at a time (lowered to fit the open-file
+    /// limit, RLIMIT_NOFILE); further ones wait in the listen backlog, unaccepted, until one
+    /// closes.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// Allow --listen on an address other than loopback (0.0.0.0, ::, a LAN address).
+    /// Anyone who reaches the port can then run the app's tasks, command services
+    /// included, and the demo app's keys are published.
+    #[arg(long)]
+    pub allow_remote: bool,
 }
 
-fn parse_grace(s: &str) -> Result<Duration, String> {
+fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration: {e}"))
 }
 
+fn parse_positive(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("it must be longer than zero".into());
+    }
+    Ok(d)
+}
+
 fn parse_retention(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration: {e}"))?;
+    let d = parse_duration(s)?;
     if d.is_zero() {
         return Err("the retention must be longer than zero".into());
     }

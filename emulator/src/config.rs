@@ -1,8 +1,8 @@
 //! The app the emulator serves: client keys, API keys, session tokens and scheduled tasks,
 //! read from a TOML file (`--config`) or the built-in demo app.
 
+use crate::guarded_schedule::GuardedSchedule;
 use crate::model::{id_from_name, is_object_id};
-use crate::sched::Sched;
 use altogic_schedule::ScheduleConfig;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -69,7 +69,7 @@ pub struct TaskDef {
     pub id: String,
     pub enabled: bool,
     pub timeout: Duration,
-    pub schedule: Option<Sched>,
+    pub schedule: Option<GuardedSchedule>,
     pub service: Service,
     /// When the scheduler will next run it (None: no schedule, disabled or no next run).
     pub next_run: Mutex<Option<DateTime<Utc>>>,
@@ -88,12 +88,18 @@ pub enum Service {
         cwd: Option<PathBuf>,
     },
     Http {
+        /// As configured, credentials included: only for making the request.
         url: String,
+        /// What logs and views show: [`shown_url`].
+        shown: String,
+        /// Their values are never shown.
         headers: BTreeMap<String, String>,
     },
 }
 
 impl Service {
+    /// What logs and `/_emulator/tasks` show: no credentials of an http service (its URL's
+    /// password and its header values are hidden); a command's argv as configured.
     pub fn describe(&self) -> String {
         match self {
             Service::Simulated {
@@ -104,7 +110,7 @@ impl Service {
                 humantime::format_duration(*duration)
             ),
             Service::Command { argv, .. } => format!("command {argv:?}"),
-            Service::Http { url, .. } => format!("http POST {url}"),
+            Service::Http { shown, .. } => format!("http POST {shown}"),
         }
     }
 }
@@ -224,163 +230,215 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Parses and validates an app; `file` names it in errors.
 pub fn parse(file: &str, src: &str) -> Result<App, ConfigError> {
-    let err = |span: std::ops::Range<usize>, reason: String| ConfigError {
-        file: file.to_string(),
-        line: line_of(src, span.start),
-        reason,
-    };
+    let at = Located { file, src };
     let raw: RawApp = toml::from_str(src).map_err(|e| {
-        err(
+        at.error(
             e.span().unwrap_or(0..0),
             e.message().trim().replace('\n', " "),
         )
     })?;
-
-    let mut client_keys = HashMap::new();
-    for ck in &raw.client_keys {
-        let key = ck.get_ref().key.get_ref();
-        if key.is_empty() {
-            return Err(err(ck.get_ref().key.span(), "client key is empty".into()));
-        }
-        let value = ClientKey {
-            enforce_session: ck.get_ref().enforce_session,
-        };
-        if client_keys.insert(key.clone(), value).is_some() {
-            return Err(err(
-                ck.get_ref().key.span(),
-                format!("client key {key:?} is listed twice"),
-            ));
-        }
-    }
-    if client_keys.is_empty() {
-        return Err(err(
-            0..0,
-            "no client keys: add at least one [[client_keys]] table".into(),
-        ));
-    }
-    let mut api_keys = HashSet::new();
-    for k in &raw.api_keys {
-        if k.get_ref().is_empty() {
-            return Err(err(k.span(), "API key is empty".into()));
-        }
-        api_keys.insert(k.get_ref().clone());
-    }
-    let mut session_tokens = HashSet::new();
-    for k in &raw.session_tokens {
-        if k.get_ref().is_empty() {
-            return Err(err(k.span(), "session token is empty".into()));
-        }
-        session_tokens.insert(k.get_ref().clone());
-    }
-
+    let client_keys = client_keys(&at, &raw.client_keys)?;
+    let api_keys = secrets(&at, &raw.api_keys, "API key")?;
+    let session_tokens = secrets(&at, &raw.session_tokens, "session token")?;
     let mut tasks: Vec<Arc<TaskDef>> = Vec::new();
     for t in raw.tasks {
-        let t = t.into_inner();
-        let name = t.name.get_ref().clone();
-        if name.trim().is_empty() {
-            return Err(err(t.name.span(), "task name is empty".into()));
-        }
-        if tasks.iter().any(|o| o.name == name) {
-            return Err(err(
-                t.name.span(),
-                format!("task name {name:?} is used twice"),
-            ));
-        }
-        let id = match &t.id {
-            Some(id) => {
-                if !is_object_id(id.get_ref()) {
-                    return Err(err(
-                        id.span(),
-                        format!("task {name:?}: id {:?} is not 24 hex digits", id.get_ref()),
-                    ));
-                }
-                id.get_ref().to_ascii_lowercase()
-            }
-            None => id_from_name(&name),
-        };
-        if let Some(other) = tasks.iter().find(|o| o.id == id) {
-            let span = t.id.as_ref().map_or(t.name.span(), |s| s.span());
-            return Err(err(
-                span,
-                format!(
-                    "task {name:?}: id {id} is already used by task {:?}",
-                    other.name
-                ),
-            ));
-        }
-        let timeout = match &t.timeout {
-            Some(s) => {
-                let d = parse_duration(s.get_ref())
-                    .map_err(|e| err(s.span(), format!("task {name:?}: timeout {e}")))?;
-                if d.is_zero() {
-                    return Err(err(s.span(), format!("task {name:?}: timeout must be > 0")));
-                }
-                d
-            }
-            None => DEFAULT_TIMEOUT,
-        };
-        let schedule = match &t.schedule {
-            Some(s) => Some(
-                Sched::build(s.get_ref())
-                    .map_err(|e| err(s.span(), format!("task {name:?}: schedule: {e}")))?,
-            ),
-            None => None,
-        };
-        let service_span = t.service.span();
-        let service = match t.service.into_inner() {
-            RawService::Simulated {
-                duration,
-                outcome,
-                message,
-            } => Service::Simulated {
-                duration: match duration {
-                    Some(d) => parse_duration(&d).map_err(|e| {
-                        err(
-                            service_span.clone(),
-                            format!("task {name:?}: service duration {e}"),
-                        )
-                    })?,
-                    None => Duration::ZERO,
-                },
-                success: outcome.unwrap_or(Outcome::Success) == Outcome::Success,
-                message,
-            },
-            RawService::Command { argv, env, cwd } => {
-                if argv.is_empty() || argv[0].is_empty() {
-                    return Err(err(
-                        service_span,
-                        format!("task {name:?}: command service needs a non-empty argv"),
-                    ));
-                }
-                Service::Command { argv, env, cwd }
-            }
-            RawService::Http { url, headers } => {
-                if !url.starts_with("http://") {
-                    return Err(err(
-                        service_span,
-                        format!("task {name:?}: http service url {url:?} must start with http://"),
-                    ));
-                }
-                Service::Http { url, headers }
-            }
-        };
-        tasks.push(Arc::new(TaskDef {
-            name,
-            id,
-            enabled: t.enabled,
-            timeout,
-            schedule,
-            service,
-            next_run: Mutex::new(None),
-        }));
+        let task = task(&at, t.into_inner(), &tasks)?;
+        tasks.push(Arc::new(task));
     }
-
     Ok(App {
         client_keys,
         api_keys,
         session_tokens,
         tasks,
     })
+}
+
+/// The file being parsed, to turn a span of it into a `FILE:LINE: reason` error.
+struct Located<'a> {
+    file: &'a str,
+    src: &'a str,
+}
+
+impl Located<'_> {
+    fn error(&self, span: std::ops::Range<usize>, reason: String) -> ConfigError {
+        ConfigError {
+            file: self.file.to_string(),
+            line: line_of(self.src, span.start),
+            reason,
+        }
+    }
+}
+
+/// At least one, none empty, none twice.
+fn client_keys(
+    at: &Located,
+    raw: &[Spanned<RawClientKey>],
+) -> Result<HashMap<String, ClientKey>, ConfigError> {
+    let mut keys = HashMap::new();
+    for ck in raw {
+        let key = &ck.get_ref().key;
+        if key.get_ref().is_empty() {
+            return Err(at.error(key.span(), "client key is empty".into()));
+        }
+        let value = ClientKey {
+            enforce_session: ck.get_ref().enforce_session,
+        };
+        if keys.insert(key.get_ref().clone(), value).is_some() {
+            return Err(at.error(
+                key.span(),
+                format!("client key {:?} is listed twice", key.get_ref()),
+            ));
+        }
+    }
+    if keys.is_empty() {
+        return Err(at.error(
+            0..0,
+            "no client keys: add at least one [[client_keys]] table".into(),
+        ));
+    }
+    Ok(keys)
+}
+
+/// API keys or session tokens: none empty.
+fn secrets(
+    at: &Located,
+    raw: &[Spanned<String>],
+    what: &str,
+) -> Result<HashSet<String>, ConfigError> {
+    let mut set = HashSet::new();
+    for k in raw {
+        if k.get_ref().is_empty() {
+            return Err(at.error(k.span(), format!("{what} is empty")));
+        }
+        set.insert(k.get_ref().clone());
+    }
+    Ok(set)
+}
+
+/// One `[[tasks]]` table; `earlier` are the tasks before it (names and ids are unique).
+fn task(at: &Located, t: RawTask, earlier: &[Arc<TaskDef>]) -> Result<TaskDef, ConfigError> {
+    let name = t.name.get_ref().clone();
+    if name.trim().is_empty() {
+        return Err(at.error(t.name.span(), "task name is empty".into()));
+    }
+    if earlier.iter().any(|o| o.name == name) {
+        return Err(at.error(t.name.span(), format!("task name {name:?} is used twice")));
+    }
+    let id = task_id(at, &name, &t, earlier)?;
+    let timeout = match &t.timeout {
+        Some(s) => {
+            let d = parse_duration(s.get_ref())
+                .map_err(|e| at.error(s.span(), format!("task {name:?}: timeout {e}")))?;
+            if d.is_zero() {
+                return Err(at.error(s.span(), format!("task {name:?}: timeout must be > 0")));
+            }
+            d
+        }
+        None => DEFAULT_TIMEOUT,
+    };
+    let schedule = match &t.schedule {
+        Some(s) => Some(
+            GuardedSchedule::build(s.get_ref())
+                .map_err(|e| at.error(s.span(), format!("task {name:?}: schedule: {e}")))?,
+        ),
+        None => None,
+    };
+    let service_span = t.service.span();
+    let service = service(t.service.into_inner())
+        .map_err(|e| at.error(service_span, format!("task {name:?}: {e}")))?;
+    Ok(TaskDef {
+        name,
+        id,
+        enabled: t.enabled,
+        timeout,
+        schedule,
+        service,
+        next_run: Mutex::new(None),
+    })
+}
+
+/// The configured id (24 hex digits, kept in lower case) or one derived from the name;
+/// not used by an earlier task.
+fn task_id(
+    at: &Located,
+    name: &str,
+    t: &RawTask,
+    earlier: &[Arc<TaskDef>],
+) -> Result<String, ConfigError> {
+    let id = match &t.id {
+        Some(id) => {
+            if !is_object_id(id.get_ref()) {
+                return Err(at.error(
+                    id.span(),
+                    format!("task {name:?}: id {:?} is not 24 hex digits", id.get_ref()),
+                ));
+            }
+            id.get_ref().to_ascii_lowercase()
+        }
+        None => id_from_name(name),
+    };
+    if let Some(other) = earlier.iter().find(|o| o.id == id) {
+        let span = t.id.as_ref().map_or(t.name.span(), |s| s.span());
+        return Err(at.error(
+            span,
+            format!(
+                "task {name:?}: id {id} is already used by task {:?}",
+                other.name
+            ),
+        ));
+    }
+    Ok(id)
+}
+
+fn service(raw: RawService) -> Result<Service, String> {
+    Ok(match raw {
+        RawService::Simulated {
+            duration,
+            outcome,
+            message,
+        } => Service::Simulated {
+            duration: match duration {
+                Some(d) => parse_duration(&d).map_err(|e| format!("service duration {e}"))?,
+                None => Duration::ZERO,
+            },
+            success: outcome.unwrap_or(Outcome::Success) == Outcome::Success,
+            message,
+        },
+        RawService::Command { argv, env, cwd } => {
+            if argv.is_empty() || argv[0].is_empty() {
+                return Err("command service needs a non-empty argv".into());
+            }
+            Service::Command { argv, env, cwd }
+        }
+        RawService::Http { url, headers } => {
+            let parsed =
+                url::Url::parse(&url).map_err(|e| format!("http service url: not a URL ({e})"))?;
+            if parsed.scheme() != "http" {
+                return Err(format!(
+                    "http service url {:?} must start with http://",
+                    shown_url(&parsed)
+                ));
+            }
+            Service::Http {
+                shown: shown_url(&parsed),
+                url,
+                headers,
+            }
+        }
+    })
+}
+
+/// A URL as the emulator shows it (logs, `/_emulator` views, `errors` objects): its
+/// password replaced by `***`, and a user name without a password (which is then the
+/// credential, as in `http://TOKEN@host/`) too.
+pub fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if url.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    } else if !url.username().is_empty() {
+        let _ = shown.set_username("***");
+    }
+    shown.to_string()
 }
 
 /// Reads and parses a config file.

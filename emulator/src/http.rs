@@ -1,4 +1,5 @@
-//! The HTTP routes: the two endpoints of PROTOCOL.md and the `/_emulator` views.
+//! The HTTP routes: the two endpoints of the wire contract (docs/protocol.md) and the
+//! `/_emulator` views.
 
 use crate::log;
 use crate::model::{iso, Status};
@@ -305,7 +306,7 @@ async fn list_executions(
     };
     let limit = q.limit.unwrap_or(100).min(100_000);
     let task = q.task;
-    let list = engine.store.recent(limit, |e| {
+    let (total, list) = engine.store.recent(limit, |e| {
         status.is_none_or(|s| e.status == s)
             && task.as_deref().is_none_or(|t| {
                 e.scheduled_task_name == t || e.scheduled_task_id.eq_ignore_ascii_case(t)
@@ -313,7 +314,7 @@ async fn list_executions(
     });
     let executions: Vec<Value> = list.iter().map(|e| e.to_json()).collect();
     Ok(Json(json!({
-        "total": engine.store.len(),
+        "total": total,
         "executions": executions,
     })))
 }

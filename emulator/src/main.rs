@@ -4,14 +4,15 @@ mod cli;
 mod http;
 mod log;
 mod runner;
-mod scheduler;
+mod scheduled_runs;
+mod server;
 mod store;
+mod tls;
 
 // The I/O-free parts live in the library crate (src/lib.rs), where they can be fuzzed.
 use altogic_emulator::{config, model};
 
 use clap::Parser;
-use std::future::IntoFuture;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,15 +25,12 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
+    fewer_malloc_arenas();
     let cli = cli::Cli::parse();
-    let app = match &cli.config {
-        Some(path) => config::load(path),
-        None => config::parse("<built-in demo app>", config::DEMO_TOML),
-    };
-    let app = match app {
-        Ok(app) => Arc::new(app),
+    let setup = match Setup::check(cli) {
+        Ok(setup) => setup,
         Err(e) => {
-            eprintln!("altogic-emulator: bad config: {e}");
+            eprintln!("altogic-emulator: {e}");
             return ExitCode::from(2);
         }
     };
@@ -46,54 +44,163 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(serve(cli, app));
+    let code = runtime.block_on(serve(setup));
     runtime.shutdown_timeout(Duration::from_millis(500));
     log::flush(Duration::from_secs(2));
     code
 }
 
-async fn serve(cli: cli::Cli, app: Arc<config::App>) -> ExitCode {
-    let (store, recovered) = match &cli.data_dir {
-        Some(dir) => match store::Store::open(dir, cli.retention, cli.fsync) {
-            Ok((store, rec)) => (store, Some(rec)),
-            Err(e) => {
-                eprintln!("altogic-emulator: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-        None => (store::Store::in_memory(cli.retention), None),
-    };
-    let store = Arc::new(store);
+/// Two malloc arenas instead of glibc's default of eight per core (unless
+/// `MALLOC_ARENA_MAX` says otherwise): memory freed by one thread is then reused by the
+/// others rather than kept in an arena of its own, so that what a burst of executions
+/// used comes back once they are forgotten (see the README's "Memory").
+fn fewer_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt before any other thread starts.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
 
-    let listener = match tokio::net::TcpListener::bind(&cli.listen).await {
-        Ok(l) => l,
+/// What the command line asks for, checked before anything starts: a bad config, TLS file
+/// or listen address is a usage error (exit status 2).
+struct Setup {
+    cli: cli::Cli,
+    app: Arc<config::App>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    addrs: Vec<std::net::SocketAddr>,
+}
+
+impl Setup {
+    fn check(cli: cli::Cli) -> Result<Setup, String> {
+        let app = match &cli.config {
+            Some(path) => config::load(path),
+            None => config::parse("<built-in demo app>", config::DEMO_TOML),
+        }
+        .map_err(|e| format!("bad config: {e}"))?;
+        let tls = match (&cli.tls_cert, &cli.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+            // clap makes each flag require the other.
+            _ => None,
+        };
+        let addrs = server::listen_addresses(&cli.listen, cli.allow_remote)?;
+        Ok(Setup {
+            cli,
+            app: Arc::new(app),
+            tls,
+            addrs,
+        })
+    }
+}
+
+/// Runs the emulator until SIGINT or SIGTERM; the exit status.
+async fn serve(setup: Setup) -> ExitCode {
+    let Setup {
+        cli,
+        app,
+        tls,
+        addrs,
+    } = setup;
+    let (store, recovered) = match open_store(&cli) {
+        Ok(opened) => opened,
         Err(e) => {
-            eprintln!("altogic-emulator: cannot listen on {}: {e}", cli.listen);
+            eprintln!("altogic-emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (listener, addr) = match bind(&cli.listen, &addrs).await {
+        Ok(bound) => bound,
+        Err(e) => {
+            eprintln!("altogic-emulator: {e}");
             let _ = store.close();
             return ExitCode::FAILURE;
         }
     };
-    let addr = match listener.local_addr() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("altogic-emulator: cannot read the bound address: {e}");
-            let _ = store.close();
-            return ExitCode::FAILURE;
-        }
+    let (engine, workers) = start_engine(&cli, app.clone(), store.clone(), recovered);
+    start_pruning(store.clone(), cli.retention);
+    let limits = server::Limits {
+        header_timeout: cli.header_timeout,
+        idle_timeout: cli.idle_timeout,
+        max_connections: server::fit_connections(
+            cli.max_connections as usize,
+            usize::from(cli.workers),
+        ),
     };
+    log_startup(&cli, &app, &limits, addr);
+    announce(if tls.is_some() { "https" } else { "http" }, addr);
 
-    let (engine, queue) = runner::Engine::new(app.clone(), store.clone());
-    if let Some(rec) = recovered {
-        log!(
-            "data dir {}: {} executions loaded, {} interrupted ones marked errors, {} pending queued again",
-            cli.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
-            rec.loaded,
-            rec.interrupted,
-            rec.pending.len()
-        );
-        for id in rec.pending {
-            engine.enqueue(id);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let name = shutdown_signal().await;
+        log!("received {name}, shutting down");
+        let _ = stop_tx.send(true);
+    });
+    // Shutdown, in this order: 1. stop accepting connections and let the requests in
+    // flight finish (at most 2 s; their changes are written before they are answered);
+    let server = server::Server {
+        listener,
+        tls,
+        router: http::router(engine.clone()),
+        limits,
+    };
+    server.run(stop_rx, Duration::from_secs(2)).await;
+    // 2. no new work: the scheduler stops and queued executions stay pending (queued
+    // again by the next start with --data-dir); running ones get --shutdown-grace to
+    // finish, then are interrupted and written as `errors` (code `interrupted`);
+    engine.stop();
+    let bound = cli.shutdown_grace + Duration::from_secs(15);
+    if tokio::time::timeout(bound, workers).await.is_err() {
+        log!("error: shutdown: the workers did not stop in time");
+    }
+    // 3. write everything still queued and close the database.
+    close_store(store).await
+}
+
+/// The store: in memory, or the data dir's database with what a previous run left there.
+fn open_store(cli: &cli::Cli) -> Result<(Arc<store::Store>, Option<store::Recovered>), String> {
+    Ok(match &cli.data_dir {
+        Some(dir) => {
+            let (store, recovered) = store::Store::open(dir, cli.retention, cli.fsync)?;
+            log!(
+                "data dir {}: {} executions loaded, {} interrupted ones marked errors, {} pending queued again",
+                dir.display(),
+                recovered.loaded,
+                recovered.interrupted,
+                recovered.pending.len()
+            );
+            (Arc::new(store), Some(recovered))
         }
+        None => (Arc::new(store::Store::in_memory(cli.retention)), None),
+    })
+}
+
+/// Binds the first of `addrs` that can be bound; the listener and its bound address.
+async fn bind(
+    listen: &str,
+    addrs: &[std::net::SocketAddr],
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), String> {
+    let listener = tokio::net::TcpListener::bind(addrs)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    Ok((listener, addr))
+}
+
+/// The engine, with the executions a previous run left pending queued again, its workers
+/// and the timers of scheduled tasks running.
+fn start_engine(
+    cli: &cli::Cli,
+    app: Arc<config::App>,
+    store: Arc<store::Store>,
+    recovered: Option<store::Recovered>,
+) -> (Arc<runner::Engine>, tokio::task::JoinHandle<()>) {
+    let (engine, queue) = runner::Engine::new(app, store);
+    for id in recovered.into_iter().flat_map(|r| r.pending) {
+        engine.enqueue(id);
     }
     let workers = tokio::spawn(runner::run_workers(
         engine.clone(),
@@ -101,23 +208,32 @@ async fn serve(cli: cli::Cli, app: Arc<config::App>) -> ExitCode {
         usize::from(cli.workers),
         cli.shutdown_grace,
     ));
-    scheduler::start(&engine);
-    {
-        let store = store.clone();
-        let every = (cli.retention / 4).clamp(Duration::from_millis(250), Duration::from_secs(60));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let n = store.prune();
-                if n > 0 {
-                    log!("retention: forgot {n} executions");
-                }
-            }
-        });
-    }
+    scheduled_runs::start(&engine);
+    (engine, workers)
+}
 
+/// Forgets executions past the retention, every quarter of it (between 250 ms and 1 min).
+fn start_pruning(store: Arc<store::Store>, retention: Duration) {
+    let every = (retention / 4).clamp(Duration::from_millis(250), Duration::from_secs(60));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let n = store.prune();
+            if n > 0 {
+                log!("retention: forgot {n} executions");
+            }
+        }
+    });
+}
+
+fn log_startup(
+    cli: &cli::Cli,
+    app: &config::App,
+    limits: &server::Limits,
+    addr: std::net::SocketAddr,
+) {
     for t in &app.tasks {
         log!(
             "task {} ({}) {}: {}, {}",
@@ -136,63 +252,45 @@ async fn serve(cli: cli::Cli, app: Arc<config::App>) -> ExitCode {
         cli.workers,
         humantime::format_duration(cli.retention)
     );
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "altogic-emulator listening on http://{addr}");
-        let _ = out.flush();
+    log!(
+        "connections: at most {} open (--max-connections {}), --header-timeout {}, --idle-timeout {}",
+        limits.max_connections,
+        cli.max_connections,
+        humantime::format_duration(limits.header_timeout),
+        humantime::format_duration(limits.idle_timeout)
+    );
+    if !addr.ip().to_canonical().is_loopback() {
+        eprintln!(
+            "altogic-emulator: warning: listening on {addr}, beyond this machine (--allow-remote): \
+             anyone who reaches this port can run the app's tasks, command services included; \
+             the demo app's keys are published"
+        );
     }
+}
 
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        let name = shutdown_signal().await;
-        log!("received {name}, shutting down");
-        let _ = stop_tx.send(true);
-    });
-    let mut graceful_rx = stop_rx.clone();
-    let server = axum::serve(listener, http::router(engine.clone()))
-        .with_graceful_shutdown(async move {
-            let _ = graceful_rx.wait_for(|s| *s).await;
-        })
-        .into_future();
-    tokio::pin!(server);
-    // Shutdown, in this order: 1. stop accepting connections and let the requests in
-    // flight finish (at most 2 s; their changes are written before they are answered);
-    let result = tokio::select! {
-        r = &mut server => r,
-        _ = async {
-            let _ = stop_rx.wait_for(|s| *s).await;
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        } => Ok(()),
-    };
-    // 2. no new work: the scheduler stops and queued executions stay pending (queued
-    // again by the next start with --data-dir); running ones get --shutdown-grace to
-    // finish, then are interrupted and written as `errors` (code `interrupted`);
-    engine.stop();
-    let bound = cli.shutdown_grace + Duration::from_secs(15);
-    if tokio::time::timeout(bound, workers).await.is_err() {
-        log!("error: shutdown: the workers did not stop in time");
+/// The one line on stdout, flushed: the URL to use.
+fn announce(scheme: &str, addr: std::net::SocketAddr) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "altogic-emulator listening on {scheme}://{addr}");
+    let _ = out.flush();
+}
+
+/// Writes what is still queued for the data dir and closes it; the exit status.
+async fn close_store(store: Arc<store::Store>) -> ExitCode {
+    let closed = tokio::task::spawn_blocking(move || store.close())
+        .await
+        .unwrap_or_else(|e| Err(format!("closing the data dir failed: {e}")));
+    match closed {
+        Ok(()) => {
+            log!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            log!("error: {e}");
+            eprintln!("altogic-emulator: {e}");
+            ExitCode::FAILURE
+        }
     }
-    // 3. write everything still queued and close the database.
-    let closed = {
-        let store = store.clone();
-        tokio::task::spawn_blocking(move || store.close())
-            .await
-            .unwrap_or_else(|e| Err(format!("closing the data dir failed: {e}")))
-    };
-    let mut code = ExitCode::SUCCESS;
-    if let Err(e) = result {
-        eprintln!("altogic-emulator: server error: {e}");
-        code = ExitCode::FAILURE;
-    }
-    if let Err(e) = closed {
-        log!("error: {e}");
-        eprintln!("altogic-emulator: {e}");
-        code = ExitCode::FAILURE;
-    }
-    if code == ExitCode::SUCCESS {
-        log!("stopped");
-    }
-    code
 }
 
 async fn shutdown_signal() -> &'static str {

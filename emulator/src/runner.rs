@@ -106,13 +106,32 @@ impl Engine {
         let _ = self.queue.send(task_id);
     }
 
+    /// Runs a queued execution: starts it, runs its service (bounded by the task's timeout
+    /// and the shutdown's interruption), writes how it ended and logs that.
     async fn run(&self, exec_id: String) {
-        let current = match self.store.start(&exec_id).await {
-            Ok(Some(e)) => e,
-            // Not pending any more, or someone else is starting it.
-            Ok(None) => return,
+        let Some(current) = self.start_or_requeue(exec_id).await else {
+            return;
+        };
+        let started = Instant::now();
+        let mut interrupt = self.interrupt.subscribe();
+        // Dropping the run stops the service (a command's process group is killed).
+        let outcome = tokio::select! {
+            biased;
+            r = self.perform(&current) => r,
+            _ = until_set(&mut interrupt) => Err(interrupted_errors()),
+        };
+        if let Some(done) = self.finish(&current.task_id, outcome, &mut interrupt).await {
+            log_finished(&done, started);
+        }
+    }
+
+    /// The execution, now `processing`; `None` when it is not pending any more, someone
+    /// else is starting it, or the write failed (then it stays pending and is queued
+    /// again a little later).
+    async fn start_or_requeue(&self, exec_id: String) -> Option<Execution> {
+        match self.store.start(&exec_id).await {
+            Ok(started) => started,
             Err(err) => {
-                // Still pending (nothing was written): try again a little later.
                 log!(
                     "error: execution {exec_id} cannot start and stays pending: {}",
                     err.message
@@ -124,101 +143,87 @@ impl Engine {
                         let _ = queue.send(exec_id);
                     });
                 }
-                return;
+                None
             }
+        }
+    }
+
+    /// Runs the task's service within the task's timeout; the `errors` object on failure.
+    async fn perform(&self, current: &Execution) -> Result<(), Value> {
+        let Some(task) = self.app.by_id(&current.scheduled_task_id) else {
+            return Err(json!({
+                "code": "unknown_task",
+                "message": format!(
+                    "scheduled task {} is not in the emulator's config any more",
+                    current.scheduled_task_id
+                ),
+            }));
         };
-        let task = self.app.by_id(&current.scheduled_task_id).cloned();
-        let started = Instant::now();
-        let work = async {
-            match &task {
-                None => Err(json!({
-                    "code": "unknown_task",
-                    "message": format!(
-                        "scheduled task {} is not in the emulator's config any more",
-                        current.scheduled_task_id
-                    ),
-                })),
-                Some(task) => {
-                    match tokio::time::timeout(task.timeout, self.service(task, &current)).await {
-                        Ok(r) => r,
-                        Err(_) => Err(json!({
-                            "code": "timeout",
-                            "message": format!(
-                                "the run did not finish within its timeout of {}",
-                                humantime::format_duration(task.timeout)
-                            ),
-                            "timeoutMs": task.timeout.as_millis() as u64,
-                        })),
-                    }
-                }
-            }
-        };
-        let mut interrupt = self.interrupt.subscribe();
-        // Dropping `work` stops the service (a command's process group is killed).
-        let outcome = tokio::select! {
-            biased;
-            r = work => r,
-            _ = until_set(&mut interrupt) => Err(interrupted_errors()),
-        };
+        match tokio::time::timeout(task.timeout, self.service(task, current)).await {
+            Ok(r) => r,
+            Err(_) => Err(json!({
+                "code": "timeout",
+                "message": format!(
+                    "the run did not finish within its timeout of {}",
+                    humantime::format_duration(task.timeout)
+                ),
+                "timeoutMs": task.timeout.as_millis() as u64,
+            })),
+        }
+    }
+
+    /// Writes the end of an execution (`completed`, or `errors` with `outcome`'s object),
+    /// retrying a failed write (250 ms, doubling up to 10 s) until it succeeds, the store
+    /// closes or the shutdown interrupts; the execution as written, or `None` when it was
+    /// not (then it stays `processing` in the database, and the next start marks it
+    /// interrupted).
+    async fn finish(
+        &self,
+        exec_id: &str,
+        outcome: Result<(), Value>,
+        interrupt: &mut watch::Receiver<bool>,
+    ) -> Option<Execution> {
         let completed_at = now_ms();
         let (status, errors) = match outcome {
             Ok(()) => (Status::Completed, None),
             Err(errors) => (Status::Errors, Some(errors)),
         };
-        // Until it is written the execution shows (and, after a crash, stays) processing.
         let mut delay = FINISH_RETRY;
-        let done = loop {
+        loop {
             let errors = errors.clone();
             let r = self
                 .store
-                .update(&exec_id, |e| {
+                .update(exec_id, |e| {
                     e.completed_at = Some(completed_at);
                     e.status = status;
                     e.errors = errors;
                 })
                 .await;
-            match r {
-                Ok(done) => break done,
-                Err(err) => {
-                    if err.code == "storage_closed" || *interrupt.borrow() {
-                        log!(
-                            "error: execution {exec_id} ended {} but stays processing in the \
-                             database (marked interrupted at the next start): {}",
-                            status.as_str(),
-                            err.message
-                        );
-                        return;
-                    }
-                    log!(
-                        "error: execution {exec_id} ended {} but cannot be written, retrying in \
-                         {} ms: {}",
-                        status.as_str(),
-                        delay.as_millis(),
-                        err.message
-                    );
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = until_set(&mut interrupt) => {}
-                    }
-                    delay = (delay * 2).min(Duration::from_secs(10));
-                }
+            let err = match r {
+                Ok(done) => return done,
+                Err(err) => err,
+            };
+            if err.code == "storage_closed" || *interrupt.borrow() {
+                log!(
+                    "error: execution {exec_id} ended {} but stays processing in the \
+                     database (marked interrupted at the next start): {}",
+                    status.as_str(),
+                    err.message
+                );
+                return None;
             }
-        };
-        if let Some(e) = done {
-            let why = e
-                .errors
-                .as_ref()
-                .and_then(|v| v.get("message"))
-                .and_then(Value::as_str)
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
             log!(
-                "execution {} of {} {} after {} ms{why}",
-                e.task_id,
-                e.scheduled_task_name,
-                e.status.as_str(),
-                started.elapsed().as_millis()
+                "error: execution {exec_id} ended {} but cannot be written, retrying in \
+                 {} ms: {}",
+                status.as_str(),
+                delay.as_millis(),
+                err.message
             );
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = until_set(interrupt) => {}
+            }
+            delay = (delay * 2).min(Duration::from_secs(10));
         }
     }
 
@@ -246,7 +251,11 @@ impl Engine {
             Service::Command { argv, env, cwd } => {
                 run_command(argv, env, cwd.as_deref(), exec).await
             }
-            Service::Http { url, headers } => {
+            Service::Http {
+                url,
+                shown,
+                headers,
+            } => {
                 let mut req = self
                     .http
                     .post(url)
@@ -262,19 +271,50 @@ impl Engine {
                         let text = resp.text().await.unwrap_or_default();
                         Err(json!({
                             "code": "http_failed",
-                            "message": format!("POST {url} answered HTTP {status}"),
+                            "message": format!("POST {shown} answered HTTP {status}"),
                             "httpStatus": status,
                             "body": tail(text.as_bytes()),
                         }))
                     }
                     Err(e) => Err(json!({
                         "code": "http_failed",
-                        "message": format!("POST {url} failed: {e}"),
+                        "message": format!("POST {shown} failed: {}", causes(e)),
                     })),
                 }
             }
         }
     }
+}
+
+/// What went wrong, with its causes, and without the URL (which may carry a password).
+fn causes(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// One log line for the end of an execution.
+fn log_finished(e: &Execution, started: Instant) {
+    let why = e
+        .errors
+        .as_ref()
+        .and_then(|v| v.get("message"))
+        .and_then(Value::as_str)
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    log!(
+        "execution {} of {} {} after {} ms{why}",
+        e.task_id,
+        e.scheduled_task_name,
+        e.status.as_str(),
+        started.elapsed().as_millis()
+    );
 }
 
 /// Takes executions from the queue and runs at most `workers` of them at a time, until

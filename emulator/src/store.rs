@@ -115,114 +115,32 @@ impl Store {
         retention: std::time::Duration,
         fsync: bool,
     ) -> Result<(Store, Recovered), String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-        let path = dir.join("executions.sqlite3");
-        let mut conn =
-            Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let setup = || -> rusqlite::Result<()> {
-            // Small pages: a commit writes every page it changed to the WAL, and a group
-            // commit changes a few (takes effect only when the file is created).
-            conn.pragma_update(None, "page_size", 1024)?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" })?;
-            // Checkpoints run on their own thread, so commits never wait on them.
-            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-            conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
-            conn.execute_batch(
-                "CREATE TABLE IF NOT EXISTS executions (
-                    task_id TEXT PRIMARY KEY,
-                    seq INTEGER NOT NULL,
-                    scheduled_task_id TEXT NOT NULL,
-                    scheduled_task_name TEXT NOT NULL,
-                    triggered_ms INTEGER NOT NULL,
-                    started_ms INTEGER,
-                    completed_ms INTEGER,
-                    status TEXT NOT NULL,
-                    errors TEXT
-                 ) WITHOUT ROWID;
-                 DROP INDEX IF EXISTS executions_completed;
-                 CREATE INDEX IF NOT EXISTS executions_finished ON executions(completed_ms)
-                    WHERE completed_ms IS NOT NULL;",
-            )
-        };
-        setup().map_err(|e| format!("cannot set up {}: {e}", path.display()))?;
-
+        let path = database_path(dir)?;
+        let mut conn = open_database(&path, fsync)
+            .map_err(|e| format!("cannot set up {}: {e}", path.display()))?;
         let store = Store::in_memory(retention);
         let cutoff = (now_ms() - store.view.retention).timestamp_millis();
-        conn.execute(
-            "DELETE FROM executions WHERE completed_ms IS NOT NULL AND completed_ms < ?1",
-            params![cutoff],
-        )
-        .map_err(|e| format!("cannot prune {}: {e}", path.display()))?;
-        let mut rows =
-            load_rows(&conn).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-
-        let mut recovered = Recovered {
-            interrupted: 0,
-            pending: Vec::new(),
-            loaded: rows.len(),
-        };
-        let now = now_ms();
-        let mut marked = Vec::new();
-        for e in &mut rows {
-            match e.status {
-                Status::Processing => {
-                    e.status = Status::Errors;
-                    e.completed_at = Some(now);
-                    e.errors = Some(interrupted_errors());
-                    recovered.interrupted += 1;
-                    marked.push(Op::Put(Box::new(e.clone()), None));
-                }
-                Status::Pending => recovered.pending.push(e.task_id.clone()),
-                _ => {}
-            }
-        }
-        // Written before anything is served.
-        commit(&mut conn, &marked).map_err(|e| {
-            format!(
-                "cannot mark interrupted executions in {}: {e}",
-                path.display()
-            )
-        })?;
-        let mut max_seq = 0;
-        {
+        let (rows, recovered) = load_and_recover(&mut conn, cutoff)
+            .map_err(|e| format!("cannot load {}: {e}", path.display()))?;
+        let max_seq = {
             let mut inner = store.view.inner.lock().unwrap();
+            let max_seq = rows.iter().map(|e| e.seq).max().unwrap_or(0);
             for e in rows {
-                max_seq = max_seq.max(e.seq);
                 apply(&mut inner, e);
             }
             // Pruning walks the finished ones in completion order.
             inner.finished.make_contiguous().sort();
-        }
+            max_seq
+        };
         store.next_seq.store(max_seq + 1, Ordering::Relaxed);
-
-        let (stop_checkpoints, stop_rx) = mpsc::channel();
-        let checkpoints = {
-            let path = path.clone();
-            std::thread::Builder::new()
-                .name("sqlite-checkpoint".into())
-                .spawn(move || checkpointer(&path, stop_rx))
-                .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?
-        };
-        let (tx, rx) = mpsc::channel();
-        let view = store.view.clone();
-        let thread_path = path.clone();
-        let thread = std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || writer(conn, rx, view, thread_path))
-            .map_err(|e| format!("cannot start the database thread: {e}"))?;
-        let store = Store {
-            db: Some(Db {
-                path,
-                tx: Mutex::new(Some(tx)),
-                thread: Mutex::new(Some(thread)),
-                checkpoints: Mutex::new(Some((stop_checkpoints, checkpoints))),
-            }),
-            ..store
-        };
-        Ok((store, recovered))
+        let db = Db::start(conn, path, store.view.clone())?;
+        Ok((
+            Store {
+                db: Some(db),
+                ..store
+            },
+            recovered,
+        ))
     }
 
     /// Makes `e` durable (with a database), then visible.
@@ -329,29 +247,38 @@ impl Store {
         Some(e.clone())
     }
 
-    /// The most recent executions, newest first.
-    pub fn recent(&self, limit: usize, keep: impl Fn(&Execution) -> bool) -> Vec<Execution> {
+    /// How many executions `keep` accepts, and the `limit` most recent of them, newest
+    /// first (executions past the retention count as gone).
+    pub fn recent(
+        &self,
+        limit: usize,
+        keep: impl Fn(&Execution) -> bool,
+    ) -> (usize, Vec<Execution>) {
         let now = now_ms();
         let inner = self.view.inner.lock().unwrap();
-        inner
+        let mut total = 0;
+        let mut list = Vec::with_capacity(limit.min(1024));
+        for e in inner
             .order
             .values()
             .rev()
             .filter_map(|id| inner.map.get(id))
-            .filter(|e| !self.expired(e, now) && keep(e))
-            .take(limit)
-            .cloned()
-            .collect()
-    }
-
-    pub fn len(&self) -> usize {
-        self.view.inner.lock().unwrap().map.len()
+        {
+            if !self.expired(e, now) && keep(e) {
+                total += 1;
+                if list.len() < limit {
+                    list.push(e.clone());
+                }
+            }
+        }
+        (total, list)
     }
 
     /// Forgets finished executions older than the retention; returns how many.
     pub fn prune(&self) -> usize {
         let now = now_ms();
         let mut n = 0;
+        let mut shrunk = false;
         {
             let mut guard = self.view.inner.lock().unwrap();
             let inner = &mut *guard;
@@ -365,6 +292,12 @@ impl Store {
                     n += 1;
                 }
             }
+            if n > 0 {
+                shrunk = inner.shrink();
+            }
+        }
+        if shrunk {
+            give_back_freed_memory();
         }
         if let Some(db) = &self.db {
             let cutoff = (now - self.view.retention).timestamp_millis();
@@ -392,6 +325,45 @@ impl Store {
                 .unwrap_or_else(|_| Err("the database thread panicked".into())),
             None => Ok(()),
         }
+    }
+}
+
+impl Inner {
+    /// Gives the tables' room back once they hold less than a quarter of it (keeping room
+    /// for twice what they hold): a map keeps its capacity when entries are removed, so
+    /// after a burst it would otherwise hold the burst's room for ever. Whether any did.
+    fn shrink(&mut self) -> bool {
+        fn roomy(len: usize, capacity: usize) -> bool {
+            capacity > 4 * len.max(MIN_ROOM)
+        }
+        let mut shrunk = false;
+        if roomy(self.map.len(), self.map.capacity()) {
+            self.map.shrink_to(2 * self.map.len());
+            shrunk = true;
+        }
+        if roomy(self.finished.len(), self.finished.capacity()) {
+            self.finished.shrink_to(2 * self.finished.len());
+            shrunk = true;
+        }
+        if roomy(self.claimed.len(), self.claimed.capacity()) {
+            self.claimed.shrink_to(2 * self.claimed.len());
+            shrunk = true;
+        }
+        shrunk
+    }
+}
+
+/// Tables this small are not shrunk.
+const MIN_ROOM: usize = 1024;
+
+/// Returns the free memory of every malloc arena to the system. Freed memory otherwise
+/// stays with the process: glibc gives back only the top of its heaps, and what is freed
+/// in the middle (the executions' strings, a shrunk table) stays resident.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -433,6 +405,111 @@ fn write_error(path: &Path, err: &rusqlite::Error) -> StoreError {
             "sqliteExtendedCode": extended,
             "cause": err.to_string(),
         }),
+    }
+}
+
+/// `DIR/executions.sqlite3`, with DIR created if need be.
+fn database_path(dir: &Path) -> Result<PathBuf, String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!(
+            "data dir {}: it exists and is not a directory",
+            dir.display()
+        ));
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+    Ok(dir.join("executions.sqlite3"))
+}
+
+/// Opens the database, with its settings and (when new) its table.
+fn open_database(path: &Path, fsync: bool) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    // Small pages: a commit writes every page it changed to the WAL, and a group
+    // commit changes a few (takes effect only when the file is created).
+    conn.pragma_update(None, "page_size", 1024)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" })?;
+    // Checkpoints run on their own thread, so commits never wait on them.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS executions (
+            task_id TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            scheduled_task_id TEXT NOT NULL,
+            scheduled_task_name TEXT NOT NULL,
+            triggered_ms INTEGER NOT NULL,
+            started_ms INTEGER,
+            completed_ms INTEGER,
+            status TEXT NOT NULL,
+            errors TEXT
+         ) WITHOUT ROWID;
+         DROP INDEX IF EXISTS executions_completed;
+         CREATE INDEX IF NOT EXISTS executions_finished ON executions(completed_ms)
+            WHERE completed_ms IS NOT NULL;",
+    )?;
+    Ok(conn)
+}
+
+/// Deletes the executions finished before `cutoff` (ms), loads the others, and marks
+/// (and writes, before anything is served) those that were processing as interrupted.
+fn load_and_recover(
+    conn: &mut Connection,
+    cutoff: i64,
+) -> rusqlite::Result<(Vec<Execution>, Recovered)> {
+    conn.execute(
+        "DELETE FROM executions WHERE completed_ms IS NOT NULL AND completed_ms < ?1",
+        params![cutoff],
+    )?;
+    let mut rows = load_rows(conn)?;
+    let mut recovered = Recovered {
+        interrupted: 0,
+        pending: Vec::new(),
+        loaded: rows.len(),
+    };
+    let now = now_ms();
+    let mut marked = Vec::new();
+    for e in &mut rows {
+        match e.status {
+            Status::Processing => {
+                e.status = Status::Errors;
+                e.completed_at = Some(now);
+                e.errors = Some(interrupted_errors());
+                recovered.interrupted += 1;
+                marked.push(Op::Put(Box::new(e.clone()), None));
+            }
+            Status::Pending => recovered.pending.push(e.task_id.clone()),
+            _ => {}
+        }
+    }
+    commit(conn, &marked)?;
+    Ok((rows, recovered))
+}
+
+impl Db {
+    /// Starts the checkpoint thread and the writer thread (which owns `conn`).
+    fn start(conn: Connection, path: PathBuf, view: Arc<View>) -> Result<Db, String> {
+        let (stop_checkpoints, stop_rx) = mpsc::channel();
+        let checkpoints = {
+            let path = path.clone();
+            std::thread::Builder::new()
+                .name("sqlite-checkpoint".into())
+                .spawn(move || checkpointer(&path, stop_rx))
+                .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?
+        };
+        let (tx, rx) = mpsc::channel();
+        let thread_path = path.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer(conn, rx, view, thread_path))
+            .map_err(|e| format!("cannot start the database thread: {e}"))?;
+        Ok(Db {
+            path,
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+            checkpoints: Mutex::new(Some((stop_checkpoints, checkpoints))),
+        })
     }
 }
 

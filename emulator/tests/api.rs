@@ -1,5 +1,6 @@
-//! The two endpoints of PROTOCOL.md against the running binary: lifecycle, auth, errors,
-//! retention, the /_emulator views, startup and shutdown.
+//! The two endpoints of the wire contract (docs/protocol.md) against the running binary:
+//! lifecycle, auth, errors, retention, the /_emulator views (which show no credentials),
+//! startup and shutdown.
 
 mod common;
 
@@ -240,7 +241,8 @@ fn retention_forgets_old_executions() {
     let id = c.run_once(DEMO_KEY, "billOnDemand").task_id();
     let done = c.wait_finished(DEMO_KEY, &id, Duration::from_secs(5));
     assert_eq!(done["status"], "completed");
-    let list = c.get_json("/_emulator/executions");
+    // (The demo's heartbeat may have run meanwhile: only billOnDemand's.)
+    let list = c.get_json("/_emulator/executions?task=billOnDemand");
     assert_eq!(list["executions"][0]["taskId"], id.as_str());
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!(c.status(DEMO_KEY, &id).json()["status"], "completed");
@@ -286,7 +288,13 @@ fn emulator_endpoints() {
     let a = c.run_once(DEMO_KEY, "billOnDemand").json();
     let b = c.run_once(DEMO_KEY, "failingTask").json();
     let list = c.get_json("/_emulator/executions");
-    let ex = list["executions"].as_array().unwrap();
+    // Newest first (the demo's heartbeat may have run meanwhile: left out).
+    let ex: Vec<&Value> = list["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["scheduledTaskName"] != "heartbeat")
+        .collect();
     assert_eq!(ex[0]["taskId"], b["taskId"]);
     assert_eq!(ex[1]["taskId"], a["taskId"]);
     let only = c.get_json("/_emulator/executions?task=failingTask&limit=5");
@@ -297,6 +305,97 @@ fn emulator_endpoints() {
         .all(|e| e["scheduledTaskName"] == "failingTask"));
     let r = c.request("GET", "/_emulator/executions?status=bogus", &[], None);
     assert_eq!(r.status, 400);
+
+    // `total` counts what the filter matches, not everything kept.
+    let none = c.get_json("/_emulator/executions?task=noSuchTask");
+    assert_eq!(none["total"], 0, "{none}");
+    assert_eq!(none["executions"].as_array().unwrap().len(), 0);
+    let c2 = c.run_once(DEMO_KEY, "failingTask").task_id();
+    let failing = c.get_json("/_emulator/executions?task=failingTask&limit=1");
+    assert_eq!(failing["total"], 2, "{failing}");
+    assert_eq!(failing["executions"].as_array().unwrap().len(), 1);
+    assert_eq!(failing["executions"][0]["taskId"], c2.as_str());
+    let by_id = c.get_json("/_emulator/executions?task=6237b1f17c2a9625f0b2119e&limit=0");
+    assert_eq!(by_id["total"], 1, "{by_id}");
+}
+
+#[test]
+fn credentials_are_never_shown() {
+    // A port nobody listens on: the hook's POST fails to connect.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir = TempDir::new("secrets");
+    let cfg = dir.write(
+        "app.toml",
+        &format!(
+            r#"
+[[client_keys]]
+key = "ck"
+[[tasks]]
+name = "password"
+timeout = "5s"
+service = {{ type = "http", url = "http://alice:s3cret-pass@127.0.0.1:{port}/hook?x=1", headers = {{ X-Token = "hdr-s3cret" }} }}
+[[tasks]]
+name = "token"
+timeout = "5s"
+service = {{ type = "http", url = "http://tok3n-as-user@127.0.0.1:{port}/hook" }}
+"#
+        ),
+    );
+    let emu = Emulator::start(&["--config", cfg.to_str().unwrap()]);
+    let mut c = emu.conn();
+    let mut statuses = Vec::new();
+    for task in ["password", "token"] {
+        let id = c.run_once("ck", task).task_id();
+        let done = c.wait_finished("ck", &id, Duration::from_secs(10));
+        assert_eq!(done["errors"]["code"], "http_failed", "{done}");
+        statuses.push(done.to_string());
+    }
+    let tasks = c.get_json("/_emulator/tasks").to_string();
+    let executions = c.get_json("/_emulator/executions").to_string();
+    let log = emu.stderr_with("of token errors");
+    for (what, text) in [
+        ("/_emulator/tasks", &tasks),
+        ("/_emulator/executions", &executions),
+        ("getTaskStatus", &statuses.join("\n")),
+        ("stderr", &log),
+    ] {
+        for secret in ["s3cret-pass", "tok3n-as-user", "hdr-s3cret"] {
+            assert!(!text.contains(secret), "{what} shows {secret}: {text}");
+        }
+    }
+    let shown = format!("http://alice:***@127.0.0.1:{port}/hook?x=1");
+    assert!(tasks.contains(&shown), "{tasks}");
+    assert!(
+        executions.contains(&format!("POST {shown} failed")),
+        "{executions}"
+    );
+    assert!(log.contains(&shown), "{log}");
+    assert!(
+        tasks.contains(&format!("http://***@127.0.0.1:{port}/hook")),
+        "{tasks}"
+    );
+}
+
+#[test]
+fn a_data_dir_that_is_a_file_is_refused() {
+    let dir = TempDir::new("notdir");
+    let file = dir.write("plain-file", "not a directory\n");
+    let out = run_bounded(
+        Command::new(BIN).args([
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            file.to_str().unwrap(),
+        ]),
+        Duration::from_secs(10),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a directory"), "{err}");
+    assert!(!err.contains("File exists"), "{err}");
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
@@ -430,6 +529,12 @@ fn port_in_use_help_and_sigterm() {
         "--data-dir",
         "--fsync",
         "--shutdown-grace",
+        "--tls-cert",
+        "--tls-key",
+        "--header-timeout",
+        "--idle-timeout",
+        "--max-connections",
+        "--allow-remote",
         "6237b1f17c2a9625f0b2119e",
         "6237b1f17c2a9625f0b2119f",
         "6237b1f17c2a9625f0b211a0",

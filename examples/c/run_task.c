@@ -6,8 +6,8 @@
  * Prints each status change (pending, processing, completed or errors), then the final
  * TaskInfo. Exits 0 when the task completed, 1 when it ended in errors, 2 when a call failed.
  *
- * The results are JSON; a real program would read them with a JSON library (cJSON,
- * jansson, ...). This example only needs two fields and finds them with strstr.
+ * The results are JSON; altogic_json_get reads a field of them by its JSON Pointer
+ * ("/info/taskId"), so this example needs no JSON library.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "altogic.h"
@@ -17,23 +17,21 @@
 #include <string.h>
 #include <time.h>
 
-/* Copies the string value of the first `"key":"value"` in json into out. */
-static int json_string_field(const char *json, const char *key, char *out, size_t size) {
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
-    const char *start = strstr(json, pattern);
-    if (!start) return 0;
-    start += strlen(pattern);
-    const char *end = strchr(start, '"');
-    if (!end || (size_t)(end - start) >= size) return 0;
-    memcpy(out, start, (size_t)(end - start));
-    out[end - start] = '\0';
-    return 1;
+/* Copies the value at `pointer` in json into out; 0 when there is none. */
+static int json_field(const char *json, const char *pointer, char *out, size_t size) {
+    char *value = altogic_json_get(json, pointer);
+    int found = value != NULL && strlen(value) < size;
+    if (found) strcpy(out, value);
+    altogic_string_free(value);
+    return found;
 }
 
+/* Whether a task call's answer carries errors. */
 static int has_errors(const char *result) {
-    return strstr(result, "\"errors\":null}") == NULL ||
-           strncmp(result, "{\"info\":null", 12) == 0;
+    char *errors = altogic_json_get(result, "/errors");
+    int has = errors != NULL;
+    altogic_string_free(errors);
+    return has;
 }
 
 static void sleep_ms(long ms) {
@@ -62,20 +60,20 @@ int main(int argc, char **argv) {
 
     char *result = altogic_task_run_once(client, argv[3]);
     char task_id[128], status[32], last_status[32] = "";
-    if (has_errors(result) || !json_string_field(result, "taskId", task_id, sizeof task_id)) {
+    if (has_errors(result) || !json_field(result, "/info/taskId", task_id, sizeof task_id)) {
         fprintf(stderr, "runOnce %s failed: %s\n", argv[3], result);
         altogic_string_free(result);
         altogic_client_free(client);
         return 2;
     }
-    if (json_string_field(result, "status", last_status, sizeof last_status))
+    if (json_field(result, "/info/status", last_status, sizeof last_status))
         printf("%s: %s (execution %s)\n", argv[3], last_status, task_id);
     altogic_string_free(result);
 
     /* Follow the execution, printing each status change; give up after 60 s. */
     for (int polls = 0; polls < 600; polls++) {
         result = altogic_task_get_status(client, task_id);
-        if (has_errors(result) || !json_string_field(result, "status", status, sizeof status)) {
+        if (has_errors(result) || !json_field(result, "/info/status", status, sizeof status)) {
             fprintf(stderr, "getTaskStatus failed: %s\n", result);
             altogic_string_free(result);
             altogic_client_free(client);
@@ -95,7 +93,10 @@ int main(int argc, char **argv) {
     /* altogic_task_wait does the same polling in one call; here it returns at once. */
     result = altogic_task_wait(client, task_id, 5000);
     printf("%s: final %s\n", argv[3], result);
-    int exit_code = strstr(result, "\"status\":\"completed\"") ? 0 : 1;
+    int exit_code = json_field(result, "/info/status", status, sizeof status) &&
+                            strcmp(status, "completed") == 0
+                        ? 0
+                        : 1;
     altogic_string_free(result);
     altogic_client_free(client);
     return exit_code;

@@ -4,8 +4,8 @@
 //
 // Prints the pending TaskInfo, then the final one. Ctrl-C cancels the wait cleanly.
 // Exits 0 when the task completed, 1 when it ended in errors, 2 when a call failed.
-// The results are JSON; a real program reads them with a JSON library (nlohmann/json,
-// simdjson, ...). This example needs two fields and finds them by hand.
+// The results are JSON; altogic::json_get reads a field by its JSON Pointer, so this
+// example needs no JSON library.
 #include "altogic.hpp"
 
 #include <atomic>
@@ -18,13 +18,9 @@
 
 namespace {
 
-// The string value of the first "key":"value" in a result.
-std::string field(const std::string &json, const std::string &key) {
-    const std::string pattern = "\"" + key + "\":\"";
-    std::size_t start = json.find(pattern);
-    if (start == std::string::npos) return "";
-    start += pattern.size();
-    return json.substr(start, json.find('"', start) - start);
+// The value at `pointer` in a result, or "".
+std::string field(const std::string &json, const char *pointer) {
+    return altogic::json_get(json, pointer).value_or("");
 }
 
 volatile std::sig_atomic_t interrupted = 0;
@@ -39,12 +35,12 @@ int main(int argc, char **argv) {
     try {
         const altogic::Client client(argv[1], argv[2], R"({"timeoutMs":10000})");
         const std::string started = client.run_once(argv[3]);
-        const std::string task_id = field(started, "taskId");
+        const std::string task_id = field(started, "/info/taskId");
         if (task_id.empty()) {
             std::cerr << "runOnce " << argv[3] << " failed: " << started << "\n";
             return 2;
         }
-        std::cout << argv[3] << ": " << field(started, "status") << " (execution " << task_id << ")\n";
+        std::cout << argv[3] << ": " << field(started, "/info/status") << " (execution " << task_id << ")\n";
 
         // The wait runs on a thread; Ctrl-C triggers its token instead of killing the process.
         altogic::Cancel cancel;
@@ -61,7 +57,7 @@ int main(int argc, char **argv) {
         }
         waiter.join();
         std::cout << argv[3] << ": final " << ended << "\n";
-        const std::string status = field(ended, "status");
+        const std::string status = field(ended, "/info/status");
         return status == "completed" ? 0 : status == "errors" ? 1 : 2;
     } catch (const altogic::Error &error) {
         std::cerr << "could not create the client (" << error.code() << "): " << error.what() << "\n";

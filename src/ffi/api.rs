@@ -85,17 +85,29 @@ pub(crate) fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
 /// - `client_key`: sent in `X-Client-Key` on every request.
 /// - `options_json`: NULL, or a JSON object with any of `apiKey` (string, sent as-is in
 ///   `Authorization`), `session` (string, sent in `Session`), `timeoutMs` (bounds a whole
-///   call including the body; default 30000), `connectTimeoutMs` (default 10000) and
-///   `maxResponseBytes` (default 10485760). An unknown key or a wrong type is an error.
+///   call including the body; default 30000), `connectTimeoutMs` (default 10000),
+///   `maxResponseBytes` (default 10485760), `caFile` (path of a PEM bundle whose
+///   certificates are trusted besides the system's) and `proxy` (a proxy URL used for every
+///   request, `http://[user:password@]host:port` or `https://…`, or `""` for no proxy
+///   whatever the environment says). An unknown key or a wrong type is an error.
+///
+/// Trust: by default the system's trust store as OpenSSL and Go read it (`SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` when set, otherwise the system bundle; the Mozilla roots built into the
+/// library when the system has no certificate at all), read once per process. Proxies:
+/// without the `proxy` option, `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper
+/// or lower case), read once per process; loopback targets are never proxied from the
+/// environment. The choice is made here, once per client.
 /// - `error_out`: NULL, or where to store the error on failure.
 ///
 /// Returns the client, or NULL on failure. On failure, when `error_out` is not NULL,
 /// `*error_out` is set to an APIError JSON object
 /// (`{"status":0,"statusText":"Client Error","items":[{"origin":"client_error","code":...,"message":...,"details":...}]}`)
 /// that the caller frees with `altogic_string_free`; on success `*error_out` is set to NULL.
-/// Codes: `missing_required_value` (NULL or empty `env_url` or `client_key`),
-/// `invalid_argument` (not UTF-8, CR or LF in a key or token, bad options),
-/// `invalid_env_url`.
+/// Codes: `missing_required_value` (NULL, empty or blank `env_url` or `client_key`),
+/// `invalid_argument` (not UTF-8, CR or LF in a key or token, bad options, a `caFile` that is
+/// missing, unreadable or holds no certificate, a malformed `proxy` or proxy variable; the
+/// item's `details.argument` names the argument), `invalid_env_url` (also for a URL with a
+/// user name or password, which is never repeated in the message).
 ///
 /// Creating a client is cheap: it starts no thread and opens no connection. The blocking calls
 /// start no thread: each thread that makes calls drives its own small runtime and kept-alive
@@ -176,10 +188,15 @@ pub unsafe extern "C" fn altogic_client_free(client: *mut AltogicClient) {
 /// `altogic_string_free` (not `free()`).
 ///
 /// Errors that never reached the service have `status` 0 and a `client_error` item with
-/// one of the codes `missing_required_value` (NULL client, NULL or empty name),
-/// `invalid_argument`, `network_error`, `timeout`, `invalid_response`, `response_too_large`,
+/// one of the codes `missing_required_value` (NULL client, NULL, empty or blank name),
+/// `invalid_argument`, `network_error`, `tls_error` (a certificate or handshake failure),
+/// `proxy_error` (the proxy refused), `timeout`, `invalid_response`, `response_too_large`,
 /// `redirect_not_followed` or `internal_error`. Errors from the service keep its HTTP status
-/// and items; every item has string `origin`, `code` and `message`. An answer with code
+/// and items; every item has string `origin`, `code` and `message`. At most
+/// `ALTOGIC_MAX_ERROR_ITEMS` items are kept (then one more, code `error_items_dropped`,
+/// says how many were dropped), an item larger than `ALTOGIC_MAX_ITEM_BYTES` keeps only its
+/// `origin`, `code` and `message`, and a message at most `ALTOGIC_MAX_MESSAGE_CHARS`
+/// characters, so a result is never much larger than the answer. An answer with code
 /// `invalid_session_token` or `missing_session_token` drops the client's session.
 ///
 /// The request is never sent twice by the library, so the task never runs twice because
@@ -242,7 +259,9 @@ pub unsafe extern "C" fn altogic_task_run_once_cancellable(
 /// is sent once more on a new connection (reading a status is idempotent).
 ///
 /// Error codes, session handling, blocking, thread-safety and ownership are as for
-/// `altogic_task_run_once`; the ids `.` and `..` are refused with `invalid_argument`.
+/// `altogic_task_run_once`; the ids `.` and `..`, and ids longer than
+/// `ALTOGIC_MAX_TASK_ID_BYTES`, are refused with `invalid_argument` before anything is sent.
+/// A TaskInfo nested deeper than `ALTOGIC_MAX_JSON_DEPTH` is `invalid_response`.
 ///
 /// # Safety
 /// `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string.
@@ -285,7 +304,8 @@ pub unsafe extern "C" fn altogic_task_get_status_cancellable(
 ///
 /// A poll that fails for a transient reason (`network_error`, a poll's `timeout`, HTTP 429
 /// or 5xx) is retried with the same backoff until the deadline; any other error (401, 404,
-/// `invalid_response`, ...) ends the wait and is returned as it is. When `timeout_ms`
+/// `tls_error`, `proxy_error`, `invalid_response`, an argument the request cannot carry,
+/// ...) ends the wait and is returned as it is. When `timeout_ms`
 /// passes first, `info` is the last TaskInfo seen and `errors` has one item with code
 /// `timeout`, whose `details.lastStatus` names the last status and `details.lastError`
 /// holds the last transient error (an APIError object) or null. Never returns NULL; free

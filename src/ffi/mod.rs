@@ -8,6 +8,7 @@ mod api;
 mod boundary;
 mod envelope;
 mod handle;
+mod json;
 mod queue;
 mod readiness;
 // SIGPIPE exists only on Unix; elsewhere a socket write never raises a signal.

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, CStr, CString};
 
 use crate::error::ApiError;
-use crate::error::{invalid_argument, missing_value};
+use crate::error::{invalid_named_argument, missing_value};
 
 /// Reads a required argument: NULL or empty is `missing_required_value`, bytes that are not
 /// UTF-8 are `invalid_argument`.
@@ -32,10 +32,13 @@ pub unsafe fn optional_str<'a>(
     // SAFETY: non-NULL and NUL-terminated per the contract.
     let bytes = unsafe { CStr::from_ptr(ptr) };
     bytes.to_str().map(Some).map_err(|err| {
-        invalid_argument(format!(
-            "{name} is not valid UTF-8 (invalid byte at offset {}); pass UTF-8 text.",
-            err.valid_up_to()
-        ))
+        invalid_named_argument(
+            name,
+            format!(
+                "{name} is not valid UTF-8 (invalid byte at offset {}); pass UTF-8 text.",
+                err.valid_up_to()
+            ),
+        )
     })
 }
 

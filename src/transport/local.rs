@@ -126,10 +126,22 @@ where
     }
     with_local(|local| {
         let pool = local.pool(settings)?;
-        local
-            .runtime
-            .block_on(cancellable(cancel, description, started, work(pool)))
+        local.runtime.block_on(async {
+            notice_closed_connections().await;
+            cancellable(cancel, description, started, work(pool)).await
+        })
     })
+}
+
+/// Between two calls nobody drives this thread's runtime, so a kept-alive connection the
+/// server closed meanwhile still looks open to the pool, and a request sent on it fails
+/// (a POST cannot be resent). Yielding twice first lets the runtime poll its sockets (the
+/// first yield parks it without waiting) and then run the connection tasks that found an
+/// end of stream, which retire their connections; the request then takes a live one or
+/// opens a new one. It costs two non-blocking polls per call.
+async fn notice_closed_connections() {
+    tokio::task::yield_now().await;
+    tokio::task::yield_now().await;
 }
 
 #[cfg(test)]
@@ -151,6 +163,9 @@ mod tests {
         for ms in 1..=(MAX_POOLS as u64 * 3) {
             let settings = ConnectionSettings {
                 connect_timeout: Duration::from_millis(ms),
+                uses_tls: false,
+                extra_trust: None,
+                proxy: None,
             };
             with_local(|local| local.pool(&settings)).unwrap();
         }

@@ -26,8 +26,10 @@ use serde_json::json;
 
 use crate::cancel::{cancelled_error, CancelToken};
 use crate::client::ConnectionSettings;
-use crate::error::{codes, reason_phrase, ApiError};
+use crate::error::{codes, invalid_argument, reason_phrase, ApiError};
 use crate::log;
+use crate::proxy::Proxy;
+use crate::tls;
 
 /// How many characters of a body are quoted in an error message.
 const BODY_QUOTE_CHARS: usize = 200;
@@ -37,19 +39,33 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// A pool of kept-alive connections with these settings.
 pub fn build_pool(settings: &ConnectionSettings) -> Result<reqwest::Client, ApiError> {
-    reqwest::Client::builder()
+    let internal = |err: reqwest::Error| {
+        ApiError::client(
+            codes::INTERNAL_ERROR,
+            format!("could not build the HTTP client: {}", error_chain(&err)),
+            None,
+        )
+    };
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(settings.connect_timeout)
         // Never follow: an Authorization header must not reach another origin.
         .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .build()
-        .map_err(|err| {
-            ApiError::client(
-                codes::INTERNAL_ERROR,
-                format!("could not build the HTTP client: {}", error_chain(&err)),
-                None,
-            )
-        })
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT);
+    if settings.uses_tls {
+        // The trust store is read only by clients that speak TLS.
+        let config = match &settings.extra_trust {
+            Some(extra) => extra.config(),
+            None => tls::default_config(),
+        };
+        builder = builder.use_preconfigured_tls((*config).clone());
+    }
+    // The proxy was chosen when the client was made (crate::proxy); reqwest's own reading
+    // of the environment is off either way.
+    builder = match &settings.proxy {
+        None => builder.no_proxy(),
+        Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy.url().clone()).map_err(internal)?),
+    };
+    builder.build().map_err(internal)
 }
 
 /// Runs `work` until it completes or `cancel` is triggered, whichever comes first; the
@@ -85,6 +101,8 @@ pub struct Request<'a> {
     /// Bounds the whole call: connecting, sending, and reading the full body.
     pub deadline: Duration,
     pub max_response_bytes: u64,
+    /// The proxy the pool sends through, for messages and the log.
+    pub proxy: Option<&'a Proxy>,
     /// Used in error messages.
     pub description: &'a str,
 }
@@ -112,6 +130,7 @@ pub async fn send(pool: &reqwest::Client, request: Request<'_>) -> Result<Respon
     let deadline = request.deadline;
     let url = request.url.clone();
     let method = request.method.clone();
+    let via = request.proxy.map(Proxy::shown);
     let progress = Progress::default();
     let result = tokio::time::timeout(deadline, exchange(pool, request, &progress))
         .await
@@ -128,6 +147,7 @@ pub async fn send(pool: &reqwest::Client, request: Request<'_>) -> Result<Respon
         log::request(
             method.as_str(),
             url.path(),
+            via.as_deref(),
             &outcome,
             started.elapsed(),
             progress.retries.load(Ordering::Relaxed),
@@ -163,20 +183,20 @@ fn may_retry(method: &Method, err: &reqwest::Error, retries: u32) -> bool {
 
 async fn exchange(
     pool: &reqwest::Client,
-    request: Request<'_>,
+    mut request: Request<'_>,
     progress: &Progress,
 ) -> Result<Response, ApiError> {
     let mut builder = pool
         .request(request.method.clone(), request.url.clone())
-        .headers(request.headers);
-    if let Some(body) = request.json_body {
+        .headers(std::mem::take(&mut request.headers));
+    if let Some(body) = request.json_body.take() {
         builder = builder
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body);
     }
     let http_request = builder
         .build()
-        .map_err(|err| transport_error(request.description, request.url.as_str(), &err))?;
+        .map_err(|err| transport_error(&request, &err))?;
     let mut retries = 0;
     let mut response = loop {
         // A request with a string body or none always clones.
@@ -193,17 +213,17 @@ async fn exchange(
                 retries += 1;
                 progress.retries.store(retries, Ordering::Relaxed);
             }
-            Err(err) => {
-                return Err(transport_error(
-                    request.description,
-                    request.url.as_str(),
-                    &err,
-                ))
-            }
+            Err(err) => return Err(transport_error(&request, &err)),
         }
     };
     let status = response.status();
     progress.status.store(status.as_u16(), Ordering::Relaxed);
+    if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+        if let Some(proxy) = request.proxy {
+            // An http:// request in absolute form: the proxy itself answered.
+            return Err(proxy_refused(&request, proxy, Some(status.as_u16())));
+        }
+    }
     if status.is_redirection() {
         let location = response
             .headers()
@@ -232,7 +252,7 @@ async fn exchange(
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|err| {
-        let mut error = transport_error(request.description, request.url.as_str(), &err);
+        let mut error = transport_error(&request, &err);
         add_http_status(&mut error, status.as_u16());
         error
     })? {
@@ -273,14 +293,52 @@ fn redirect_error(status: StatusCode, location: Option<String>, url: &str) -> Ap
     error
 }
 
-fn transport_error(description: &str, url: &str, err: &reqwest::Error) -> ApiError {
+fn transport_error(request: &Request<'_>, err: &reqwest::Error) -> ApiError {
+    let description = request.description;
+    let url = request.url.as_str();
+    if err.is_builder() {
+        // The request itself could not be made (an id that makes the URL unusable, say):
+        // asking again would fail the same way, so it is no network error.
+        return invalid_argument(format!(
+            "{description} could not be sent: {}",
+            error_chain(&without_url(err))
+        ));
+    }
+    let host = request.url.host_str().unwrap_or_default();
+    if let Some(tls_failure) = tls::rustls_error(err) {
+        return tls::tls_error(description, url, host, tls_failure);
+    }
+    if tls::closed_during_handshake(err) {
+        return tls::tls_error(description, url, host, &rustls::Error::HandshakeNotComplete);
+    }
+    if let Some(proxy) = request.proxy {
+        // hyper-util keeps its tunnel's error type private; its text is pinned by
+        // Cargo.lock and by tests/proxy.rs.
+        let chain = error_chain(&without_url(err));
+        if chain.contains("tunnel error: proxy authorization required") {
+            return proxy_refused(request, proxy, Some(407));
+        }
+        if chain.contains("tunnel error: unsuccessful") {
+            return proxy_refused(request, proxy, None);
+        }
+    }
+    let through = request
+        .proxy
+        .map(|proxy| {
+            format!(
+                " through the proxy {} (from {})",
+                proxy.shown(),
+                proxy.origin
+            )
+        })
+        .unwrap_or_default();
     if err.is_timeout() {
         // reqwest's own connect timeout.
         return ApiError::client(
             codes::TIMEOUT,
             format!(
-                "{description} could not connect to {url} in time (connectTimeoutMs): {}",
-                error_chain(err)
+                "{description} could not connect to {url}{through} in time (connectTimeoutMs): {}",
+                error_chain(&without_url(err))
             ),
             None,
         );
@@ -290,13 +348,69 @@ fn transport_error(description: &str, url: &str, err: &reqwest::Error) -> ApiErr
     } else {
         "lost the connection to"
     };
+    let advice = if request.proxy.is_some() {
+        "Check the proxy setting and that the proxy is reachable."
+    } else {
+        "Check envUrl and that the service is reachable."
+    };
     ApiError::client(
         codes::NETWORK_ERROR,
         format!(
-            "{description} {phase} {url}: {}. Check envUrl and that the service is reachable.",
-            error_chain(err)
+            "{description} {phase} {url}{through}: {}. {advice}",
+            error_chain(&without_url(err))
         ),
-        None,
+        request.proxy.map(|proxy| json!({ "proxy": proxy.shown() })),
+    )
+}
+
+/// reqwest's error without the URL it repeats in its text (the message names it once).
+fn without_url(err: &reqwest::Error) -> impl std::error::Error + '_ {
+    struct Bare<'a>(&'a reqwest::Error, String);
+    impl std::fmt::Debug for Bare<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.1)
+        }
+    }
+    impl std::fmt::Display for Bare<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.1)
+        }
+    }
+    impl std::error::Error for Bare<'_> {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            std::error::Error::source(self.0)
+        }
+    }
+    let text = match err.url() {
+        Some(url) => err
+            .to_string()
+            .replace(&format!(" for url ({url})"), "")
+            .replace(&format!(" ({url})"), ""),
+        None => err.to_string(),
+    };
+    Bare(err, text)
+}
+
+/// `proxy_error`: the proxy refused to carry the request.
+fn proxy_refused(request: &Request<'_>, proxy: &Proxy, status: Option<u16>) -> ApiError {
+    let answered = match status {
+        Some(407) => " with HTTP 407 Proxy Authentication Required: it wants credentials \
+                      (http://user:password@proxy:port) or other ones"
+            .to_owned(),
+        Some(status) => format!(" with HTTP {status}"),
+        None => " (it refused the CONNECT tunnel)".to_owned(),
+    };
+    ApiError::client(
+        codes::PROXY_ERROR,
+        format!(
+            "{} to {}: the proxy {} (from {}) refused to carry it{answered}. Check the proxy \
+             setting.",
+            request.description,
+            request.url,
+            proxy.shown(),
+            proxy.origin
+        ),
+        Some(json!({ "proxy": proxy.shown(), "proxyStatus": status })),
     )
 }
 
@@ -317,13 +431,16 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 
 /// The start of a body for error messages, on one line.
 pub fn quote_body(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    // Never more than the quote can use is looked at, whatever the body's size (a UTF-8
+    // character is at most 4 bytes).
+    let start = &body[..body.len().min(BODY_QUOTE_CHARS * 4 + 4)];
+    let text = String::from_utf8_lossy(start);
     let mut quoted: String = text
         .chars()
         .take(BODY_QUOTE_CHARS)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if text.chars().count() > BODY_QUOTE_CHARS {
+    if text.chars().nth(BODY_QUOTE_CHARS).is_some() || start.len() < body.len() {
         quoted.push('…');
     }
     quoted

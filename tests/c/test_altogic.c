@@ -119,6 +119,30 @@ static void expect_create_error(const char *url, const char *key, const char *op
     altogic_client_free(client);
 }
 
+static void test_json_get(void) {
+    const char *answer = "{\"info\":{\"taskId\":\"t1\",\"n\":1.50},\"errors\":{\"status\":0,"
+                         "\"items\":[{\"code\":\"x\",\"message\":\"caf\\u00e9 \\\"q\\\"\"}]}}";
+    struct {
+        const char *pointer, *expected;
+    } cases[] = {
+        {"/info/taskId", "t1"},
+        {"/info/n", "1.50"},
+        {"/errors/items/0/code", "x"},
+        {"/errors/items/0/message", "caf\xc3\xa9 \"q\""},
+        {"/errors/status", "0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *value = altogic_json_get(answer, cases[i].pointer);
+        CHECK(value != NULL && strcmp(value, cases[i].expected) == 0, cases[i].pointer);
+        altogic_string_free(value);
+    }
+    CHECK(altogic_json_get(answer, "/nothing") == NULL, "json_get: no value is NULL");
+    CHECK(altogic_json_get("{\"info\":null}", "/info") == NULL, "json_get: null is NULL");
+    CHECK(altogic_json_get("not json", "") == NULL, "json_get: not JSON is NULL");
+    CHECK(altogic_json_get(NULL, "/a") == NULL && altogic_json_get(answer, NULL) == NULL,
+          "json_get: NULL arguments are NULL");
+}
+
 static void test_client_new_refuses_bad_input(void) {
     expect_create_error(NULL, "k", NULL, "\"code\":\"missing_required_value\"");
     expect_create_error("", "k", NULL, "\"code\":\"missing_required_value\"");
@@ -1222,6 +1246,7 @@ int main(int argc, char **argv) {
     const char *no_fork = getenv("ALTOGIC_TEST_NO_FORK");
 
     test_version();
+    test_json_get();
     test_client_new_refuses_bad_input();
     test_bad_call_arguments();
     test_run_once_on_the_wire();

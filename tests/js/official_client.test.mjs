@@ -4,6 +4,11 @@
 // The emulator binary comes from $ALTOGIC_EMULATOR, else <repo>/target/release/altogic-emulator.
 // It is started on 127.0.0.1 port 0; its one stdout line gives the URL. It is killed
 // after the tests, whatever happens, and every wait here is bounded.
+//
+// With $ALTOGIC_EMULATOR_TLS_DIR (a directory made by scripts/make-certs.sh) the emulator
+// serves HTTPS with DIR/server.pem and DIR/server.key, and the client must reach it over
+// https://; node trusts the CA only through NODE_EXTRA_CA_CERTS=DIR/ca.pem, set by run.sh
+// on this node process.
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -26,6 +31,12 @@ const SESSION_KEY = "demo-session-key";
 const SESSION_TOKEN = "demo-session-token";
 const BILL_ON_DEMAND_ID = "6237b1f17c2a9625f0b2119e";
 const FAILING_TASK_ID = "6237b1f17c2a9625f0b2119f";
+
+const tlsDir = process.env.ALTOGIC_EMULATOR_TLS_DIR || null;
+const scheme = tlsDir ? "https" : "http";
+const tlsArgs = tlsDir
+  ? ["--tls-cert", path.join(tlsDir, "server.pem"), "--tls-key", path.join(tlsDir, "server.key")]
+  : [];
 
 const START_TIMEOUT_MS = 15_000;
 const POLL_TIMEOUT_MS = 15_000;
@@ -65,7 +76,7 @@ function startEmulator() {
       );
       return;
     }
-    const child = spawn(emulatorPath, ["--listen", "127.0.0.1:0"], {
+    const child = spawn(emulatorPath, ["--listen", "127.0.0.1:0", ...tlsArgs], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     emulator = child;
@@ -97,8 +108,8 @@ function startEmulator() {
       const newline = stdout.indexOf("\n");
       if (newline < 0) return;
       const line = stdout.slice(0, newline).trim();
-      const match = /^altogic-emulator listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
-      if (match) {
+      const match = /^altogic-emulator listening on (https?:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+      if (match && match[1].startsWith(`${scheme}://`)) {
         settle(resolve, match[1]);
       } else {
         killEmulator();
@@ -153,7 +164,7 @@ function session(token) {
   return { userId: "6237b1f17c2a9625f0b21100", token, creationDtm: new Date().toISOString() };
 }
 
-describe("official altogic client against the emulator", { timeout: 120_000 }, () => {
+describe(`official altogic client against the emulator over ${scheme}`, { timeout: 120_000 }, () => {
   before(async () => {
     envUrl = await startEmulator();
   });
@@ -173,6 +184,14 @@ describe("official altogic client against the emulator", { timeout: 120_000 }, (
     await Promise.race([exited, gaveUp]);
     clearTimeout(timer);
     killEmulator();
+  });
+
+  it(`the emulator's URL is ${scheme}://`, () => {
+    assert.ok(envUrl.startsWith(`${scheme}://127.0.0.1:`), envUrl);
+    if (tlsDir) {
+      // The client's trust in the test CA comes from NODE_EXTRA_CA_CERTS alone.
+      assert.equal(process.env.NODE_EXTRA_CA_CERTS, path.join(tlsDir, "ca.pem"));
+    }
   });
 
   it("runOnce billOnDemand answers pending info with a 24-hex taskId", { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -40,6 +40,8 @@ struct State {
     /// Concurrent "slow" requests now, and the most seen at once.
     slow_in_flight: AtomicUsize,
     slow_max_in_flight: AtomicUsize,
+    /// How long a connection may sit idle before the fixture closes it, silently.
+    idle_limit: Duration,
 }
 
 /// A running fixture; it serves until the process ends.
@@ -49,9 +51,18 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn start() -> Fixture {
+        Fixture::start_closing_idle_after(IDLE_LIMIT)
+    }
+
+    /// A fixture that closes a kept-alive connection idle for `idle_limit`, without a
+    /// `Connection: close` or any other word, as gunicorn, uvicorn and many proxies do.
+    pub fn start_closing_idle_after(idle_limit: Duration) -> Fixture {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let state = Arc::new(State::default());
+        let state = Arc::new(State {
+            idle_limit,
+            ..State::default()
+        });
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let state = Arc::clone(&state);
@@ -143,7 +154,7 @@ fn raw_reply(status: u16, content_type: &'static str, body: &str) -> Reply {
 }
 
 fn serve_connection(stream: TcpStream, connection: usize, state: &State) {
-    let _ = stream.set_read_timeout(Some(IDLE_LIMIT));
+    let _ = stream.set_read_timeout(Some(state.idle_limit));
     let _ = stream.set_nodelay(true);
     let Ok(mut writer) = stream.try_clone() else {
         return;
@@ -251,6 +262,17 @@ fn route(request: &Request, connection: usize, state: &State) -> Reply {
     )
 }
 
+fn huge_zeros() -> &'static str {
+    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| {
+        let mut body = String::with_capacity(8_000_002);
+        body.push('[');
+        body.push_str(&"0,".repeat(3_999_999));
+        body.push_str("0]");
+        body
+    })
+}
+
 fn task_info(key: &str, status: &str) -> Value {
     json!({
         "taskId": "6237b225b9a84d607cd79044",
@@ -298,6 +320,27 @@ fn scenario(
     connection: usize,
     state: &State,
 ) -> Reply {
+    if let Some(status) = key.strip_prefix("zeros-") {
+        // A JSON array of 4,000,000 zeros (8 MB) as an error body.
+        return raw_reply(
+            status.parse().unwrap_or(400),
+            "application/json",
+            huge_zeros(),
+        );
+    }
+    if let Some(status) = key.strip_prefix("many-items-") {
+        let item = r#"{"origin":"client_error","code":"bad","message":"one of many"},"#;
+        let mut body = format!(r#"{{"errors":[{}"#, item.repeat(100_000));
+        body.pop();
+        body.push_str("]}");
+        return raw_reply(status.parse().unwrap_or(400), "application/json", &body);
+    }
+    if key == "huge-item" {
+        // One item of 3 MB: a message of 1 MB and details of 2 MB.
+        let body = json!({"errors":[{"code":"huge","message":"m".repeat(1 << 20),
+            "details":{"blob":"d".repeat(2 << 20)}}]});
+        return json_reply(422, body);
+    }
     if let Some(rest) = key.strip_prefix("seq-errors-") {
         return match poll(state, key) {
             1 => json_reply(200, task_info(rest, "pending")),

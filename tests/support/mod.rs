@@ -1,1 +1,4 @@
+pub mod child;
 pub mod fixture;
+pub mod proxy;
+pub mod tls;

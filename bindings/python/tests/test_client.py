@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import math
+import socket
 import subprocess
 import weakref
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any, Dict, List
 import pytest
 
 import altogic
-from altogic import _call, _lib
+from altogic import _call, _errors, _lib
 
 from .conftest import CLIENT_KEY, PYTHON
 
@@ -42,6 +43,15 @@ def test_every_foreign_function_is_declared() -> None:
             "altogic_string_free",
             "altogic_queue_free",
         }, name
+
+
+def test_every_error_code_of_the_header_has_a_kind() -> None:
+    header = (Path(__file__).resolve().parents[3] / "include" / "altogic.h").read_text()
+    import re
+
+    in_header = set(re.findall(r'#define ALTOGIC_CODE_\w+ "(\w+)"', header))
+    assert "tls_error" in in_header
+    assert set(_errors._BY_CODE) | _errors._GENERIC_CODES == in_header
 
 
 def test_ctypes_refuses_a_handle_of_the_wrong_type() -> None:
@@ -218,3 +228,71 @@ def test_an_incompatible_library_version_is_refused(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(_lib, "__version__", "0.9.0")
     with pytest.raises(ImportError):
         _lib._check_version()  # another major version
+
+
+@pytest.mark.parametrize(
+    "kwargs, python_name, c_name",
+    [
+        ({"timeout": 0}, "timeout", "timeoutMs"),
+        ({"connect_timeout": 10 * 86400}, "connect_timeout", "connectTimeoutMs"),
+        ({"max_response_bytes": 0}, "max_response_bytes", "maxResponseBytes"),
+        ({"api_key": ""}, "api_key", "apiKey"),
+        ({"ca_file": "/nonexistent/ca.pem"}, "ca_file", "caFile"),
+        ({"proxy": "socks5://127.0.0.1:1080"}, "proxy", "proxy"),
+    ],
+)
+def test_argument_errors_speak_python(kwargs: Dict[str, Any], python_name: str, c_name: str) -> None:
+    with pytest.raises(altogic.InvalidArgument) as caught:
+        altogic.Client("http://127.0.0.1:9", CLIENT_KEY, **kwargs)
+    message = caught.value.message
+    assert message.startswith(python_name), message
+    if c_name != python_name:
+        assert c_name not in message, message
+    assert "30000" not in message and "10485760" not in message, message
+
+
+def test_task_call_argument_errors_speak_python(client: altogic.Client) -> None:
+    with pytest.raises(altogic.InvalidArgument, match=r"^name_or_id is required"):
+        client.task.run_once("   ")
+    with pytest.raises(altogic.InvalidArgument, match=r"^task_id is required"):
+        client.task.wait(" ")
+    with pytest.raises(altogic.InvalidArgument, match="task_id is 5000 bytes long"):
+        client.task.get_status("x" * 5000)
+
+
+def test_a_password_in_the_url_is_refused_and_never_shown() -> None:
+    with pytest.raises(altogic.InvalidArgument) as caught:
+        altogic.Client("https://user:PASSWORD@app.example.com", CLIENT_KEY)
+    error = caught.value
+    assert error.code == "invalid_env_url"
+    for text in (str(error), repr(error), repr(error.items)):
+        assert "PASSWORD" not in text, text
+
+
+def test_tls_failures_raise_tls_error(emulator_url: str) -> None:
+    # The emulator speaks plain HTTP: a TLS handshake with it fails.
+    https = emulator_url.replace("http://", "https://")
+    with altogic.Client(https, CLIENT_KEY, timeout=5) as client:
+        with pytest.raises(altogic.TLSError) as caught:
+            client.task.run_once("billOnDemand")
+    assert isinstance(caught.value, altogic.NetworkError)
+    assert caught.value.code == "tls_error"
+
+
+def test_ca_file_and_proxy_reach_the_library(tmp_path: Path, emulator_url: str) -> None:
+    not_pem = tmp_path / "notes.txt"
+    not_pem.write_text("no certificate\n")
+    with pytest.raises(altogic.InvalidArgument, match="holds no certificate") as caught:
+        altogic.Client(emulator_url, CLIENT_KEY, ca_file=not_pem)
+    assert str(not_pem) in caught.value.message
+    # A proxy that refuses connections: the error names it and is a NetworkError.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with altogic.Client(emulator_url, CLIENT_KEY, proxy=f"http://u:SECRET@127.0.0.1:{port}") as client:
+        with pytest.raises(altogic.NetworkError) as refused:
+            client.task.run_once("billOnDemand")
+    assert f"127.0.0.1:{port}" in str(refused.value) and "SECRET" not in str(refused.value)
+    # "" means no proxy: the call goes straight to the emulator.
+    with altogic.Client(emulator_url, CLIENT_KEY, proxy="") as client:
+        assert client.task.run_once("billOnDemand").status == "pending"

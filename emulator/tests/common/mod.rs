@@ -1,5 +1,5 @@
 //! Shared helpers: spawn the real binary on 127.0.0.1 port 0 (killed on drop), a tiny
-//! keep-alive HTTP/1.1 client, temp dirs.
+//! keep-alive HTTP/1.1 client, temp dirs, throw-away certificates.
 #![allow(dead_code)]
 
 use serde_json::Value;
@@ -51,6 +51,8 @@ impl Drop for TempDir {
 pub struct Emulator {
     pub child: Option<Child>,
     pub port: u16,
+    /// `http`, or `https` with --tls-cert.
+    pub scheme: &'static str,
     pub stderr_path: PathBuf,
     _logs: TempDir,
 }
@@ -70,6 +72,20 @@ impl Emulator {
         args: &[S],
         max_file_bytes: Option<u64>,
     ) -> Emulator {
+        let limits: Vec<_> = max_file_bytes
+            .map(|b| (libc::RLIMIT_FSIZE, b))
+            .into_iter()
+            .collect();
+        Emulator::start_limited(args, &limits)
+    }
+
+    /// Like [`Emulator::start`], with the resource limits `limits` (RLIMIT_*, value) set
+    /// on the emulator's process. With RLIMIT_FSIZE its stderr goes through a pipe (copied to
+    /// the log file by a thread here), so the limit does not cut it off.
+    pub fn start_limited<S: AsRef<std::ffi::OsStr>>(
+        args: &[S],
+        limits: &[(libc::__rlimit_resource_t, u64)],
+    ) -> Emulator {
         let logs = TempDir::new("log");
         let stderr_path = logs.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
@@ -78,24 +94,29 @@ impl Emulator {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped());
-        if let Some(limit) = max_file_bytes {
-            use std::os::unix::process::CommandExt;
+        if limits.iter().any(|(r, _)| *r == libc::RLIMIT_FSIZE) {
             cmd.stderr(Stdio::piped());
+        } else {
+            cmd.stderr(stderr.try_clone().unwrap());
+        }
+        if !limits.is_empty() {
+            use std::os::unix::process::CommandExt;
+            let limits = limits.to_vec();
             // SAFETY: setrlimit is async-signal-safe; nothing else runs before exec.
             unsafe {
                 cmd.pre_exec(move || {
-                    let lim = libc::rlimit {
-                        rlim_cur: limit,
-                        rlim_max: limit,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
-                        return Err(std::io::Error::last_os_error());
+                    for (resource, limit) in &limits {
+                        let lim = libc::rlimit {
+                            rlim_cur: *limit,
+                            rlim_max: *limit,
+                        };
+                        if libc::setrlimit(*resource, &lim) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
                     }
                     Ok(())
                 });
             }
-        } else {
-            cmd.stderr(stderr.try_clone().unwrap());
         }
         let mut child = cmd.spawn().expect("the emulator starts");
         if let Some(mut pipe) = child.stderr.take() {
@@ -113,6 +134,7 @@ impl Emulator {
         let mut emu = Emulator {
             child: Some(child),
             port: 0,
+            scheme: "http",
             stderr_path,
             _logs: logs,
         };
@@ -125,12 +147,17 @@ impl Emulator {
         let line = rx
             .recv_timeout(Duration::from_secs(20))
             .unwrap_or_else(|_| panic!("no listening line; stderr: {}", emu.stderr()));
-        let prefix = "altogic-emulator listening on http://127.0.0.1:";
-        let port = line
+        let url = line
             .trim_end()
-            .strip_prefix(prefix)
+            .strip_prefix("altogic-emulator listening on ")
+            .unwrap_or_else(|| panic!("unexpected line {line:?}; stderr: {}", emu.stderr()));
+        let (scheme, port) = url
+            .strip_prefix("http://127.0.0.1:")
+            .map(|p| ("http", p))
+            .or_else(|| url.strip_prefix("https://127.0.0.1:").map(|p| ("https", p)))
             .unwrap_or_else(|| panic!("unexpected line {line:?}; stderr: {}", emu.stderr()));
         emu.port = port.parse().unwrap();
+        emu.scheme = scheme;
         emu
     }
 
@@ -443,4 +470,50 @@ pub fn is_iso_ms(s: &str) -> bool {
 
 pub fn is_object_id(s: &str) -> bool {
     s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A throw-away CA and a server certificate it signed for localhost, 127.0.0.1 and ::1,
+/// made by `scripts/make-certs.sh` (the commands emulator/README.md shows): `ca.pem`,
+/// `server.pem`, `server.key` in the returned directory.
+pub fn make_certs() -> TempDir {
+    let dir = TempDir::new("certs");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/make-certs.sh");
+    let out = run_bounded(
+        Command::new("bash").arg(script).arg(dir.path()),
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "make-certs.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+/// Whether the server closed `s` (EOF or reset) within `within`, reading and discarding
+/// whatever it sent first; the bytes it sent.
+pub fn closed_within(s: &mut TcpStream, within: Duration) -> (bool, Vec<u8>) {
+    let deadline = Instant::now() + within;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return (false, got);
+        }
+        s.set_read_timeout(Some(left)).unwrap();
+        match s.read(&mut buf) {
+            Ok(0) => return (true, got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return (false, got)
+            }
+            Err(_) => return (true, got),
+        }
+    }
 }

@@ -22,7 +22,9 @@ from ._errors import (
     ExecutionNotFound,
     InvalidArgument,
     NetworkError,
+    ProxyError,
     Timeout,
+    TLSError,
 )
 from ._lib import LIB as _LIB
 from ._lib import LIB_ENV, WAIT_FOREVER, library_path
@@ -43,6 +45,8 @@ __all__ = [
     "APIError",
     "Timeout",
     "NetworkError",
+    "TLSError",
+    "ProxyError",
     "InvalidArgument",
     "Cancelled",
     "ClosedError",

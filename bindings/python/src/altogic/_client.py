@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import math
+import os
 from types import TracebackType
 from typing import Any, Dict, Mapping, Optional, Type, Union
 
@@ -119,6 +120,8 @@ class _BaseClient:
         timeout: Seconds = 30.0,
         connect_timeout: Seconds = 10.0,
         max_response_bytes: int = 10 * 2**20,
+        ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        proxy: Optional[str] = None,
     ) -> None:
         options: Dict[str, Any] = {
             "timeoutMs": _milliseconds(timeout, "timeout"),
@@ -129,6 +132,10 @@ class _BaseClient:
             options["apiKey"] = api_key
         if session is not None:
             options["session"] = session
+        if ca_file is not None:
+            options["caFile"] = os.fspath(ca_file)
+        if proxy is not None:
+            options["proxy"] = proxy
         error = ctypes.c_void_p()
         pointer = LIB.altogic_client_new(
             _c_string(env_url, "env_url"),
@@ -218,8 +225,8 @@ class Tasks:
     def wait(self, task_id: str, timeout: Optional[Seconds] = 60.0) -> TaskInfo:
         """Waits for the execution to end (``completed`` or ``errors``) and returns it.
 
-        The library polls its status, pausing 50 ms at first and doubling up to about 1 s,
-        and retries transient failures. ``timeout`` is in seconds; None waits with no
+        The library polls its status with its backoff (see ``altogic_task_wait`` in
+        altogic.h) and retries transient failures. ``timeout`` is in seconds; None waits with no
         deadline. When it passes, :class:`Timeout` is raised with ``last_info``. An
         execution the service does not keep raises :class:`ExecutionNotFound`.
         """
@@ -239,6 +246,12 @@ class Client(_BaseClient):
         timeout: seconds that one whole call may take (body included).
         connect_timeout: seconds that connecting may take.
         max_response_bytes: the largest answer body accepted.
+        ca_file: a PEM file of CA certificates trusted besides the system's (which the
+            library reads as OpenSSL does: ``SSL_CERT_FILE``, ``SSL_CERT_DIR``, the system
+            bundle).
+        proxy: a proxy URL for every request (``http://user:password@proxy:3128``), or
+            ``""`` for none; by default ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``/
+            ``NO_PROXY`` decide, and loopback is never proxied.
 
     Raises:
         InvalidArgument: a value the library refuses (missing, malformed, out of range).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type
 
 if TYPE_CHECKING:
@@ -12,6 +13,8 @@ __all__ = [
     "APIError",
     "Timeout",
     "NetworkError",
+    "TLSError",
+    "ProxyError",
     "InvalidArgument",
     "Cancelled",
     "ClosedError",
@@ -86,7 +89,19 @@ class Timeout(AltogicError, TimeoutError):
 
 
 class NetworkError(AltogicError, ConnectionError):
-    """The service could not be reached or the connection failed (refused, DNS, TLS, reset)."""
+    """No answer from the service: the connection was refused, reset or closed, DNS failed,
+    a proxy could not be reached; and, as subclasses, TLS and proxy refusals."""
+
+
+class TLSError(NetworkError):
+    """A certificate or TLS handshake failure (code ``tls_error``): an unknown issuer, an
+    expired certificate, a wrong name, a refused handshake. The message says what failed
+    and what to do, typically: pass the CA with ``ca_file=`` or ``SSL_CERT_FILE``."""
+
+
+class ProxyError(NetworkError):
+    """The proxy refused to carry the request (code ``proxy_error``): HTTP 407 (it wants
+    credentials) or a refused tunnel. The message names the proxy, never its password."""
 
 
 class InvalidArgument(AltogicError, ValueError):
@@ -110,11 +125,55 @@ class ExecutionNotFound(AltogicError, LookupError):
 _BY_CODE: Dict[str, Type[AltogicError]] = {
     "timeout": Timeout,
     "network_error": NetworkError,
+    "tls_error": TLSError,
+    "proxy_error": ProxyError,
     "invalid_argument": InvalidArgument,
     "missing_required_value": InvalidArgument,
     "invalid_env_url": InvalidArgument,
     "cancelled": Cancelled,
 }
+
+
+#: The library's codes that have no exception class of their own: they are raised as
+#: :class:`AltogicError` (``status`` 0) or :class:`APIError` (from the service). With
+#: ``_BY_CODE`` they cover every ``ALTOGIC_CODE_*`` of the header (a test checks it).
+_GENERIC_CODES = frozenset(
+    {"invalid_response", "response_too_large", "redirect_not_followed", "internal_error",
+     "error_items_dropped"}
+)
+
+#: The library's names for arguments (``details.argument`` of its errors) and this
+#: package's names for them. The library's messages state quantities in words, so putting
+#: the Python name in is all it takes to speak Python.
+_PYTHON_NAMES: Dict[str, str] = {
+    "env_url": "env_url",
+    "client_key": "client_key",
+    "apiKey": "api_key",
+    "session": "session",
+    "session_token": "session",
+    "timeoutMs": "timeout",
+    "connectTimeoutMs": "connect_timeout",
+    "maxResponseBytes": "max_response_bytes",
+    "caFile": "ca_file",
+    "proxy": "proxy",
+    "task_name_or_id": "name_or_id",
+    "task_id": "task_id",
+}
+
+
+def _in_python_terms(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An argument error's item with this package's name for the argument in its message."""
+    details = item.get("details")
+    argument = details.get("argument") if isinstance(details, Mapping) else None
+    message = item.get("message")
+    if not isinstance(argument, str) or not isinstance(message, str):
+        return item
+    name = _PYTHON_NAMES.get(argument)
+    if name is None or name == argument:
+        return item
+    renamed = dict(item)
+    renamed["message"] = re.sub(rf"\b{re.escape(argument)}\b", name, message)
+    return renamed
 
 
 def error_from_json(api_error: Mapping[str, Any]) -> AltogicError:
@@ -133,4 +192,6 @@ def error_from_json(api_error: Mapping[str, Any]) -> AltogicError:
     else:
         code = items[0].get("code") if items else None
         cls = _BY_CODE.get(code, AltogicError) if isinstance(code, str) else AltogicError
+        if cls is InvalidArgument:
+            items = [_in_python_terms(item) for item in items]
     return cls(status, status_text, items)

@@ -153,6 +153,7 @@ _SIGNATURES: List[Tuple[str, List[Any], Any]] = [
     ("altogic_cancel_trigger", [CancelPtr], None),
     ("altogic_cancel_is_triggered", [CancelPtr], ctypes.c_int32),
     ("altogic_cancel_free", [CancelPtr], None),
+    ("altogic_json_get", [_c_char_p, _c_char_p], LibString),
     ("altogic_string_free", [_c_void_p], None),
     # The completion queue (AsyncClient, _queue.py).
     ("altogic_queue_new", [ctypes.POINTER(_c_void_p)], QueuePtr),

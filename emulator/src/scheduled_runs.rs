@@ -1,4 +1,5 @@
-//! Runs enabled scheduled tasks at their next run times.
+//! The runs of scheduled tasks: one timer per enabled task with a schedule, which triggers
+//! an execution at each of its next run times.
 
 use crate::config::TaskDef;
 use crate::log;

@@ -1,19 +1,20 @@
-//! The emulator's view of a task's schedule: `altogic_schedule::Schedule`, guarded so that
-//! a panic inside the schedule computation becomes a config error (at start) or "no next
-//! run" (at run time) instead of taking the emulator down.
+//! A task's schedule as the emulator holds it: an `altogic_schedule::Schedule` whose
+//! computations are guarded, so that a panic inside one becomes a config error (at start),
+//! "no next run" (at run time) or a placeholder description instead of taking the emulator
+//! down.
 
 use altogic_schedule::{Schedule, ScheduleConfig};
 use chrono::{DateTime, Utc};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 #[derive(Debug, Clone)]
-pub struct Sched(Schedule);
+pub struct GuardedSchedule(Schedule);
 
-impl Sched {
+impl GuardedSchedule {
     /// Validates a schedule; the error says what is wrong.
-    pub fn build(config: &ScheduleConfig) -> Result<Sched, String> {
+    pub fn build(config: &ScheduleConfig) -> Result<GuardedSchedule, String> {
         match catch_unwind(AssertUnwindSafe(|| Schedule::from_config(config))) {
-            Ok(Ok(s)) => Ok(Sched(s)),
+            Ok(Ok(s)) => Ok(GuardedSchedule(s)),
             Ok(Err(e)) => Err(e),
             Err(_) => Err("the schedule computation failed on this schedule".into()),
         }
