@@ -50,8 +50,9 @@ func Version() string {
 // The library checks every argument and option and answers an [*APIError] matching
 // [ErrInvalidArgument] for bad ones (an empty envURL or clientKey, a URL that is not
 // http(s), CR or LF in a key, a negative timeout...). Creating a client is cheap: it opens
-// no connection. Connections belong to the OS threads that make calls (each keeps its own
-// small pool), and every client with the same connection settings shares them.
+// no connection. Connections belong to the OS threads that make blocking calls (each keeps
+// its own small pool) and to the library's thread that runs the queued ones (queue.go), and
+// every client with the same connection settings shares them.
 func NewClient(envURL, clientKey string, opts ...Option) (*Client, error) {
 	if err := checkNUL("envURL", envURL); err != nil {
 		return nil, err
