@@ -28,7 +28,7 @@ import os
 import sys
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from ._call import Call, Core, call_async
 from ._errors import AltogicError, error_from_json
@@ -223,14 +223,15 @@ def _state(loop: asyncio.AbstractEventLoop) -> Optional[_LoopQueue]:
         return state
 
 
-async def call_queued(core: Core, functions: Tuple[Start, Call], *args: Any) -> Optional[bytes]:
-    """Makes a call of an AsyncClient on the running loop's queue (the ``_start``
-    function of ``functions``), or, where the loop cannot watch a descriptor, the
-    ``_cancellable`` one in the loop's executor."""
+def call_queued(core: Core, functions: Tuple[Start, Call], *args: Any) -> Awaitable[Optional[bytes]]:
+    """The call of an AsyncClient, to be awaited at once: on the running loop's queue (the
+    ``_start`` function of ``functions``), or, where the loop cannot watch a descriptor,
+    the ``_cancellable`` one in the loop's executor. (A plain function returning the
+    coroutine rather than a coroutine awaiting it: one coroutine less per call.)"""
     state = _state(asyncio.get_running_loop())
     if state is None:
-        return await call_async(core, functions[1], *args)
-    return await state.call(core, functions[0], args)
+        return call_async(core, functions[1], *args)
+    return state.call(core, functions[0], args)
 
 
 def _after_fork_in_child() -> None:
