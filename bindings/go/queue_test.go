@@ -415,3 +415,27 @@ func TestQueuedResultsReachTheirCallers(t *testing.T) {
 		t.Fatalf("%d calls still queued", n)
 	}
 }
+
+// Where Go's poller cannot watch the queue's descriptor, a goroutine waiting in
+// altogic_queue_next serves the queue instead: results and cancellation work the same.
+func TestQueueWithoutPoller(t *testing.T) {
+	defer altogic.UseQueueWithoutPoller()()
+	defer altogic.SetMaxDirect(0)()
+	c := demoClient(t)
+	info := runOnce(t, c, "billOnDemand")
+	if done, err := c.Wait(bg, info.TaskID); err != nil || done.Status != altogic.StatusCompleted {
+		t.Fatalf("Wait = %+v, %v", done, err)
+	}
+	slow := runOnce(t, c, "slowReport")
+	ctx, cancel := context.WithCancel(bg)
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := c.Wait(ctx, slow.TaskID)
+	wantCancelled(t, err, ctx)
+	if elapsed := time.Since(start); elapsed > 100*time.Millisecond+cancelBound {
+		t.Errorf("a wait cancelled after 100 ms returned after %v", elapsed)
+	}
+	if n := altogic.QueuedCalls(); n != 0 {
+		t.Fatalf("%d calls still queued", n)
+	}
+}

@@ -137,7 +137,12 @@ class _LoopQueue:
         # Registered first, though the result can only be read by this thread's next
         # drain, after this coroutine yields.
         self._calls[tag] = pending
-        refused = start(pointer, *args, queue, tag, token).take()
+        try:
+            refused = start(pointer, *args, queue, tag, token).take()
+        except BaseException:  # not reached: the arguments were checked
+            del self._calls[tag]
+            pending.end()
+            raise
         if refused is not None:  # nothing was started and nothing will come
             del self._calls[tag]
             pending.end()
