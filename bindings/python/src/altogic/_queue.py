@@ -5,12 +5,13 @@ loop watches with ``loop.add_reader``. A call starts in the library
 (``altogic_task_*_start``) with a tag and returns at once; its coroutine awaits a future
 kept under that tag. When the descriptor is readable, the reader callback (on the loop's
 thread) drains ``altogic_queue_next(queue, 0)`` until it answers NULL and resolves each
-tag's future with its result. Nothing waits in a thread: hundreds of thousands of calls
-may be in flight on one loop, and the loop's default executor stays free.
+tag's future with its result. Nothing waits in a thread: thousands of calls may be in
+flight on one loop (the library runs them all on its one thread), and the loop's default
+executor stays free.
 
 - Cancelling the awaiting task triggers the call's cancellation token; the library ends
-  the call within milliseconds, and CancelledError is raised once its result came out (so
-  the token is freed only when the library no longer uses it, as ``altogic.h`` asks).
+  the call within milliseconds, and CancelledError is raised once its result came out. The
+  token is freed then, when nothing can trigger it any more.
 - Until its result came out, a call also holds its client (:meth:`Core.acquire`), so
   ``close()`` with calls in flight behaves as it does for threads.
 - A loop's queue is freed when the loop is garbage-collected, at interpreter exit, or when
