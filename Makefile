@@ -1,9 +1,9 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test build install uninstall soak fuzz clean
+.PHONY: demo test build install uninstall dist soak fuzz clean
 
 # Where `make install` puts libaltogic; DESTDIR stages it for a package.
 PREFIX ?= /usr/local
-export PREFIX DESTDIR LIBDIR INCLUDEDIR
+export PREFIX DESTDIR LIBDIR INCLUDEDIR BINDIR
 
 demo:
 	scripts/demo.sh
@@ -11,14 +11,22 @@ demo:
 test:
 	scripts/test.sh
 
+# One package per invocation, so each keeps the one build of its dependencies (see demo.sh).
 build:
-	cargo build --release -p altogic -p altogic-emulator
+	cargo build --release -p altogic
+	cargo build --release -p altogic-emulator
+	cargo build --release -p altogic-task
 
 install:
 	scripts/install.sh install
 
 uninstall:
 	scripts/install.sh uninstall
+
+# What users install without the repository, into dist/: the manylinux wheel, the sdist, the
+# C release tarball and the Go module proxy tree, then each checked away from the repository.
+dist:
+	scripts/dist.sh
 
 # About a minute of mixed calls from 16 threads against the emulator and a misbehaving server.
 soak:
@@ -30,6 +38,7 @@ fuzz:
 
 clean:
 	cargo clean
+	rm -rf dist bindings/python/build
 
 # `make bench`: benchmarks against nginx and the emulator; writes bench/results.md and .png.
 .PHONY: bench

@@ -2,8 +2,8 @@
 # The demo: builds the library, the emulator and the examples, starts the emulator on a
 # free loopback port, runs billOnDemand (printing each status change) and failingTask
 # (showing its errors) from C, eight billOnDemand at once through a completion queue and
-# epoll from C, then billOnDemand from C++, Python and Go, and stops the emulator whatever
-# happened.
+# epoll from C, then billOnDemand from C++, Python, Go and the altogic-task command line,
+# and stops the emulator whatever happened.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -11,8 +11,13 @@ out=$root/target/demo
 mkdir -p "$out"
 
 scripts/ensure-tools.sh
-echo "== building the library and the emulator (release)"
-cargo build --release --quiet -p altogic -p altogic-emulator
+echo "== building the library, the emulator and altogic-task (release)"
+# One package per invocation: `cargo build --release -p altogic` (the README's command) then
+# finds its build already made. Built together, the emulator's features would be unified
+# into the library's dependencies, which would then be built a second time for -p altogic.
+cargo build --release --quiet -p altogic
+cargo build --release --quiet -p altogic-emulator
+cargo build --release --quiet -p altogic-task
 
 echo "== building the C example against libaltogic.a (static)"
 gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -I"$root/include" examples/c/run_task.c \
@@ -49,4 +54,37 @@ echo "== Python: runOnce billOnDemand, then follow it (the package straight from
 PYTHONPATH=$root/bindings/python/src python3 bindings/python/examples/run_task.py "$url" demo-client-key billOnDemand || status=1
 echo "== Go: runOnce billOnDemand, then follow it"
 "$out/runtask_go" "$url" demo-client-key billOnDemand || status=1
+echo "== altogic-task: run billOnDemand, then wait for it (the id is all that run prints)"
+export ALTOGIC_ENV_URL=$url ALTOGIC_CLIENT_KEY=demo-client-key
+task=$root/target/release/altogic-task
+if id=$("$task" run billOnDemand); then
+    echo "id=$id"
+    "$task" status "$id" || status=1
+    "$task" wait "$id" --timeout 30s || status=1
+else
+    status=1
+fi
+echo "== altogic-task: run failingTask --wait (exit status 1: it ended in errors)"
+code=0
+"$task" run failingTask --wait --timeout 30s || code=$?
+[ "$code" = 1 ] || { echo "altogic-task exited $code for failingTask, not 1" >&2; status=1; }
+
+echo "== over HTTPS: the emulator with a certificate from a CA made for the occasion"
+scripts/make-certs.sh "$out/certs"
+start_emulator "$out/https" --tls-cert "$out/certs/server.pem" --tls-key "$out/certs/server.key"
+echo "== emulator at $url"
+echo "== C over HTTPS, trusting the CA through SSL_CERT_FILE"
+SSL_CERT_FILE=$out/certs/ca.pem "$out/run_task" "$url" demo-client-key billOnDemand || status=1
+echo "== Python over HTTPS, trusting the CA through SSL_CERT_FILE"
+SSL_CERT_FILE=$out/certs/ca.pem PYTHONPATH=$root/bindings/python/src \
+    python3 bindings/python/examples/run_task.py "$url" demo-client-key billOnDemand || status=1
+echo "== Go over HTTPS, trusting the CA through SSL_CERT_FILE"
+SSL_CERT_FILE=$out/certs/ca.pem "$out/runtask_go" "$url" demo-client-key billOnDemand || status=1
+echo "== altogic-task over HTTPS, trusting the CA with --ca-file"
+"$task" --env-url "$url" --ca-file "$out/certs/ca.pem" run billOnDemand --wait --timeout 30s || status=1
+echo "== without the CA the certificate is refused: tls_error, exit status 4"
+code=0
+"$task" --env-url "$url" run billOnDemand 2>"$out/https/refused.txt" || code=$?
+cat "$out/https/refused.txt"
+[ "$code" = 4 ] && grep -q tls_error "$out/https/refused.txt" || { echo "expected tls_error and exit status 4, got $code" >&2; status=1; }
 exit $status

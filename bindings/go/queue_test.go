@@ -299,12 +299,9 @@ func TestCancelQueuedWaits(t *testing.T) {
 	start := time.Now()
 	cancel()
 	wg.Wait()
-	// Each ends within milliseconds in the library; the bound is for 300 errors decoded on
-	// a loaded machine under the race detector (586 ms seen at load average 12), and far
-	// below the seconds slowReport still runs (the waits ended by their token: checked next).
-	elapsed := time.Since(start)
-	t.Logf("%d queued waits ended %v after cancel()", goroutines, elapsed)
-	if elapsed > 2*time.Second {
+	// A sanity bound, generous for -race on a loaded machine: 300 goroutines must all be
+	// woken and scheduled. The figure itself is the benchmarks' (BenchmarkManyWaits).
+	if elapsed := time.Since(start); elapsed > 10*cancelBound {
 		t.Errorf("%d queued waits took %v to end after cancel()", goroutines, elapsed)
 	}
 	if wrong.Load() != 0 {
@@ -410,30 +407,6 @@ func TestQueuedResultsReachTheirCallers(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
-	}
-	if n := altogic.QueuedCalls(); n != 0 {
-		t.Fatalf("%d calls still queued", n)
-	}
-}
-
-// Where Go's poller cannot watch the queue's descriptor, a goroutine waiting in
-// altogic_queue_next serves the queue instead: results and cancellation work the same.
-func TestQueueWithoutPoller(t *testing.T) {
-	defer altogic.UseQueueWithoutPoller()()
-	defer altogic.SetMaxDirect(0)()
-	c := demoClient(t)
-	info := runOnce(t, c, "billOnDemand")
-	if done, err := c.Wait(bg, info.TaskID); err != nil || done.Status != altogic.StatusCompleted {
-		t.Fatalf("Wait = %+v, %v", done, err)
-	}
-	slow := runOnce(t, c, "slowReport")
-	ctx, cancel := context.WithCancel(bg)
-	time.AfterFunc(100*time.Millisecond, cancel)
-	start := time.Now()
-	_, err := c.Wait(ctx, slow.TaskID)
-	wantCancelled(t, err, ctx)
-	if elapsed := time.Since(start); elapsed > 100*time.Millisecond+cancelBound {
-		t.Errorf("a wait cancelled after 100 ms returned after %v", elapsed)
 	}
 	if n := altogic.QueuedCalls(); n != 0 {
 		t.Fatalf("%d calls still queued", n)

@@ -3,7 +3,8 @@
 # already built one:
 #   1. builds the library and the emulator with cargo (a no-op when up to date);
 #   2. makes a virtualenv in target/python-venv with pytest, mypy and build;
-#   3. `pip install ./bindings/python` into it (which builds the library into the package);
+#   3. `pip install ./bindings/python` into it (which builds the library into the package),
+#      and again as the README says to offline: --no-build-isolation --no-index;
 #   4. `python -m build`: checks the wheel is tagged for this platform, installs it into a
 #      fresh virtualenv and imports it from another folder, with ALTOGIC_LIB unset and no
 #      cargo on PATH;
@@ -52,9 +53,18 @@ rm -rf "$here/build"
 (cd "$root" && "$venv/bin/pip" install -q --force-reinstall --no-deps ./bindings/python)
 "$venv/bin/python" -c "import altogic; print('installed altogic', altogic.__version__, 'with', altogic.library_path())"
 
+step "offline: pip install --no-build-isolation --no-index ./bindings/python (setuptools>=77 preinstalled)"
+"$venv/bin/pip" install -q "setuptools>=77"
+rm -rf "$here/build"
+(cd "$root" && "$venv/bin/pip" install -q --force-reinstall --no-deps --no-build-isolation --no-index ./bindings/python)
+"$venv/bin/python" -c "import altogic; print('installed offline: altogic', altogic.__version__)"
+
 step "python -m build bindings/python: a platform wheel that works without Rust"
 rm -rf "$dist" "$here/build"
-"$venv/bin/python" -m build -q --outdir "$dist" "$here" >"$target/python-build.log" 2>&1 || {
+# The wheel is built from the sdist, which carries the crate; ALTOGIC_SOURCE_ROOT points the
+# build at this checkout instead, whose library is already built (make dist checks the
+# sdist's own build).
+ALTOGIC_SOURCE_ROOT=$root "$venv/bin/python" -m build -q --outdir "$dist" "$here" >"$target/python-build.log" 2>&1 || {
     cat "$target/python-build.log"
     exit 1
 }

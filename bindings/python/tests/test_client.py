@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import math
+import re
 import socket
 import subprocess
 import weakref
@@ -19,9 +20,18 @@ from altogic import _call, _errors, _lib
 from .conftest import CLIENT_KEY, PYTHON
 
 
+def release_version() -> str:
+    """The version set in the repository's Cargo.toml ([workspace.package])."""
+    cargo_toml = (Path(__file__).resolve().parents[3] / "Cargo.toml").read_text()
+    table = cargo_toml.split("[workspace.package]", 1)[1]
+    match = re.search(r'^version = "([^"]+)"', table, re.MULTILINE)
+    assert match, "no version in [workspace.package] of Cargo.toml"
+    return match.group(1)
+
+
 def test_version_matches_the_library() -> None:
-    assert altogic.__version__ == "1.1.0"
-    assert altogic.library_version == "1.1.0"
+    assert altogic.__version__ == release_version()
+    assert altogic.library_version == release_version()
     assert Path(altogic.library_path()).name == "libaltogic.so"
     assert altogic.WAIT_FOREVER == 2**64 - 1
 
@@ -220,12 +230,14 @@ def test_core_counts_calls_in_flight(emulator_url: str) -> None:
 
 
 def test_an_incompatible_library_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    _lib._check_version()  # 1.1.0 against 1.1.0
-    for version in ("2.0.0", "1.2.0", "1.1.1"):
+    _lib._check_version()  # the same version on both sides
+    major, minor, patch = (int(part) for part in release_version().split("-")[0].split("."))
+    newer = (f"{major + 1}.0.0", f"{major}.{minor + 1}.0", f"{major}.{minor}.{patch + 1}")
+    for version in newer:
         monkeypatch.setattr(_lib, "__version__", version)
         with pytest.raises(ImportError, match=f"needs .*{version}"):
             _lib._check_version()
-    monkeypatch.setattr(_lib, "__version__", "0.9.0")
+    monkeypatch.setattr(_lib, "__version__", f"{major - 1}.9.0")
     with pytest.raises(ImportError):
         _lib._check_version()  # another major version
 

@@ -1,0 +1,438 @@
+//! `altogic-task`: runs an Altogic scheduled task now, reads an execution's status, or waits
+//! for it to end, from the command line, on the library's Rust API.
+//!
+//! Output is made for scripts: `run` prints the execution id alone (`id=$(altogic-task run
+//! billOnDemand)`), `--json` prints the TaskInfo as the service sent it, errors go to stderr,
+//! and the exit status says what happened (see [`EXIT_STATUS_HELP`]). A wait on a terminal
+//! shows a live status line; anywhere else nothing but plain lines is written.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use altogic::{ApiError, CancelToken, Client, ClientOptions, TaskInfo};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
+
+const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0    the execution completed (run without --wait: it was started; status: it has not
+       ended in errors)
+  1    the execution ended in errors
+  2    usage: a bad or missing argument, option or environment variable
+  3    the service refused: it answered an error with an HTTP status (401, 404, ...), or it
+       keeps no execution with that id
+  4    no answer: network, TLS, a proxy that refuses, the call's own time limit, an answer
+       that cannot be used
+  5    the wait's --timeout passed before the execution ended
+  130  interrupted (Ctrl-C): the call in flight was cancelled
+
+Environment: ALTOGIC_ENV_URL, ALTOGIC_CLIENT_KEY, ALTOGIC_API_KEY, ALTOGIC_SESSION,
+ALTOGIC_CA_FILE and ALTOGIC_PROXY stand for the options of the same name (an option given on
+the command line wins). ALTOGIC_LOG=debug
+logs each request to stderr (never its keys).";
+
+/// Exit statuses; documented in [`EXIT_STATUS_HELP`] and the README.
+mod exit {
+    pub const COMPLETED: u8 = 0;
+    pub const ERRORS: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const REFUSED: u8 = 3;
+    pub const NO_ANSWER: u8 = 4;
+    pub const WAIT_TIMEOUT: u8 = 5;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "altogic-task",
+    version,
+    about = "Run Altogic scheduled tasks now, and read or wait for their executions",
+    after_help = EXIT_STATUS_HELP
+)]
+struct Cli {
+    /// The app environment's URL, e.g. https://myapp.c1-na.altogic.com
+    #[arg(long, env = "ALTOGIC_ENV_URL", value_name = "URL", global = true)]
+    env_url: Option<String>,
+
+    /// The app's client key (sent in X-Client-Key)
+    #[arg(
+        long,
+        env = "ALTOGIC_CLIENT_KEY",
+        value_name = "KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    client_key: Option<String>,
+
+    /// An API key, sent as-is in Authorization
+    #[arg(
+        long,
+        env = "ALTOGIC_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    api_key: Option<String>,
+
+    /// A session token, sent in Session
+    #[arg(
+        long,
+        env = "ALTOGIC_SESSION",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    session: Option<String>,
+
+    /// A PEM file of CA certificates to trust besides the system's (SSL_CERT_FILE, SSL_CERT_DIR,
+    /// the system bundle)
+    #[arg(long, env = "ALTOGIC_CA_FILE", value_name = "PEM", global = true)]
+    ca_file: Option<String>,
+
+    /// A proxy for every request (http://[user:password@]host:port), or "" for none; without
+    /// it, HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY apply (never to loopback)
+    #[arg(long, env = "ALTOGIC_PROXY", value_name = "URL", global = true)]
+    proxy: Option<String>,
+
+    /// Print the TaskInfo (and errors) as one line of JSON, as the service sent it
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run TASK (a scheduled task's name or id) now; prints the new execution's id
+    Run {
+        /// The scheduled task's name or id
+        task: String,
+        /// Wait for the execution to end; exit 0 when it completed, 1 when it ended in errors
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: give up after this long (e.g. 30s, 5m, 300ms); default: no limit
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "wait")]
+        timeout: Option<Duration>,
+    },
+    /// Print an execution's status
+    Status {
+        /// The execution's id (what `run` printed)
+        id: String,
+    },
+    /// Wait for an execution to end; exit 0 when it completed, 1 when it ended in errors
+    Wait {
+        /// The execution's id (what `run` printed)
+        id: String,
+        /// Give up after this long (e.g. 30s, 5m, 300ms); default: no limit
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|err| format!("{err} (examples: 300ms, 30s, 5m, 1h)"))
+}
+
+fn main() -> ExitCode {
+    // Before any thread exists, so that every thread inherits SIGINT blocked.
+    let cancel = CancelToken::new();
+    sigint::cancel_on_sigint(&cancel);
+    let cli = Cli::parse();
+    let (Some(env_url), Some(client_key)) = (cli.env_url.as_deref(), cli.client_key.as_deref())
+    else {
+        let missing = if cli.env_url.is_none() {
+            "--env-url URL (or ALTOGIC_ENV_URL)"
+        } else {
+            "--client-key KEY (or ALTOGIC_CLIENT_KEY)"
+        };
+        Cli::command()
+            .error(
+                ErrorKind::MissingRequiredArgument,
+                format!("{missing} is required"),
+            )
+            .exit();
+    };
+    let options = ClientOptions {
+        api_key: cli.api_key.clone(),
+        session: cli.session.clone(),
+        ca_file: cli.ca_file.clone(),
+        proxy: cli.proxy.clone(),
+        ..ClientOptions::default()
+    };
+    let output = Output {
+        json: cli.json,
+        live: std::io::stdout().is_terminal(),
+    };
+    let client = match Client::new(env_url, client_key, options) {
+        Ok(client) => client,
+        Err(error) => return ExitCode::from(output.error(&error, Step::Call)),
+    };
+    let code = match &cli.command {
+        Command::Run {
+            task,
+            wait,
+            timeout,
+        } => match client.run_once(task, Some(&cancel)) {
+            Err(error) => output.error(&error, Step::Call),
+            Ok(None) => output.gone(task),
+            Ok(Some(info)) if !wait => output.started(&info),
+            Ok(Some(info)) => match info.task_id() {
+                Some(id) => output.waited(
+                    id,
+                    wait_showing_status(&client, id, *timeout, &cancel, &output, info.status()),
+                ),
+                None => output.no_task_id(&info),
+            },
+        },
+        Command::Status { id } => match client.get_task_status(id, Some(&cancel)) {
+            Err(error) => output.error(&error, Step::Call),
+            Ok(None) => output.gone(id),
+            Ok(Some(info)) => output.status(&info),
+        },
+        Command::Wait { id, timeout } => output.waited(
+            id,
+            wait_showing_status(&client, id, *timeout, &cancel, &output, None),
+        ),
+    };
+    ExitCode::from(code)
+}
+
+/// Which call an error came from: a wait's `timeout` is its own deadline (exit 5), any
+/// other call's `timeout` is an answer that never came (exit 4).
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    Call,
+    Wait,
+}
+
+/// Waits for the execution to end. On a terminal, a second thread redraws one status line
+/// (the status and the time waited) ten times a second, reading the status once a second:
+/// the wait itself runs in the library, with its own polling, retries and deadline.
+fn wait_showing_status(
+    client: &Client,
+    id: &str,
+    timeout: Option<Duration>,
+    cancel: &CancelToken,
+    output: &Output,
+    known_status: Option<&str>,
+) -> Result<Option<TaskInfo>, ApiError> {
+    if !output.live {
+        return client.wait_for_task(id, timeout, Some(cancel));
+    }
+    let started = Instant::now();
+    let (finished, until_finished) = mpsc::channel::<()>();
+    let stop_polls = CancelToken::new();
+    std::thread::scope(|scope| {
+        let stop_polls = &stop_polls;
+        scope.spawn(move || {
+            let mut status = known_status.unwrap_or("waiting").to_owned();
+            // A status known from runOnce is shown until the first poll, a second later.
+            let mut next_poll = match known_status {
+                Some(_) => started + Duration::from_secs(1),
+                None => started,
+            };
+            loop {
+                let elapsed = started.elapsed().as_secs_f64();
+                output.draw(&format!("{id} {status} ({elapsed:.1} s)"));
+                // Nothing is ever sent: the channel closes when the wait has returned.
+                let tick = until_finished.recv_timeout(Duration::from_millis(100));
+                if tick == Err(mpsc::RecvTimeoutError::Disconnected) {
+                    break;
+                }
+                if Instant::now() >= next_poll {
+                    if let Ok(Some(info)) = client.get_task_status(id, Some(stop_polls)) {
+                        status = info.status().unwrap_or("unknown").to_owned();
+                    }
+                    next_poll = Instant::now() + Duration::from_secs(1);
+                }
+            }
+            output.draw("");
+        });
+        let result = client.wait_for_task(id, timeout, Some(cancel));
+        stop_polls.trigger();
+        drop(finished);
+        result
+    })
+}
+
+/// What goes to stdout and stderr, and the exit status that goes with it.
+struct Output {
+    json: bool,
+    /// stdout is a terminal: a wait redraws a status line there.
+    live: bool,
+}
+
+impl Output {
+    fn started(&self, info: &TaskInfo) -> u8 {
+        match (self.json, info.task_id()) {
+            (true, _) => print_line(info.as_json()),
+            (false, Some(id)) => print_line(id),
+            (false, None) => return self.no_task_id(info),
+        }
+        exit::COMPLETED
+    }
+
+    fn status(&self, info: &TaskInfo) -> u8 {
+        print_line(&self.describe(info));
+        match info.status() {
+            Some("errors") => exit::ERRORS,
+            _ => exit::COMPLETED,
+        }
+    }
+
+    fn waited(&self, id: &str, result: Result<Option<TaskInfo>, ApiError>) -> u8 {
+        match result {
+            Err(error) => self.error(&error, Step::Wait),
+            Ok(None) => self.gone(id),
+            Ok(Some(info)) => self.status(&info),
+        }
+    }
+
+    /// `ID STATUS (NAME)`, and the execution's errors when it has some; or the JSON.
+    fn describe(&self, info: &TaskInfo) -> String {
+        if self.json {
+            return info.as_json().to_owned();
+        }
+        let fields = info.fields();
+        let mut line = format!(
+            "{} {}",
+            info.task_id().unwrap_or("(no taskId)"),
+            info.status().unwrap_or("(no status)")
+        );
+        if let Some(name) = fields.get("scheduledTaskName").and_then(|v| v.as_str()) {
+            line.push_str(&format!(" ({name})"));
+        }
+        if let Some(errors) = fields.get("errors").filter(|v| !v.is_null()) {
+            line.push_str(&format!(": {errors}"));
+        }
+        line
+    }
+
+    fn error(&self, error: &ApiError, step: Step) -> u8 {
+        let code = exit_status(error, step);
+        if self.json {
+            eprint_line(&error.to_json());
+            return code;
+        }
+        let first = error.items.first();
+        let text = |key: &str| {
+            first
+                .and_then(|item| item.get(key))
+                .and_then(|v| v.as_str())
+        };
+        let mut line = format!(
+            "altogic-task: {}: {}",
+            text("code").unwrap_or("error"),
+            text("message").unwrap_or("(no message)")
+        );
+        if error.status != 0 {
+            line.push_str(&format!(" (HTTP {} {})", error.status, error.status_text));
+        }
+        if code == exit::INTERRUPTED {
+            line = "altogic-task: interrupted: the call was cancelled".to_owned();
+        }
+        eprint_line(&line);
+        code
+    }
+
+    fn gone(&self, id: &str) -> u8 {
+        eprint_line(&format!(
+            "altogic-task: not_found: the service keeps no execution {id:?} (an unknown id, \
+             or older than its retention of 7 days)"
+        ));
+        exit::REFUSED
+    }
+
+    fn no_task_id(&self, info: &TaskInfo) -> u8 {
+        eprint_line(&format!(
+            "altogic-task: invalid_response: the service's TaskInfo has no taskId: {}",
+            info.as_json()
+        ));
+        exit::NO_ANSWER
+    }
+
+    /// Replaces the status line (terminal only); an empty text erases it.
+    fn draw(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, "\r\x1b[K{text}");
+        let _ = stdout.flush();
+    }
+}
+
+fn exit_status(error: &ApiError, step: Step) -> u8 {
+    if error.is_client("cancelled") && sigint::interrupted() {
+        exit::INTERRUPTED
+    } else if error.status != 0 {
+        exit::REFUSED
+    } else if step == Step::Wait && error.is_client("timeout") {
+        exit::WAIT_TIMEOUT
+    } else if [
+        "invalid_argument",
+        "missing_required_value",
+        "invalid_env_url",
+    ]
+    .iter()
+    .any(|code| error.is_client(code))
+    {
+        exit::USAGE
+    } else {
+        exit::NO_ANSWER
+    }
+}
+
+/// A line on stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn print_line(text: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+fn eprint_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Ctrl-C cancels the call in flight: SIGINT is blocked in every thread and taken by one
+/// thread with `sigwait`, which triggers the token; the call then returns `cancelled` within
+/// milliseconds and the program exits 130. No code runs in a signal handler.
+mod sigint {
+    use super::*;
+
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+    pub fn interrupted() -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
+    }
+
+    /// Must run before any other thread starts. Does nothing when SIGINT is ignored (as for
+    /// a background job of a shell script), so the program stays deaf to it as asked.
+    pub fn cancel_on_sigint(cancel: &CancelToken) {
+        // SAFETY: plain libc calls on local, initialised values: sigaction only reads the
+        // current disposition, and sigset_t is initialised by sigemptyset before use.
+        let set = unsafe {
+            let mut current: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(libc::SIGINT, std::ptr::null(), &mut current) != 0
+                || current.sa_sigaction == libc::SIG_IGN
+            {
+                return;
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+                return;
+            }
+            set
+        };
+        let cancel = cancel.clone();
+        std::thread::spawn(move || loop {
+            let mut signal = 0;
+            // SAFETY: `set` is an initialised sigset_t owned by this thread.
+            if unsafe { libc::sigwait(&set, &mut signal) } == 0 && signal == libc::SIGINT {
+                INTERRUPTED.store(true, Ordering::SeqCst);
+                cancel.trigger();
+            }
+        });
+    }
+}

@@ -1,0 +1,544 @@
+//! `altogic-task` as a script or a person runs it: the built binary against the real
+//! emulator on 127.0.0.1, every exit status, the output of each command, and no escape
+//! codes unless stdout is a terminal.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const CLI: &str = env!("CARGO_BIN_EXE_altogic-task");
+
+/// The emulator on a free loopback port, stopped when dropped.
+struct Emulator {
+    child: Child,
+    url: String,
+}
+
+impl Emulator {
+    fn start() -> Emulator {
+        let path = emulator_path();
+        let mut child = Command::new(&path)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {}: {err}", path.display()));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("the emulator writes its listening line");
+        let url = line
+            .trim()
+            .strip_prefix("altogic-emulator listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Emulator { child, url }
+    }
+
+    /// `altogic-task ARGS` with this emulator's URL and the demo client key in the
+    /// environment, stdin closed, bounded to 30 s.
+    fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with(args, &[])
+    }
+
+    fn cli_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        run(command)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(CLI);
+        command
+            .args(args)
+            .env_remove("ALTOGIC_API_KEY")
+            .env_remove("ALTOGIC_SESSION")
+            .env_remove("ALTOGIC_LOG")
+            .env_remove("ALTOGIC_CA_FILE")
+            .env_remove("ALTOGIC_PROXY")
+            .env_remove("HTTP_PROXY")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("ALL_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .env_remove("all_proxy")
+            .env("ALTOGIC_ENV_URL", &self.url)
+            .env("ALTOGIC_CLIENT_KEY", "demo-client-key")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Starts TASK and returns the execution id `run` printed.
+    fn start_task(&self, task: &str) -> String {
+        let out = self.cli(&["run", task]);
+        assert_eq!(code(&out), 0, "run {task}: {}", text(&out.stderr));
+        text(&out.stdout).trim_end().to_owned()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `$ALTOGIC_EMULATOR`, or altogic-emulator beside this test's binary of altogic-task
+/// (cargo builds it there with the workspace), or in target/release.
+fn emulator_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("ALTOGIC_EMULATOR") {
+        return PathBuf::from(path);
+    }
+    let beside = PathBuf::from(CLI).with_file_name("altogic-emulator");
+    let release =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/altogic-emulator");
+    for path in [beside, release] {
+        if path.is_file() {
+            return path;
+        }
+    }
+    panic!("altogic-emulator is not built: cargo build --release -p altogic-emulator (or set ALTOGIC_EMULATOR)");
+}
+
+fn run(mut command: Command) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("altogic-task starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("altogic-task ran for more than 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited, not killed by a signal")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+/// Not on a terminal: plain lines, never an escape code or a carriage return.
+fn assert_plain(out: &Output) {
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !bytes.iter().any(|&b| b == 0x1b || b == b'\r'),
+            "{name} has escape codes or \\r: {:?}",
+            text(bytes)
+        );
+    }
+}
+
+fn is_execution_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A port on 127.0.0.1 where nothing listens.
+fn closed_port_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn run_prints_the_execution_id_alone_then_status_and_wait_follow_it() {
+    let emu = Emulator::start();
+    let out = emu.cli(&["run", "billOnDemand"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_plain(&out);
+    let stdout = text(&out.stdout);
+    let id = stdout.strip_suffix('\n').expect("one line");
+    assert!(is_execution_id(id) && !id.contains('\n'), "{stdout:?}");
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+
+    let status = emu.cli(&["status", id]);
+    assert_eq!(code(&status), 0, "{}", text(&status.stderr));
+    assert_plain(&status);
+    let line = text(&status.stdout);
+    assert!(line.starts_with(&format!("{id} ")), "{line:?}");
+    assert!(line.contains("(billOnDemand)"), "{line:?}");
+
+    let waited = emu.cli(&["wait", id]);
+    assert_eq!(code(&waited), 0, "{}", text(&waited.stderr));
+    assert_plain(&waited);
+    assert_eq!(
+        text(&waited.stdout),
+        format!("{id} completed (billOnDemand)\n")
+    );
+}
+
+#[test]
+fn json_prints_the_task_info_as_the_service_sent_it() {
+    let emu = Emulator::start();
+    let started = emu.cli(&["--json", "run", "billOnDemand"]);
+    assert_eq!(code(&started), 0, "{}", text(&started.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&started.stdout).expect("JSON");
+    assert_eq!(info["status"], "pending");
+    assert_eq!(info["scheduledTaskName"], "billOnDemand");
+    let id = info["taskId"].as_str().expect("taskId");
+
+    let done = emu.cli(&["wait", id, "--json"]);
+    assert_eq!(code(&done), 0, "{}", text(&done.stderr));
+    assert_plain(&done);
+    let stdout = text(&done.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    let info: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(info["taskId"], id);
+    assert_eq!(info["status"], "completed");
+    assert!(info["completedAt"].is_string(), "{info}");
+}
+
+#[test]
+fn run_wait_exits_0_when_completed_and_1_when_the_execution_ends_in_errors() {
+    let emu = Emulator::start();
+    let ok = emu.cli(&["run", "billOnDemand", "--wait", "--timeout", "20s"]);
+    assert_eq!(code(&ok), 0, "{}", text(&ok.stderr));
+    assert_plain(&ok);
+    assert!(
+        text(&ok.stdout).ends_with(" completed (billOnDemand)\n"),
+        "{}",
+        text(&ok.stdout)
+    );
+
+    let failed = emu.cli(&["run", "failingTask", "--wait"]);
+    assert_eq!(code(&failed), 1, "{}", text(&failed.stderr));
+    assert_plain(&failed);
+    let line = text(&failed.stdout);
+    assert!(line.contains(" errors (failingTask): {"), "{line:?}");
+    assert!(line.contains("simulated_failure"), "{line:?}");
+
+    // `status` of an execution that ended in errors says so too.
+    let id = line.split(' ').next().expect("id");
+    assert_eq!(code(&emu.cli(&["status", id])), 1);
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let emu = Emulator::start();
+    let cases: &[&[&str]] = &[
+        &[],
+        &["run"],
+        &["frobnicate"],
+        &["run", "billOnDemand", "--no-such-flag"],
+        &["wait", "x", "--timeout", "soon"],
+        &["run", "billOnDemand", "--timeout", "1s"], // --timeout needs --wait
+        &["--env-url", "not-a-url", "run", "billOnDemand"],
+        &["--env-url", "ftp://127.0.0.1/", "status", "x"],
+    ];
+    for args in cases {
+        let out = emu.cli(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out.stderr));
+        assert_plain(&out);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
+        assert!(!out.stderr.is_empty(), "{args:?} says nothing");
+    }
+    // No URL or no client key at all, neither as an option nor in the environment.
+    let mut command = emu.command(&["run", "billOnDemand"]);
+    command.env_remove("ALTOGIC_ENV_URL");
+    let out = run(command);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("--env-url"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut command = emu.command(&["run", "billOnDemand"]);
+    command.env_remove("ALTOGIC_CLIENT_KEY");
+    let out = run(command);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("--client-key"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_refusal_of_the_service_exits_3_with_its_code_and_status() {
+    let emu = Emulator::start();
+    let unknown = emu.cli(&["run", "noSuchTask"]);
+    assert_eq!(code(&unknown), 3);
+    assert_plain(&unknown);
+    assert!(unknown.stdout.is_empty());
+    let stderr = text(&unknown.stderr);
+    assert!(stderr.starts_with("altogic-task: not_found: "), "{stderr}");
+    assert!(stderr.contains("(HTTP 404 Not Found)"), "{stderr}");
+
+    let wrong_key = emu.cli(&["--client-key", "wrong-key", "run", "billOnDemand"]);
+    assert_eq!(code(&wrong_key), 3, "{}", text(&wrong_key.stderr));
+    assert!(
+        text(&wrong_key.stderr).contains("HTTP 401"),
+        "{}",
+        text(&wrong_key.stderr)
+    );
+
+    // An id the service keeps no execution for.
+    let gone = emu.cli(&["status", "000000000000000000000000"]);
+    assert_eq!(code(&gone), 3);
+    assert!(
+        text(&gone.stderr).contains("not_found"),
+        "{}",
+        text(&gone.stderr)
+    );
+
+    // --json: the APIError object on stderr.
+    let json = emu.cli(&["--json", "run", "noSuchTask"]);
+    assert_eq!(code(&json), 3);
+    let error: serde_json::Value = serde_json::from_slice(&json.stderr).expect("APIError JSON");
+    assert_eq!(error["status"], 404);
+    assert_eq!(error["items"][0]["code"], "not_found");
+}
+
+#[test]
+fn sessions_from_the_option_or_the_environment_the_option_winning() {
+    let emu = Emulator::start();
+    let args = ["--client-key", "demo-session-key", "run", "billOnDemand"];
+    let without = emu.cli(&args);
+    assert_eq!(code(&without), 3);
+    assert!(
+        text(&without.stderr).contains("missing_session_token"),
+        "{}",
+        text(&without.stderr)
+    );
+
+    let from_env = emu.cli_with(&args, &[("ALTOGIC_SESSION", "demo-session-token")]);
+    assert_eq!(code(&from_env), 0, "{}", text(&from_env.stderr));
+
+    let mut with_flag = vec!["--session", "demo-session-token"];
+    with_flag.extend_from_slice(&args);
+    let flag_wins = emu.cli_with(&with_flag, &[("ALTOGIC_SESSION", "not-the-token")]);
+    assert_eq!(code(&flag_wins), 0, "{}", text(&flag_wins.stderr));
+
+    let env_key = emu.cli_with(
+        &["run", "billOnDemand", "--session", "demo-session-token"],
+        &[("ALTOGIC_CLIENT_KEY", "demo-session-key")],
+    );
+    assert_eq!(code(&env_key), 0, "{}", text(&env_key.stderr));
+}
+
+#[test]
+fn no_answer_exits_4() {
+    let emu = Emulator::start();
+    let url = closed_port_url();
+    for args in [
+        &["--env-url", &url, "run", "billOnDemand"][..],
+        &["--env-url", &url, "status", "abc"],
+        &["--env-url", &url, "wait", "abc", "--timeout", "300ms"],
+    ] {
+        let out = emu.cli(args);
+        assert_plain(&out);
+        let stderr = text(&out.stderr);
+        if args.contains(&"wait") {
+            // A wait retries network errors until its deadline, then says what it last saw.
+            assert_eq!(code(&out), 5, "{args:?}: {stderr}");
+            assert!(stderr.contains("network_error"), "{stderr}");
+        } else {
+            assert_eq!(code(&out), 4, "{args:?}: {stderr}");
+            assert!(
+                stderr.starts_with("altogic-task: network_error: "),
+                "{stderr}"
+            );
+        }
+    }
+}
+
+/// A proxy on 127.0.0.1 that answers every request with 407, for `count` connections.
+fn refusing_proxy(count: usize) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let thread = std::thread::spawn(move || {
+        for stream in listener.incoming().take(count) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (url, thread)
+}
+
+#[test]
+fn tls_proxies_and_ca_files_reach_the_library() {
+    let emu = Emulator::start();
+    // TLS to a server that speaks plain HTTP: no answer (4), code tls_error.
+    let https = emu.url.replace("http://", "https://");
+    let out = emu.cli(&["--env-url", &https, "run", "billOnDemand"]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert_plain(&out);
+    assert!(
+        text(&out.stderr).starts_with("altogic-task: tls_error: "),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A CA file that does not exist is refused before anything is sent (2).
+    let out = emu.cli(&["--ca-file", "/nonexistent/ca.pem", "run", "billOnDemand"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let out = emu.cli_with(
+        &["run", "billOnDemand"],
+        &[("ALTOGIC_CA_FILE", "/nonexistent/ca.pem")],
+    );
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+
+    // A proxy that refuses (407), from the option and from ALTOGIC_PROXY: no answer (4).
+    let (proxy, thread) = refusing_proxy(2);
+    let out = emu.cli(&["--proxy", &proxy, "run", "billOnDemand"]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("proxy_error"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = emu.cli_with(&["status", "abc"], &[("ALTOGIC_PROXY", proxy.as_str())]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("proxy_error"),
+        "{}",
+        text(&out.stderr)
+    );
+    thread.join().expect("proxy thread");
+    // --proxy "" means none, whatever ALTOGIC_PROXY says.
+    let out = emu.cli_with(
+        &["--proxy", "", "run", "billOnDemand"],
+        &[("ALTOGIC_PROXY", "http://127.0.0.1:1")],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_waits_timeout_exits_5() {
+    let emu = Emulator::start();
+    let id = emu.start_task("slowReport");
+    let started = Instant::now();
+    let out = emu.cli(&["wait", &id, "--timeout", "300ms"]);
+    let took = started.elapsed();
+    assert_eq!(code(&out), 5, "{}", text(&out.stderr));
+    assert_plain(&out);
+    assert!(out.stdout.is_empty());
+    assert!(
+        text(&out.stderr).starts_with("altogic-task: timeout: "),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+
+    let out = emu.cli(&["run", "slowReport", "--wait", "--timeout", "300ms"]);
+    assert_eq!(code(&out), 5, "{}", text(&out.stderr));
+}
+
+#[test]
+fn ctrl_c_cancels_the_wait_at_once_and_exits_130() {
+    let emu = Emulator::start();
+    let id = emu.start_task("slowReport");
+    let mut child = emu
+        .command(&["wait", &id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the wait ended early"
+    );
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "no exit 2 s after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        took < Duration::from_millis(500),
+        "took {took:?} to exit after SIGINT"
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+}
+
+#[test]
+fn on_a_terminal_a_wait_redraws_one_status_line() {
+    // util-linux `script` gives the program a pseudo-terminal as stdout.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let emu = Emulator::start();
+    let id = emu.start_task("billOnDemand");
+    let command_line = format!("{CLI} wait {id}");
+    let mut command = Command::new("script");
+    command
+        .args(["-q", "-e", "-c", &command_line, "/dev/null"])
+        .env("ALTOGIC_ENV_URL", &emu.url)
+        .env("ALTOGIC_CLIENT_KEY", "demo-client-key")
+        .stdin(Stdio::null());
+    let out = run(command);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let screen = text(&out.stdout);
+    assert!(screen.contains(&format!("\r\x1b[K{id} ")), "{screen:?}");
+    assert!(screen.contains(" s)"), "no elapsed time: {screen:?}");
+    // The status line is erased, then the result is printed as a plain line.
+    assert!(
+        screen.ends_with(&format!("\r\x1b[K{id} completed (billOnDemand)\r\n")),
+        "{screen:?}"
+    );
+}
+
+#[test]
+fn help_lists_the_exit_statuses_and_version_is_the_release() {
+    let out = run({
+        let mut command = Command::new(CLI);
+        command.arg("--help");
+        command
+    });
+    assert_eq!(code(&out), 0);
+    let help = text(&out.stdout);
+    for needle in [
+        "Exit status:",
+        "  3 ",
+        "  4 ",
+        "  5 ",
+        "  130 ",
+        "ALTOGIC_ENV_URL",
+        "--env-url",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+    let out = run({
+        let mut command = Command::new(CLI);
+        command.arg("--version");
+        command
+    });
+    assert_eq!(
+        text(&out.stdout),
+        format!("altogic-task {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
