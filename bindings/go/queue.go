@@ -30,10 +30,11 @@ import (
 //
 //   - Wait always: it lasts as long as its task.
 //   - RunOnce and GetStatus (one round trip, about 100 µs) are made with the blocking call
-//     while fewer than maxDirect of them are in the library at once, and through the queue
-//     beyond. The blocking call is the fastest for a goroutine alone (no hand-off to the
-//     library's thread and back); the bound keeps the threads they hold to a handful
-//     whatever the number of goroutines. README.md gives the measurements behind it.
+//     while at most maxDirect of them are in the library at once, and through the queue
+//     beyond. The blocking call is the faster for such short calls, alone or from a few
+//     goroutines (no hand-off to the library's thread and back); the bound keeps the
+//     threads they hold to maxDirect whatever the number of goroutines. README.md gives
+//     the measurements behind it.
 //
 // If the queue cannot be made (the process is out of descriptors), calls fall back to the
 // blocking calls, as before.
