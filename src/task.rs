@@ -4,9 +4,9 @@
 //! 1. [`Client::run_once_call`], [`Client::status_call`] or [`Client::wait_call`] checks
 //!    the arguments and prepares a [`Call`], without any I/O;
 //! 2. [`Client::execute`] runs it on a connection pool, asynchronously: on the calling
-//!    thread's runtime for the blocking calls below ([`crate::transport::local`]), or, through
+//!    thread's runtime for the blocking calls below (`transport::local`), or, through
 //!    [`Client::execute_limited`], on the completion queue's runtime
-//!    ([`crate::transport::background`]), where requests to one host take turns.
+//!    (`transport::background`), where requests to one host take turns.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -192,7 +192,7 @@ impl Client {
     }
 
     /// Runs a prepared call on `pool`. Cancellation is the caller's: drop the future, or
-    /// run it inside [`transport::cancellable`].
+    /// run it inside `transport::cancellable`.
     pub async fn execute(&self, pool: &reqwest::Client, call: Call) -> TaskResult {
         let send = |method, url, json_body, deadline, description| {
             self.exchange(pool, method, url, json_body, deadline, description)
