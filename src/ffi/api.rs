@@ -9,8 +9,7 @@ use std::time::Duration;
 use crate::cancel::CancelToken;
 use crate::client::{Client, ClientOptions};
 use crate::error::missing_value;
-use crate::error::{codes, ApiError};
-use crate::ffi::boundary::ffi_guard;
+use crate::ffi::boundary::{construct, error_string, ffi_guard, internal_error};
 use crate::ffi::envelope::envelope_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, ArcHandle, BoxedHandle};
 use crate::ffi::sigpipe::SigpipeBlocked;
@@ -27,18 +26,6 @@ static VERSION: &CStr =
         Ok(version) => version,
         Err(_) => c"unknown",
     };
-
-fn internal_error(message: String) -> ApiError {
-    ApiError::client(
-        codes::INTERNAL_ERROR,
-        format!("internal error in the altogic library (please report it): {message}"),
-        None,
-    )
-}
-
-fn error_string(error: &ApiError) -> *mut c_char {
-    to_c_string(error.to_json())
-}
 
 /// Runs a task call on a borrowed client and an optional borrowed token, answering the
 /// envelope as a JSON string that is never NULL.
@@ -128,36 +115,18 @@ pub unsafe extern "C" fn altogic_client_new(
     options_json: *const c_char,
     error_out: *mut *mut c_char,
 ) -> *mut AltogicClient {
-    if !error_out.is_null() {
-        // SAFETY: the caller passes NULL or a writable `char *` slot.
-        unsafe { *error_out = ptr::null_mut() };
+    // SAFETY: the caller passes NULL or a writable `char *` slot, and NULL or C strings.
+    unsafe {
+        construct(error_out, || {
+            let env_url = required_str("env_url", env_url)?;
+            let client_key = required_str("client_key", client_key)?;
+            let options = match optional_str("options_json", options_json)? {
+                Some(text) => ClientOptions::from_json(text)?,
+                None => ClientOptions::default(),
+            };
+            Client::new(env_url, client_key, options).map(AltogicClient::into_raw)
+        })
     }
-    let report = move |error: ApiError| {
-        if !error_out.is_null() {
-            // SAFETY: the caller passes NULL or a writable `char *` slot.
-            unsafe { *error_out = error_string(&error) };
-        }
-        ptr::null_mut()
-    };
-    ffi_guard(
-        |message| report(internal_error(message)),
-        || {
-            let created = (|| {
-                // SAFETY: the caller passes NULL or NUL-terminated strings.
-                let env_url = unsafe { required_str("env_url", env_url) }?;
-                let client_key = unsafe { required_str("client_key", client_key) }?;
-                let options = match unsafe { optional_str("options_json", options_json) }? {
-                    Some(text) => ClientOptions::from_json(text)?,
-                    None => ClientOptions::default(),
-                };
-                Client::new(env_url, client_key, options)
-            })();
-            match created {
-                Ok(client) => AltogicClient::into_raw(client),
-                Err(error) => report(error),
-            }
-        },
-    )
 }
 
 /// Frees a client made by `altogic_client_new`. NULL is a no-op; never free a client twice.

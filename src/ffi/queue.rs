@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::error::{codes, missing_value, ApiError};
-use crate::ffi::boundary::ffi_guard;
+use crate::error::{missing_value, ApiError};
+use crate::ffi::boundary::{construct, error_string, ffi_guard, internal_error};
 use crate::ffi::envelope::envelope_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, AltogicQueue, ArcHandle, BoxedHandle};
 use crate::ffi::readiness::Signal;
@@ -28,18 +28,6 @@ pub const ALTOGIC_MAX_CONNECTIONS_PER_HOST: usize = 64;
 
 /// How long `altogic_queue_free` waits at most for the calls it cancelled to end.
 const FREE_GRACE: Duration = Duration::from_millis(80);
-
-fn internal_error(message: String) -> ApiError {
-    ApiError::client(
-        codes::INTERNAL_ERROR,
-        format!("internal error in the altogic library (please report it): {message}"),
-        None,
-    )
-}
-
-fn error_string(error: &ApiError) -> *mut c_char {
-    to_c_string(error.to_json())
-}
 
 /// Creates a completion queue: calls started on it with `altogic_task_run_once_start`,
 /// `altogic_task_get_status_start` and `altogic_task_wait_start` run on the library's own
@@ -68,32 +56,18 @@ fn error_string(error: &ApiError) -> *mut c_char {
 /// `error_out` is NULL or points to a writable `char *`.
 #[no_mangle]
 pub unsafe extern "C" fn altogic_queue_new(error_out: *mut *mut c_char) -> *mut AltogicQueue {
-    if !error_out.is_null() {
-        // SAFETY: the caller passes NULL or a writable `char *` slot.
-        unsafe { *error_out = ptr::null_mut() };
+    // SAFETY: the caller passes NULL or a writable `char *` slot.
+    unsafe {
+        construct(error_out, || {
+            let background =
+                with_library_thread_mask(|| background::current(block_in_this_thread))?;
+            let signal = Signal::new()?;
+            Ok(AltogicQueue::into_raw(Queue::new(
+                background,
+                Box::new(signal),
+            )))
+        })
     }
-    let report = move |error: ApiError| {
-        if !error_out.is_null() {
-            // SAFETY: the caller passes NULL or a writable `char *` slot.
-            unsafe { *error_out = error_string(&error) };
-        }
-        ptr::null_mut()
-    };
-    ffi_guard(
-        |message| report(internal_error(message)),
-        || {
-            let made = (|| {
-                let background =
-                    with_library_thread_mask(|| background::current(block_in_this_thread))?;
-                let signal = Signal::new()?;
-                Ok::<_, ApiError>(Queue::new(background, Box::new(signal)))
-            })();
-            match made {
-                Ok(queue) => AltogicQueue::into_raw(queue),
-                Err(error) => report(error),
-            }
-        },
-    )
 }
 
 /// The queue's readiness descriptor: readable while at least one result waits in the queue
