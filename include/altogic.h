@@ -500,8 +500,9 @@ char *altogic_json_get(const char *json, const char *pointer);
  * The first queue of a process starts the library's thread, which runs the started calls
  * of every queue of the process: at most 2 threads in all, whatever the number of queues
  * and calls (one runs the calls; one more resolves host names, started only for a host
- * that is not an IP address, and ending after 10 s without lookups). Both block SIGPIPE
- * in their own signal mask. Their connections are their own (the blocking calls keep
+ * that is not an IP address, and ending 1 s after its last lookup). Both block SIGPIPE
+ * and every other signal but those of faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+ * SIGSYS) in their own signal mask, so the process's signals go to the program's threads. Their connections are their own (the blocking calls keep
  * theirs on the calling threads), kept alive and shared by every queue; each host gets at
  * most `ALTOGIC_MAX_CONNECTIONS_PER_HOST` requests in flight, further ones wait their turn.
  *

@@ -68,4 +68,23 @@ echo "== altogic-task: run failingTask --wait (exit status 1: it ended in errors
 code=0
 "$task" run failingTask --wait --timeout 30s || code=$?
 [ "$code" = 1 ] || { echo "altogic-task exited $code for failingTask, not 1" >&2; status=1; }
+
+echo "== over HTTPS: the emulator with a certificate from a CA made for the occasion"
+scripts/make-certs.sh "$out/certs"
+start_emulator "$out/https" --tls-cert "$out/certs/server.pem" --tls-key "$out/certs/server.key"
+echo "== emulator at $url"
+echo "== C over HTTPS, trusting the CA through SSL_CERT_FILE"
+SSL_CERT_FILE=$out/certs/ca.pem "$out/run_task" "$url" demo-client-key billOnDemand || status=1
+echo "== Python over HTTPS, trusting the CA through SSL_CERT_FILE"
+SSL_CERT_FILE=$out/certs/ca.pem PYTHONPATH=$root/bindings/python/src \
+    python3 bindings/python/examples/run_task.py "$url" demo-client-key billOnDemand || status=1
+echo "== Go over HTTPS, trusting the CA through SSL_CERT_FILE"
+SSL_CERT_FILE=$out/certs/ca.pem "$out/runtask_go" "$url" demo-client-key billOnDemand || status=1
+echo "== altogic-task over HTTPS, trusting the CA with --ca-file"
+"$task" --env-url "$url" --ca-file "$out/certs/ca.pem" run billOnDemand --wait --timeout 30s || status=1
+echo "== without the CA the certificate is refused: tls_error, exit status 4"
+code=0
+"$task" --env-url "$url" run billOnDemand 2>"$out/https/refused.txt" || code=$?
+cat "$out/https/refused.txt"
+[ "$code" = 4 ] && grep -q tls_error "$out/https/refused.txt" || { echo "expected tls_error and exit status 4, got $code" >&2; status=1; }
 exit $status

@@ -1,6 +1,7 @@
 # Sourced by the scripts that need a server (they set $root to the repository first):
 # - `start_emulator DIR [FLAGS...]` starts target/release/altogic-emulator on a free loopback
-#   port, logging into DIR, and sets $url and $emulator_pid;
+#   port, logging into DIR, and sets $url and $emulator_pid (call it again with another DIR
+#   for a second emulator: every one started stops at exit);
 # - `start_fixture DIR` starts the test fixture server (target/release/examples/fixture_server)
 #   on a free loopback port and sets $fixture_url and $fixture_pid.
 # Whatever was started stops when the calling script exits, however it exits.
@@ -12,11 +13,13 @@ stop_servers() {
         wait "$fixture_pid" 2>/dev/null || true
         fixture_pid=
     fi
-    if [ -n "${emulator_pid:-}" ]; then
-        kill "$emulator_pid" 2>/dev/null || true
-        wait "$emulator_pid" 2>/dev/null || true
-        emulator_pid=
-    fi
+    local pid
+    for pid in ${emulator_pids:-} ${emulator_pid:-}; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    emulator_pid=
+    emulator_pids=
 }
 
 # Waits for "listening on URL" in FILE; prints the URL.
@@ -38,6 +41,7 @@ start_emulator() {
     trap 'exit 130' INT TERM
     "$root/target/release/altogic-emulator" --listen 127.0.0.1:0 "$@" >"$dir/emulator.out" 2>"$dir/emulator.log" &
     emulator_pid=$!
+    emulator_pids="${emulator_pids:-} $emulator_pid"
     url=$(listening_url "$dir/emulator.out" "$emulator_pid")
     if [ -z "$url" ]; then
         echo "the emulator did not start:" >&2

@@ -13,7 +13,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::{codes, invalid_argument, invalid_named_argument, missing_value, ApiError};
+use crate::error::{
+    codes, invalid_argument, invalid_named_argument, missing_value, without_userinfo, ApiError,
+};
 use crate::proxy::{self, Proxy};
 use crate::tls::ExtraTrust;
 
@@ -304,20 +306,6 @@ fn in_words(duration: Duration) -> String {
         s if s % 60 == 0 && s > 0 => format!("{} minutes", s / 60),
         1 => "1 second".to_owned(),
         s => format!("{s} seconds"),
-    }
-}
-
-/// `text` with the user name and password of a URL in it (`scheme://user:pass@host`)
-/// replaced by `***`, for messages. Works on text that is not a valid URL too.
-pub fn without_userinfo(text: &str) -> String {
-    let Some(scheme_end) = text.find("://").map(|at| at + 3) else {
-        return text.to_owned();
-    };
-    let rest = &text[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &text[..scheme_end], &rest[at..]),
-        None => text.to_owned(),
     }
 }
 

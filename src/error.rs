@@ -222,6 +222,20 @@ pub fn normalize_item(status: StatusCode, item: Value) -> Value {
     Value::Object(object)
 }
 
+/// `text` with the user name and password of a URL in it (`scheme://user:pass@host`)
+/// replaced by `***`, for messages. Works on text that is not a valid URL too.
+pub fn without_userinfo(text: &str) -> String {
+    let Some(scheme_end) = text.find("://").map(|at| at + 3) else {
+        return text.to_owned();
+    };
+    let rest = &text[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..scheme_end], &rest[at..]),
+        None => text.to_owned(),
+    }
+}
+
 /// `text` cut to `max` characters, ending with `…` when it was cut.
 pub fn truncate_chars(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {

@@ -19,7 +19,7 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use crate::error::{invalid_named_argument, ApiError};
+use crate::error::{invalid_named_argument, without_userinfo, ApiError};
 
 /// The proxy of a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +139,7 @@ fn parse(origin: &'static str, text: &str) -> Result<Proxy, ApiError> {
 
 /// A refused proxy value, quoted without what could be a password.
 fn shown_for_refusal(text: &str) -> String {
-    format!("{:?}", crate::client::without_userinfo(text))
+    format!("{:?}", without_userinfo(text))
 }
 
 /// `localhost`, or a loopback address.

@@ -226,10 +226,11 @@ impl Queue {
         self.background.spawn(async move {
             let description = call.description();
             let call = counted_from(started, call);
+            // Small: the call's own future is boxed by `execute_limited`.
             let work = async {
                 let (pool, limit) =
                     background.connections(client.connection(), client.task_url())?;
-                client.execute_limited(&pool, Some(&limit), call).await
+                client.execute_limited(&pool, &limit, call).await
             };
             let result = tokio::select! {
                 biased;

@@ -4,10 +4,12 @@
 //! 1. [`Client::run_once_call`], [`Client::status_call`] or [`Client::wait_call`] checks
 //!    the arguments and prepares a [`Call`], without any I/O;
 //! 2. [`Client::execute`] runs it on a connection pool, asynchronously: on the calling
-//!    thread's runtime for the blocking calls below ([`crate::transport::local`]), or, through
+//!    thread's runtime for the blocking calls below (`transport::local`), or, through
 //!    [`Client::execute_limited`], on the completion queue's runtime
-//!    ([`crate::transport::background`]), where requests to one host take turns.
+//!    (`transport::background`), where requests to one host take turns.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -45,6 +47,9 @@ pub const WAIT_MAX_BACKOFF: Duration = Duration::from_secs(1);
 pub const RUN_ONCE: &str = "runOnce";
 pub const GET_TASK_STATUS: &str = "getTaskStatus";
 pub const WAIT: &str = "wait";
+
+/// A started call's future, boxed (see [`Client::execute_limited`]).
+pub type Sending<'a> = Pin<Box<dyn Future<Output = TaskResult> + Send + 'a>>;
 
 /// A call whose arguments were checked, ready to run.
 #[derive(Debug, Clone)]
@@ -187,52 +192,81 @@ impl Client {
     }
 
     /// Runs a prepared call on `pool`. Cancellation is the caller's: drop the future, or
-    /// run it inside [`transport::cancellable`].
+    /// run it inside `transport::cancellable`.
     pub async fn execute(&self, pool: &reqwest::Client, call: Call) -> TaskResult {
-        self.execute_limited(pool, None, call).await
+        let send = |method, url, json_body, deadline, description| {
+            self.exchange(pool, method, url, json_body, deadline, description)
+        };
+        self.execute_with(call, &send).await
     }
 
-    /// [`Client::execute`], each request first taking a turn of `limit` (when given) for as
-    /// long as it is in flight; the wait for a turn counts against the request's deadline.
-    pub async fn execute_limited(
-        &self,
-        pool: &reqwest::Client,
-        limit: Option<&HostLimit>,
+    /// [`Client::execute`], each request first taking a turn of `limit` for as long as it is
+    /// in flight; the wait for a turn counts against the request's deadline. A request's
+    /// future (a few KiB: the HTTP exchange) is allocated only once it has its turn, so
+    /// thousands of calls waiting for one, or pausing between polls, stay small.
+    pub fn execute_limited<'a>(
+        &'a self,
+        pool: &'a reqwest::Client,
+        limit: &'a HostLimit,
         call: Call,
-    ) -> TaskResult {
+    ) -> Sending<'a> {
+        Box::pin(async move {
+            let send = move |method, url: reqwest::Url, json_body, deadline, description| {
+                let waiting: Sending<'a> = Box::pin(async move {
+                    let (turn, left) = limit.turn(deadline, description, &url).await?;
+                    let sending: Sending<'a> =
+                        Box::pin(self.exchange(pool, method, url, json_body, left, description));
+                    let result = sending.await;
+                    drop(turn);
+                    result
+                });
+                waiting
+            };
+            self.execute_with(call, &send).await
+        })
+    }
+
+    /// Runs `call`, sending each of its requests with `send(method, url, body, deadline,
+    /// description)`. Generic rather than taking an optional limit, so that the blocking
+    /// calls' requests stay inline in their future, as if there were no limit at all.
+    async fn execute_with<S, F>(&self, call: Call, send: &S) -> TaskResult
+    where
+        S: Fn(Method, reqwest::Url, Option<String>, Duration, &'static str) -> F,
+        F: Future<Output = TaskResult>,
+    {
         match call {
             Call::RunOnce { body } => {
-                self.exchange(
-                    pool,
-                    limit,
+                send(
                     Method::POST,
                     self.task_url().clone(),
                     Some(body),
-                    None,
+                    self.timeout(),
                     RUN_ONCE,
                 )
                 .await
             }
             Call::Status { url } => {
-                self.exchange(pool, limit, Method::GET, url, None, None, GET_TASK_STATUS)
-                    .await
+                send(Method::GET, url, None, self.timeout(), GET_TASK_STATUS).await
             }
             Call::Wait {
                 url,
                 task_id,
                 timeout,
-            } => self.wait(pool, limit, url, &task_id, timeout).await,
+            } => self.wait(send, url, &task_id, timeout).await,
         }
     }
 
-    async fn wait(
+    async fn wait<S, F>(
         &self,
-        pool: &reqwest::Client,
-        limit: Option<&HostLimit>,
+        send: &S,
         url: reqwest::Url,
         task_id: &str,
         timeout: Option<Duration>,
-    ) -> TaskResult {
+    ) -> TaskResult
+    where
+        S: Fn(Method, reqwest::Url, Option<String>, Duration, &'static str) -> F,
+        F: Future<Output = TaskResult>,
+    {
         let started = Instant::now();
         let deadline = timeout.and_then(|timeout| started.checked_add(timeout));
         // Time left before the wait's deadline; None when it has none.
@@ -250,17 +284,14 @@ impl Client {
             // The last poll may get less than timeoutMs: the wait's own deadline comes first.
             let poll_deadline = left.map_or(self.timeout(), |left| left.min(self.timeout()));
             let cut_by_wait = poll_deadline < self.timeout();
-            let polled = self
-                .exchange(
-                    pool,
-                    limit,
-                    Method::GET,
-                    url.clone(),
-                    None,
-                    Some(poll_deadline),
-                    GET_TASK_STATUS,
-                )
-                .await;
+            let polled = send(
+                Method::GET,
+                url.clone(),
+                None,
+                poll_deadline,
+                GET_TASK_STATUS,
+            )
+            .await;
             match polled {
                 Ok(Some(info)) if !info.is_final() => {
                     last_info = Some(info);
@@ -282,28 +313,16 @@ impl Client {
         }
     }
 
-    /// One request and its answer; `deadline` None is the client's `timeoutMs`. With a
-    /// `limit`, the request first waits for a turn, within its deadline, and holds it until
-    /// its answer was read.
-    #[allow(clippy::too_many_arguments)]
+    /// One request and its answer within `deadline`.
     async fn exchange(
         &self,
         pool: &reqwest::Client,
-        limit: Option<&HostLimit>,
         method: Method,
         url: reqwest::Url,
         json_body: Option<String>,
-        deadline: Option<Duration>,
+        deadline: Duration,
         description: &str,
     ) -> TaskResult {
-        let deadline = deadline.unwrap_or(self.timeout());
-        let (_turn, deadline) = match limit {
-            None => (None, deadline),
-            Some(limit) => {
-                let (turn, left) = limit.turn(deadline, description, &url).await?;
-                (Some(turn), left)
-            }
-        };
         let session = self.session_snapshot();
         let headers = self.request_headers(session.token.as_deref())?;
         let response = transport::send(

@@ -22,8 +22,11 @@ import (
 // it with [Client.Close].
 //
 // A Client is safe for use by any number of goroutines at once, and its calls run
-// concurrently (each blocks an OS thread while in the library, as any cgo call does).
-// Close may be called at any time, even while calls are running.
+// concurrently. A Wait holds no OS thread while it waits (it runs on the library's
+// completion queue: queue.go); RunOnce and GetStatus block their thread for their round
+// trip while at most 16 run at once, and go through the queue beyond, so thousands of
+// goroutines calling at once need only a few threads. Close may be called at any time,
+// even while calls are running.
 type Client struct {
 	ptr *C.AltogicClient
 	// state is the number of calls using ptr, plus closedBit once Close was called. The
@@ -47,8 +50,9 @@ func Version() string {
 // The library checks every argument and option and answers an [*APIError] matching
 // [ErrInvalidArgument] for bad ones (an empty envURL or clientKey, a URL that is not
 // http(s), CR or LF in a key, a negative timeout...). Creating a client is cheap: it opens
-// no connection. Connections belong to the OS threads that make calls (each keeps its own
-// small pool), and every client with the same connection settings shares them.
+// no connection. Connections belong to the OS threads that make blocking calls (each keeps
+// its own small pool) and to the library's thread that runs the queued ones (queue.go), and
+// every client with the same connection settings shares them.
 func NewClient(envURL, clientKey string, opts ...Option) (*Client, error) {
 	if err := checkNUL("envURL", envURL); err != nil {
 		return nil, err
@@ -253,10 +257,12 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 			apiErr.ctxErr, apiErr.cause = ctx.Err(), context.Cause(ctx)
 		case waitDeadline && apiErr.HasCode("timeout"):
 			// The library's wait ended at ctx's deadline less waitMargin: let ctx reach
-			// its deadline too, so that errors.Is(err, ctx.Err()) holds on return.
+			// its deadline too, so that errors.Is(err, ctx.Err()) holds on return. (ctx's
+			// timer may fire some milliseconds late on a loaded machine: wait for it.)
+			deadline, _ := ctx.Deadline()
 			select {
 			case <-done:
-			case <-time.After(2 * waitMargin):
+			case <-time.After(time.Until(deadline) + 50*time.Millisecond):
 			}
 			apiErr.ctxErr, apiErr.cause = ctx.Err(), context.Cause(ctx)
 			if apiErr.ctxErr == nil { // not reached: the library keeps to its deadline

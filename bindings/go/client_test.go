@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"regexp"
 	"runtime"
 	"strings"
@@ -699,5 +700,34 @@ func TestServerDropsConnections(t *testing.T) {
 		if info != nil {
 			t.Fatalf("body of %d bytes: info %+v", len(n), info)
 		}
+	}
+}
+
+// The emulator over HTTPS, with a certificate from a CA made for this test run
+// (scripts/make-certs.sh): trusted through WithCAFile, refused without it.
+func TestEmulatorOverHTTPS(t *testing.T) {
+	certs := t.TempDir()
+	if out, err := exec.Command("../../scripts/make-certs.sh", certs).CombinedOutput(); err != nil {
+		t.Fatalf("make-certs.sh: %v\n%s", err, out)
+	}
+	emu, err := startEmulator("--tls-cert", certs+"/server.pem", "--tls-key", certs+"/server.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emu.stop)
+	if !strings.HasPrefix(emu.url, "https://") {
+		t.Fatalf("the emulator announced %s", emu.url)
+	}
+	c := newClient(t, emu.url, demoKey, altogic.WithCAFile(certs+"/ca.pem"))
+	info := runOnce(t, c, "billOnDemand")
+	ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+	defer cancel()
+	done, err := c.Wait(ctx, info.TaskID)
+	if err != nil || done.Status != altogic.StatusCompleted {
+		t.Fatalf("Wait over HTTPS = %+v, %v", done, err)
+	}
+	untrusted := newClient(t, emu.url, demoKey)
+	if _, err := untrusted.RunOnce(bg, "billOnDemand"); !errors.Is(err, altogic.ErrTLS) {
+		t.Fatalf("RunOnce without the CA: %v, want ErrTLS", err)
 	}
 }

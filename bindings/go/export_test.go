@@ -30,3 +30,19 @@ func QueuedCalls() int {
 
 // CallsInFlight is the number of calls holding c.
 func CallsInFlight(c *Client) int64 { return c.state.Load() &^ closedBit }
+
+// UseQueueWithoutPoller makes calls go through a new queue served as where Go's poller
+// cannot watch the descriptor (its goroutine waits in altogic_queue_next, and stays there
+// for the rest of the process), and returns a function restoring the process's queue.
+// Call it, and the restore, only while no call runs.
+func UseQueueWithoutPoller() (restore func()) {
+	q := newCompletionQueue()
+	if q == nil {
+		panic("no queue")
+	}
+	q.file.Close()
+	q.file = nil
+	go q.read()
+	old := queueShared.Swap(q)
+	return func() { queueShared.Store(old) }
+}

@@ -10,9 +10,9 @@ import "C"
 
 import (
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 )
 
 // Calls that wait for the service without holding an OS thread.
@@ -30,10 +30,11 @@ import (
 //
 //   - Wait always: it lasts as long as its task.
 //   - RunOnce and GetStatus (one round trip, about 100 µs) are made with the blocking call
-//     while fewer than maxDirect of them are in the library at once, and through the queue
-//     beyond. The blocking call is the fastest for a goroutine alone (no hand-off to the
-//     library's thread and back); the bound keeps the threads they hold to a handful
-//     whatever the number of goroutines. README.md gives the measurements behind it.
+//     while at most maxDirect of them are in the library at once, and through the queue
+//     beyond. The blocking call is the faster for such short calls, alone or from a few
+//     goroutines (no hand-off to the library's thread and back); the bound keeps the
+//     threads they hold to maxDirect whatever the number of goroutines. README.md gives
+//     the measurements behind it.
 //
 // If the queue cannot be made (the process is out of descriptors), calls fall back to the
 // blocking calls, as before.
@@ -48,8 +49,9 @@ var directCalls atomic.Int32
 // completionQueue is the process's AltogicQueue and the calls waiting for its results.
 type completionQueue struct {
 	ptr *C.AltogicQueue
-	// file is a duplicate of the queue's descriptor, registered with Go's poller; the
-	// library's own descriptor is never read, registered or closed here.
+	// file is a duplicate of the queue's descriptor, registered with Go's poller (nil
+	// where it cannot be); the library's own descriptor is never read, registered or
+	// closed here.
 	file *os.File
 	// tagOut receives altogic_queue_next's tag: C memory, used by the reading goroutine only.
 	tagOut *C.uint64_t
@@ -94,20 +96,9 @@ func newCompletionQueue() *completionQueue {
 		takeString(cErr)
 		return nil
 	}
-	fd := int(C.altogic_queue_fd(ptr))
-	// A duplicate (close-on-exec from the start) is what Go's poller watches: os.File
-	// owns and closes its descriptor, and the library's must stay the library's.
-	dup, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
-	if errno != 0 {
-		C.altogic_queue_free(ptr)
-		return nil
-	}
-	// os.NewFile registers a non-blocking descriptor with the poller (and only then).
-	// The library's descriptor is non-blocking; the duplicate shares that flag.
-	file := os.NewFile(dup, "altogic-queue")
 	return &completionQueue{
 		ptr:    ptr,
-		file:   file,
+		file:   pollerFile(int(C.altogic_queue_fd(ptr))), // queue_unix.go
 		tagOut: (*C.uint64_t)(C.malloc(C.sizeof_uint64_t)),
 		calls:  make(map[uint64]chan *C.char),
 	}
@@ -118,17 +109,27 @@ func newCompletionQueue() *completionQueue {
 // descriptor becomes readable, without ever reading it. The poller is edge-triggered;
 // the library makes each change of its queue from empty to not empty an edge, and an edge
 // that comes while drain runs makes the next wait return at once: no result is missed.
+//
+// Where the poller cannot watch the descriptor (no descriptor, or one it refuses), the
+// goroutine waits in altogic_queue_next instead, holding one OS thread for the queue.
 func (q *completionQueue) read() {
-	conn, err := q.file.SyscallConn()
-	if err != nil {
-		panic("altogic: the completion queue's descriptor: " + err.Error())
+	if q.file != nil {
+		if conn, err := q.file.SyscallConn(); err == nil {
+			// Returns only on an error: the file is never closed, so only if the poller
+			// refused the descriptor, and then before any result was missed (drain ran
+			// first, and the blocking loop below takes what comes next).
+			conn.Read(func(uintptr) bool {
+				q.drain()
+				return false
+			})
+		}
 	}
+	runtime.LockOSThread()
 	for {
-		// Returns only if the file were closed, which it never is.
-		conn.Read(func(uintptr) bool {
-			q.drain()
-			return false
-		})
+		res := C.altogic_queue_next(q.ptr, C.ALTOGIC_WAIT_FOREVER, q.tagOut)
+		if res != nil {
+			q.deliver(res, uint64(*q.tagOut))
+		}
 	}
 }
 
@@ -139,17 +140,21 @@ func (q *completionQueue) drain() {
 		if res == nil {
 			return
 		}
-		tag := uint64(*q.tagOut)
-		q.mu.Lock()
-		ch := q.calls[tag]
-		delete(q.calls, tag)
-		q.mu.Unlock()
-		if ch == nil { // not reached: every tag is registered before its call starts
-			C.altogic_string_free(res)
-			continue
-		}
-		ch <- res // buffered: never blocks
+		q.deliver(res, uint64(*q.tagOut))
 	}
+}
+
+// deliver hands the result of the call tag to its caller.
+func (q *completionQueue) deliver(res *C.char, tag uint64) {
+	q.mu.Lock()
+	ch := q.calls[tag]
+	delete(q.calls, tag)
+	q.mu.Unlock()
+	if ch == nil { // not reached: every tag is registered before its call starts
+		C.altogic_string_free(res)
+		return
+	}
+	ch <- res // buffered: never blocks
 }
 
 // call starts op in the library on the queue and waits for its result: the task call's

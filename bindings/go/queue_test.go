@@ -299,7 +299,9 @@ func TestCancelQueuedWaits(t *testing.T) {
 	start := time.Now()
 	cancel()
 	wg.Wait()
-	if elapsed := time.Since(start); elapsed > cancelBound {
+	// A sanity bound, generous for -race on a loaded machine: 300 goroutines must all be
+	// woken and scheduled. The figure itself is the benchmarks' (BenchmarkManyWaits).
+	if elapsed := time.Since(start); elapsed > 10*cancelBound {
 		t.Errorf("%d queued waits took %v to end after cancel()", goroutines, elapsed)
 	}
 	if wrong.Load() != 0 {

@@ -478,6 +478,28 @@ mod tests {
     }
 
     #[test]
+    fn shown_urls_hide_credentials() {
+        let shown = |u: &str| shown_url(&url::Url::parse(u).unwrap());
+        assert_eq!(
+            shown("http://alice:s3cret@127.0.0.1:9000/hook?x=1"),
+            "http://alice:***@127.0.0.1:9000/hook?x=1"
+        );
+        assert_eq!(shown("http://T0KEN@host/"), "http://***@host/");
+        assert_eq!(shown("http://:pw@host/"), "http://:***@host/");
+        assert_eq!(shown("http://host:9000/a/b"), "http://host:9000/a/b");
+        // A refused URL is not echoed with its password either.
+        let src = "[[client_keys]]\nkey = \"k\"\n[[tasks]]\nname = \"a\"\nservice = { type = \"http\", url = \"https://u:s3cret@h/\" }\n";
+        let e = parse("f.toml", src).unwrap_err().to_string();
+        assert!(
+            e.contains("must start with http://") && !e.contains("s3cret"),
+            "{e}"
+        );
+        let src = src.replace("https://u:s3cret@h/", "http://u:s3cret@[::1/");
+        let e = parse("f.toml", &src).unwrap_err().to_string();
+        assert!(e.contains("not a URL") && !e.contains("s3cret"), "{e}");
+    }
+
+    #[test]
     fn errors_carry_lines() {
         let src = "[[client_keys]]\nkey = \"k\"\n\n[[tasks]]\nname = \"a\"\nid = \"xyz\"\nservice = { type = \"simulated\" }\n";
         let e = parse("f.toml", src).unwrap_err();

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
-    fewer_malloc_arenas();
+    map_big_allocations();
     let cli = cli::Cli::parse();
     let setup = match Setup::check(cli) {
         Ok(setup) => setup,
@@ -50,16 +50,18 @@ fn main() -> ExitCode {
     code
 }
 
-/// Two malloc arenas instead of glibc's default of eight per core (unless
-/// `MALLOC_ARENA_MAX` says otherwise): memory freed by one thread is then reused by the
-/// others rather than kept in an arena of its own, so that what a burst of executions
-/// used comes back once they are forgotten (see the README's "Memory").
-fn fewer_malloc_arenas() {
+/// Allocations from 256 KiB up (the tables of executions) always get a mapping of their
+/// own from glibc's malloc, which goes back to the system as soon as they are freed or
+/// shrunk (unless `MALLOC_MMAP_THRESHOLD_` says otherwise). By default glibc raises that
+/// threshold, up to 32 MiB, whenever such a block is freed: the next big table then lands
+/// in the heap, and the small allocations that fill its hole once it is freed keep those
+/// pages resident (see the README's "Memory").
+fn map_big_allocations() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
         // SAFETY: mallopt before any other thread starts.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
         }
     }
 }

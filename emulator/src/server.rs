@@ -151,15 +151,18 @@ impl Activity {
         let s = self.state.lock().unwrap();
         if s.in_flight > 0 {
             None
+        } else if !s.answered {
+            // The first request: from the accept (the TLS handshake included).
+            let why = if s.head_started.is_some() {
+                "the request head did not fully arrive within --header-timeout"
+            } else {
+                "no request arrived within --header-timeout"
+            };
+            Some((s.since + limits.header_timeout, why))
         } else if let Some(at) = s.head_started {
             Some((
                 at + limits.header_timeout,
                 "the request head did not fully arrive within --header-timeout",
-            ))
-        } else if !s.answered {
-            Some((
-                s.since + limits.header_timeout,
-                "no request arrived within --header-timeout",
             ))
         } else {
             Some((
@@ -349,10 +352,12 @@ impl Server {
                 log!("accepting connections again");
                 accept_failing = false;
             }
+            let accepted = Instant::now();
             let conn = Connection {
                 peer,
                 limits,
-                activity: Arc::new(Activity::new(Instant::now())),
+                accepted,
+                activity: Arc::new(Activity::new(accepted)),
             };
             let (tls, router, stop) = (tls.clone(), router.clone(), stop.clone());
             tokio::spawn(async move {
@@ -379,6 +384,7 @@ impl Server {
 struct Connection {
     peer: SocketAddr,
     limits: Limits,
+    accepted: Instant,
     activity: Arc<Activity>,
 }
 
@@ -395,7 +401,7 @@ impl Connection {
             return self.serve_http(tcp, router, stop).await;
         };
         // The handshake counts against the first request's header timeout.
-        let deadline = Instant::now() + self.limits.header_timeout;
+        let deadline = self.accepted + self.limits.header_timeout;
         match tokio::time::timeout_at(deadline, tls.accept(tcp)).await {
             Ok(Ok(stream)) => self.serve_http(stream, router, stop).await,
             Ok(Err(e)) => log!(

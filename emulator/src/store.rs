@@ -274,7 +274,9 @@ impl Store {
         (total, list)
     }
 
-    /// Forgets finished executions older than the retention; returns how many.
+    /// Forgets finished executions older than the retention (and, when that leaves the
+    /// tables mostly empty, shrinks them and returns the freed memory to the system);
+    /// returns how many.
     pub fn prune(&self) -> usize {
         let now = now_ms();
         let mut n = 0;
@@ -358,7 +360,8 @@ const MIN_ROOM: usize = 1024;
 
 /// Returns the free memory of every malloc arena to the system. Freed memory otherwise
 /// stays with the process: glibc gives back only the top of its heaps, and what is freed
-/// in the middle (the executions' strings, a shrunk table) stays resident.
+/// in the middle (the pages the forgotten executions' strings used) stays resident. (The
+/// tables themselves are mapped on their own and go back when shrunk: see main.rs.)
 fn give_back_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory; it is thread-safe.

@@ -20,28 +20,55 @@ fn tls_args(certs: &TempDir) -> Vec<String> {
     ]
 }
 
-/// A client that trusts the test's CA and nothing else.
-fn client(certs: &TempDir) -> reqwest::blocking::Client {
+/// A client that trusts the test's CA and nothing else (blocking calls over reqwest's
+/// async client, on a runtime of its own).
+struct Client {
+    http: reqwest::Client,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Client {
+    fn get(&self, url: &str) -> reqwest::Result<(u16, String)> {
+        self.send(self.http.get(url).header("X-Client-Key", DEMO_KEY))
+    }
+
+    fn send(&self, req: reqwest::RequestBuilder) -> reqwest::Result<(u16, String)> {
+        self.rt.block_on(async {
+            let r = req.send().await?;
+            let status = r.status().as_u16();
+            Ok((status, r.text().await?))
+        })
+    }
+}
+
+fn client(certs: &TempDir) -> Client {
     let ca = std::fs::read(certs.path().join("ca.pem")).unwrap();
-    reqwest::blocking::Client::builder()
+    let http = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
         .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()
-        .unwrap()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    Client { http, rt }
 }
 
-fn run_once(c: &reqwest::blocking::Client, base: &str) -> serde_json::Value {
-    let r = c
-        .post(format!("{base}/_api/rest/v1/task"))
-        .header("X-Client-Key", DEMO_KEY)
-        .header("Content-Type", "application/json")
-        .body(r#"{"taskNameOrId":"billOnDemand"}"#)
-        .send()
+fn run_once(c: &Client, base: &str) -> serde_json::Value {
+    let (status, body) = c
+        .send(
+            c.http
+                .post(format!("{base}/_api/rest/v1/task"))
+                .header("X-Client-Key", DEMO_KEY)
+                .header("Content-Type", "application/json")
+                .body(r#"{"taskNameOrId":"billOnDemand"}"#),
+        )
         .unwrap();
-    assert_eq!(r.status(), 200);
-    serde_json::from_str(&r.text().unwrap()).unwrap()
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
 }
 
 #[test]
@@ -56,13 +83,7 @@ fn https_answers_and_plain_http_is_refused() {
     let run = run_once(&c, &by_address);
     assert_eq!(run["status"], "pending");
     let id = run["taskId"].as_str().unwrap();
-    let status = c
-        .get(format!("{by_name}/_api/rest/v1/task/{id}"))
-        .header("X-Client-Key", DEMO_KEY)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let (_, status) = c.get(&format!("{by_name}/_api/rest/v1/task/{id}")).unwrap();
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status["taskId"], id);
 
@@ -99,17 +120,11 @@ fn an_untrusted_certificate_is_not_accepted_by_clients() {
     let certs = make_certs();
     let other = make_certs();
     let emu = Emulator::start_limited(&tls_args(&certs), &[]);
-    let err = client(&other)
-        .get(format!("https://localhost:{}/_emulator/tasks", emu.port))
-        .send()
-        .unwrap_err();
+    let url = format!("https://localhost:{}/_emulator/tasks", emu.port);
+    let err = client(&other).get(&url).unwrap_err();
     assert!(err.is_connect(), "{err:?}");
     // ... and that failed handshake did not harm the server either.
-    let ok = client(&certs)
-        .get(format!("https://localhost:{}/_emulator/tasks", emu.port))
-        .send()
-        .unwrap();
-    assert_eq!(ok.status(), 200);
+    assert_eq!(client(&certs).get(&url).unwrap().0, 200);
 }
 
 #[test]
@@ -198,4 +213,27 @@ fn bad_tls_files_are_usage_errors() {
         assert!(err.contains(want), "{args:?}: want {want:?} in {err}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+#[test]
+fn a_silent_connection_to_the_https_port_is_cut_off_after_the_header_timeout() {
+    let certs = make_certs();
+    let mut args = tls_args(&certs);
+    args.extend(["--header-timeout".to_string(), "1s".to_string()]);
+    let emu = Emulator::start_limited(&args, &[]);
+    // No handshake at all.
+    let mut silent = TcpStream::connect(("127.0.0.1", emu.port)).unwrap();
+    let started = std::time::Instant::now();
+    assert!(closed_within(&mut silent, Duration::from_secs(5)).0);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let log = emu.stderr_with("TLS handshake did not end");
+    assert!(
+        log.contains("the TLS handshake did not end within --header-timeout"),
+        "{log}"
+    );
+    // HTTPS still works.
+    assert_eq!(
+        run_once(&client(&certs), &format!("https://localhost:{}", emu.port))["status"],
+        "pending"
+    );
 }

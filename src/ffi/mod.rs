@@ -23,6 +23,9 @@ mod sigpipe {
         }
     }
     pub fn block_in_this_thread() {}
+    pub fn with_library_thread_mask<R>(work: impl FnOnce() -> R) -> R {
+        work()
+    }
 }
 mod strings;
 

@@ -13,7 +13,7 @@ use crate::ffi::boundary::ffi_guard;
 use crate::ffi::envelope::envelope_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, AltogicQueue, ArcHandle, BoxedHandle};
 use crate::ffi::readiness::Signal;
-use crate::ffi::sigpipe::block_in_this_thread;
+use crate::ffi::sigpipe::{block_in_this_thread, with_library_thread_mask};
 use crate::ffi::strings::{required_str, to_c_string};
 use crate::queue::Queue;
 use crate::task::Call;
@@ -50,8 +50,9 @@ fn error_string(error: &ApiError) -> *mut c_char {
 /// The first queue of a process starts the library's thread, which runs the started calls
 /// of every queue of the process: at most 2 threads in all, whatever the number of queues
 /// and calls (one runs the calls; one more resolves host names, started only for a host
-/// that is not an IP address, and ending after 10 s without lookups). Both block SIGPIPE
-/// in their own signal mask. Their connections are their own (the blocking calls keep
+/// that is not an IP address, and ending 1 s after its last lookup). Both block SIGPIPE
+/// and every other signal but those of faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+/// SIGSYS) in their own signal mask, so the process's signals go to the program's threads. Their connections are their own (the blocking calls keep
 /// theirs on the calling threads), kept alive and shared by every queue; each host gets at
 /// most `ALTOGIC_MAX_CONNECTIONS_PER_HOST` requests in flight, further ones wait their turn.
 ///
@@ -82,7 +83,8 @@ pub unsafe extern "C" fn altogic_queue_new(error_out: *mut *mut c_char) -> *mut 
         |message| report(internal_error(message)),
         || {
             let made = (|| {
-                let background = background::current(block_in_this_thread)?;
+                let background =
+                    with_library_thread_mask(|| background::current(block_in_this_thread))?;
                 let signal = Signal::new()?;
                 Ok::<_, ApiError>(Queue::new(background, Box::new(signal)))
             })();

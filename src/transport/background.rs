@@ -6,9 +6,10 @@
 //! thread each, and one current-thread runtime carries thousands of waits (they spend their
 //! time waiting for answers and pausing between polls). Host names are resolved with
 //! `getaddrinfo`, which blocks, so the runtime may start one more thread for lookups (never
-//! for an IP address; it ends after 10 s without lookups): at most two threads in all. Both
-//! block SIGPIPE in their own signal mask (the hook is the FFI layer's), so a write on a
-//! connection the server reset can never end the host process.
+//! for an IP address; it ends after 1 s without lookups): at most two threads in all. Both
+//! block SIGPIPE (and every signal but those of faults) in their own signal mask (the hook is
+//! the FFI layer's), so a write on a connection the server reset can never end the host
+//! process, and the process's signals always go to the program's own threads.
 //!
 //! Requests to one host take turns ([`HostLimit`], [`MAX_CONNECTIONS_PER_HOST`] of them),
 //! so thousands of started calls share a bounded set of connections instead of opening one
@@ -38,6 +39,9 @@ pub(crate) const MAX_CONNECTIONS_PER_HOST: usize = 64;
 /// Beyond this many connection settings in use, the least recently used pool is closed, as
 /// in [`super::local`].
 const MAX_POOLS: usize = 8;
+
+/// How long the host-name lookup thread outlives its last lookup.
+const LOOKUP_THREAD_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The runtime's own thread, as named in `/proc` and debuggers.
 const THREAD_NAME: &str = "altogic-queue";
@@ -105,8 +109,10 @@ impl Background {
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            // Host-name lookups (getaddrinfo blocks): one thread at a time.
+            // Host-name lookups (getaddrinfo blocks): one thread at a time, gone 1 s after
+            // the last (lookups come once per new connection).
             .max_blocking_threads(1)
+            .thread_keep_alive(LOOKUP_THREAD_KEEP_ALIVE)
             .thread_name(THREAD_NAME)
             .on_thread_start(on_thread_start)
             .build()

@@ -18,7 +18,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::cancel::{cancelled_error, CancelToken};
 use crate::client::ConnectionSettings;
@@ -30,10 +30,18 @@ use crate::transport::{build_pool, cancellable};
 /// program uses.
 const MAX_POOLS: usize = 8;
 
+/// Calls that follow the previous one on this thread more closely than this skip looking
+/// for connections the server closed meanwhile (see [`notice_closed_connections`]): a
+/// server's idle close comes after far longer, and the look costs about 5% of a call, which
+/// a loop of back-to-back calls would pay for nothing.
+const NOTICE_CLOSES_AFTER: Duration = Duration::from_micros(200);
+
 /// A thread's runtime and pools.
 struct Local {
     pid: u32,
     runtime: tokio::runtime::Runtime,
+    /// When this thread's last call ended.
+    last_call_ended: Instant,
     /// Most recently used last.
     pools: Vec<(ConnectionSettings, reqwest::Client)>,
 }
@@ -69,6 +77,7 @@ impl Local {
         Ok(Local {
             pid,
             runtime,
+            last_call_ended: Instant::now(),
             pools: Vec::new(),
         })
     }
@@ -126,10 +135,15 @@ where
     }
     with_local(|local| {
         let pool = local.pool(settings)?;
-        local.runtime.block_on(async {
-            notice_closed_connections().await;
+        let notice = started.saturating_duration_since(local.last_call_ended) > NOTICE_CLOSES_AFTER;
+        let result = local.runtime.block_on(async {
+            if notice {
+                notice_closed_connections().await;
+            }
             cancellable(cancel, description, started, work(pool)).await
-        })
+        });
+        local.last_call_ended = Instant::now();
+        result
     })
 }
 
@@ -147,7 +161,6 @@ async fn notice_closed_connections() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn pool_count() -> usize {
         LOCAL.with(|slot| {

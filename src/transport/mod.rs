@@ -4,8 +4,10 @@
 //! Where requests run:
 //! - [`local`]: the blocking calls. Each calling thread drives a small current-thread
 //!   runtime of its own with its own pools, so a call costs no hand-off between threads.
-//! - A completion queue's calls will run on a background runtime beside it, with pools of
-//!   their own; both build their pools with [`build_pool`] and send with [`send`].
+//! - [`background`]: a completion queue's calls, on one library thread for the process, with
+//!   pools of their own; requests to one host take turns ([`limit`]).
+//!
+//! Both build their pools with [`build_pool`] and send with [`send`].
 //!
 //! Why async reqwest rather than `reqwest::blocking`: a blocking client owns a thread each,
 //! and its timeout does not bound a body that trickles in one byte at a time. Here

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -33,12 +34,11 @@ def emulator_binary() -> Path:
     return binary
 
 
-@pytest.fixture(scope="session")
-def emulator_url() -> Iterator[str]:
-    """The URL of an emulator serving the demo app, for the whole test session."""
+@contextlib.contextmanager
+def running_emulator(*flags: str) -> Iterator[str]:
+    """Starts the emulator on a free loopback port with `flags`; yields the URL it announces."""
     process = subprocess.Popen(
-        # Enough workers that slowReport runs (~5 s each) never delay other executions.
-        [str(emulator_binary()), "--listen", "127.0.0.1:0", "--workers", "32"],
+        [str(emulator_binary()), "--listen", "127.0.0.1:0", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -58,6 +58,14 @@ def emulator_url() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def emulator_url() -> Iterator[str]:
+    """The URL of an emulator serving the demo app, for the whole test session."""
+    # Enough workers that slowReport runs (~5 s each) never delay other executions.
+    with running_emulator("--workers", "32") as url:
+        yield url
 
 
 @pytest.fixture
@@ -87,3 +95,15 @@ def python_env() -> "dict[str, str]":
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture(scope="session")
+def https_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator["tuple[str, Path]"]:
+    """An emulator serving the demo app over HTTPS, with a certificate from a CA made for
+    this test run (scripts/make-certs.sh), and the path of that CA's certificate."""
+    certs = tmp_path_factory.mktemp("certs")
+    subprocess.run([str(REPO / "scripts" / "make-certs.sh"), str(certs)], check=True, timeout=60)
+    tls = ("--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key"))
+    with running_emulator(*tls) as url:
+        assert url.startswith("https://"), url
+        yield url, certs / "ca.pem"

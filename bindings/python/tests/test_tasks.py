@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -187,3 +189,25 @@ def test_task_info_from_json_keeps_unknown_fields_and_statuses() -> None:
     assert info.status == "paused" and isinstance(info.status, TaskStatus) and not info.done
     assert info.raw["extra"] == {"x": 1}
     assert TaskInfo.from_json({"taskId": "t", "status": "completed", "triggeredAt": "junk"}).triggered_at is None
+
+
+def test_the_emulator_over_https(https_emulator: "tuple[str, Path]") -> None:
+    url, ca = https_emulator
+    with altogic.Client(url, CLIENT_KEY, ca_file=ca) as client:
+        started = client.task.run_once("billOnDemand")
+        assert client.task.wait(started.task_id, timeout=30).status == "completed"
+    with altogic.Client(url, CLIENT_KEY) as untrusted:
+        with pytest.raises(altogic.TLSError, match="not signed by a CA this machine trusts"):
+            untrusted.task.run_once("billOnDemand")
+
+
+def test_asyncio_over_https(https_emulator: "tuple[str, Path]") -> None:
+    url, ca = https_emulator
+
+    async def main() -> str:
+        async with altogic.AsyncClient(url, CLIENT_KEY, ca_file=ca) as client:
+            started = await client.task.run_once("billOnDemand")
+            done = await client.task.wait(started.task_id, timeout=30)
+            return done.status
+
+    assert asyncio.run(main()) == "completed"

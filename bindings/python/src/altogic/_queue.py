@@ -5,12 +5,13 @@ loop watches with ``loop.add_reader``. A call starts in the library
 (``altogic_task_*_start``) with a tag and returns at once; its coroutine awaits a future
 kept under that tag. When the descriptor is readable, the reader callback (on the loop's
 thread) drains ``altogic_queue_next(queue, 0)`` until it answers NULL and resolves each
-tag's future with its result. Nothing waits in a thread: hundreds of thousands of calls
-may be in flight on one loop, and the loop's default executor stays free.
+tag's future with its result. Nothing waits in a thread: thousands of calls may be in
+flight on one loop (the library runs them all on its one thread), and the loop's default
+executor stays free.
 
 - Cancelling the awaiting task triggers the call's cancellation token; the library ends
-  the call within milliseconds, and CancelledError is raised once its result came out (so
-  the token is freed only when the library no longer uses it, as ``altogic.h`` asks).
+  the call within milliseconds, and CancelledError is raised once its result came out. The
+  token is freed then, when nothing can trigger it any more.
 - Until its result came out, a call also holds its client (:meth:`Core.acquire`), so
   ``close()`` with calls in flight behaves as it does for threads.
 - A loop's queue is freed when the loop is garbage-collected, at interpreter exit, or when
@@ -28,7 +29,7 @@ import os
 import sys
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from ._call import Call, Core, call_async
 from ._errors import AltogicError, error_from_json
@@ -137,7 +138,12 @@ class _LoopQueue:
         # Registered first, though the result can only be read by this thread's next
         # drain, after this coroutine yields.
         self._calls[tag] = pending
-        refused = start(pointer, *args, queue, tag, token).take()
+        try:
+            refused = start(pointer, *args, queue, tag, token).take()
+        except BaseException:  # not reached: the arguments were checked
+            del self._calls[tag]
+            pending.end()
+            raise
         if refused is not None:  # nothing was started and nothing will come
             del self._calls[tag]
             pending.end()
@@ -223,14 +229,15 @@ def _state(loop: asyncio.AbstractEventLoop) -> Optional[_LoopQueue]:
         return state
 
 
-async def call_queued(core: Core, functions: Tuple[Start, Call], *args: Any) -> Optional[bytes]:
-    """Makes a call of an AsyncClient on the running loop's queue (the ``_start``
-    function of ``functions``), or, where the loop cannot watch a descriptor, the
-    ``_cancellable`` one in the loop's executor."""
+def call_queued(core: Core, functions: Tuple[Start, Call], *args: Any) -> Awaitable[Optional[bytes]]:
+    """The call of an AsyncClient, to be awaited at once: on the running loop's queue (the
+    ``_start`` function of ``functions``), or, where the loop cannot watch a descriptor,
+    the ``_cancellable`` one in the loop's executor. (A plain function returning the
+    coroutine rather than a coroutine awaiting it: one coroutine less per call.)"""
     state = _state(asyncio.get_running_loop())
     if state is None:
-        return await call_async(core, functions[1], *args)
-    return await state.call(core, functions[0], args)
+        return call_async(core, functions[1], *args)
+    return state.call(core, functions[0], args)
 
 
 def _after_fork_in_child() -> None:
