@@ -443,8 +443,18 @@ fn the_waits_timeout_exits_5() {
 fn ctrl_c_cancels_the_wait_at_once_and_exits_130() {
     let emu = Emulator::start();
     let id = emu.start_task("slowReport");
-    let mut child = emu
-        .command(&["wait", &id])
+    let mut command = emu.command(&["wait", &id]);
+    // SIGINT as a terminal delivers it: not ignored, whatever this test process inherited
+    // (altogic-task stays deaf to a SIGINT its parent ignores, as shells want of background
+    // jobs).
+    // SAFETY: signal() is async-signal-safe; the closure runs in the child before exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -482,6 +492,37 @@ fn ctrl_c_cancels_the_wait_at_once_and_exits_130() {
         .read_to_string(&mut stderr)
         .expect("read");
     assert!(stderr.contains("interrupted"), "{stderr}");
+}
+
+#[test]
+fn a_sigint_the_parent_ignores_stays_ignored() {
+    // As for a background job of a shell script (`altogic-task wait ID &`).
+    let emu = Emulator::start();
+    let id = emu.start_task("slowReport");
+    let mut command = emu.command(&["wait", &id]);
+    // SAFETY: signal() is async-signal-safe; the closure runs in the child before exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let still_waiting = child.try_wait().expect("try_wait").is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(still_waiting, "an ignored SIGINT ended the wait");
 }
 
 #[test]
