@@ -71,3 +71,37 @@ fn a_server_that_closes_after_every_answer_costs_no_call() {
         failures.first()
     );
 }
+
+#[test]
+fn four_threads_against_a_server_that_closes_after_every_answer() {
+    let fixture = Fixture::start();
+    let client = client(&fixture.url);
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|thread| {
+                let client = &client;
+                scope.spawn(move || {
+                    let mut failed = Vec::new();
+                    for call in 0..180 {
+                        std::thread::sleep(Duration::from_millis(2));
+                        let name = format!("close-after-{thread}-{call}");
+                        let result = if call % 2 == 0 {
+                            client.run_once(&name, None)
+                        } else {
+                            client.get_task_status(&name, None)
+                        };
+                        if let Err(error) = result {
+                            failed.push(error.to_json());
+                        }
+                    }
+                    failed
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap())
+            .collect()
+    });
+    assert!(failures.is_empty(), "{} of 720 failed: {:?}", failures.len(), failures.first());
+}
