@@ -103,5 +103,10 @@ fn four_threads_against_a_server_that_closes_after_every_answer() {
             .flat_map(|worker| worker.join().unwrap())
             .collect()
     });
-    assert!(failures.is_empty(), "{} of 720 failed: {:?}", failures.len(), failures.first());
+    assert!(
+        failures.is_empty(),
+        "{} of 720 failed: {:?}",
+        failures.len(),
+        failures.first()
+    );
 }
