@@ -380,6 +380,7 @@ def main() -> None:
         target(name, value, shown, value is not None and value >= at_least)
 
     ratio_target("C sequential runOnce / wrk -c1", ("c", 0), ("wrk", 0), 0.85)
+    ratio_target("C sequential runOnce / Go net/http (sequential)", ("c", 0), ("nethttp", 0), 1.0)
     ratio_target("C 4 threads, one client / Go net/http 4 goroutines", ("c", 4), ("nethttp", 4), 1.0)
     ratio_target("Python binding / requests.Session (sequential)", ("py", 0), ("requests", 0), 5.0)
     ratio_target("Python binding / http.client (sequential)", ("py", 0), ("httpclient", 0), 1.1)

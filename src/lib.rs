@@ -3,7 +3,7 @@
 //! The crate reads as its architecture, a one-way stack: each module uses only those
 //! listed before it.
 //! - [`info`] and [`error`]: TaskInfo, the APIError shape, the library's error codes,
-//!   well-formed error items.
+//!   well-formed error items; `process`: which process built some state (fork()).
 //! - [`cancel`]: the cancellation token.
 //! - `tls` and `proxy`: whom a client trusts, and which proxy carries its requests.
 //! - [`client`]: a client's configuration (URL, keys, session, limits) and its options.
@@ -12,7 +12,8 @@
 //! - `answer`: how an answer from the service becomes a [`TaskResult`].
 //! - [`task`]: the task manager calls (`runOnce`, `getTaskStatus`, wait).
 //! - `queue`: the completion queue, whose calls run on `transport::background`.
-//! - `ffi`: the C ABI, the only place with `unsafe`, and the only place that builds the
+//! - `ffi`: the C ABI, the only place with `unsafe` (but for one `pthread_atfork` in
+//!   `process`), and the only place that builds the
 //!   `{"info":...,"errors":...}` envelope C callers receive.
 
 #![deny(unsafe_code)]
@@ -25,6 +26,7 @@ pub mod error;
 mod ffi;
 pub mod info;
 mod log;
+mod process;
 mod proxy;
 mod queue;
 pub mod task;

@@ -14,7 +14,7 @@
 //!
 //! fork(): a child inherits the queue's memory but not the runtime's thread, and its lock
 //! may have been held by a thread that does not exist there. Every operation first compares
-//! the pid that made the queue with its own: in another process `start` is refused, `next`
+//! the process that made the queue ([`crate::process`]) with its own: in another process `start` is refused, `next`
 //! answers nothing at once, and [`Queue::abandon`] frees what it can without waiting for
 //! anything or taking the lock.
 
@@ -27,6 +27,7 @@ use serde_json::json;
 use crate::cancel::{cancelled_error, CancelToken};
 use crate::client::Client;
 use crate::error::{codes, ApiError};
+use crate::process::{self, ProcessId};
 use crate::task::{Call, TaskResult};
 use crate::transport::background::Background;
 use crate::transport::cancellable;
@@ -145,7 +146,7 @@ fn counted_from(started: Instant, call: Call) -> Call {
 
 /// A completion queue.
 pub struct Queue {
-    pid: u32,
+    process: ProcessId,
     shared: Arc<Shared>,
     background: Arc<Background>,
 }
@@ -161,7 +162,7 @@ fn refused(message: &str) -> ApiError {
 impl Queue {
     pub fn new(background: Arc<Background>, readiness: Box<dyn Readiness>) -> Queue {
         Queue {
-            pid: std::process::id(),
+            process: process::current(),
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
                 arrived: Condvar::new(),
@@ -175,7 +176,7 @@ impl Queue {
 
     /// Whether this process did not make the queue (it was inherited across fork()).
     pub fn inherited(&self) -> bool {
-        self.pid != std::process::id()
+        self.process != process::current()
     }
 
     /// The readiness descriptor; -1 when there is none.
@@ -554,7 +555,7 @@ mod tests {
         queue
             .start(Err(crate::error::missing_value("x")), 1, None)
             .unwrap();
-        queue.pid = queue.pid.wrapping_add(1);
+        queue.process = queue.process.other();
         assert!(queue.inherited());
         let refused = queue
             .start(Err(crate::error::missing_value("x")), 2, None)

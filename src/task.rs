@@ -187,6 +187,7 @@ impl Client {
             self.connection(),
             cancel,
             call.description(),
+            !matches!(call, Call::Wait { .. }),
             |pool| async move { self.execute(&pool, call).await },
         )
     }

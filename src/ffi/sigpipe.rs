@@ -5,8 +5,10 @@
 //! As libcurl does, each C call blocks SIGPIPE in the calling thread's signal mask for its
 //! duration (every socket write of a call happens on the calling thread: see the
 //! transport), then takes back a SIGPIPE that became pending meanwhile and restores the
-//! mask. The process's signal dispositions are never changed, and a SIGPIPE that was
-//! already pending, or that the thread had blocked itself, is left alone.
+//! mask: three system calls per call. The process's signal dispositions are never changed,
+//! and a thread that had SIGPIPE blocked itself is left alone. (A SIGPIPE cannot be pending
+//! for a thread that does not block it: it would have been delivered. So one pending at the
+//! end came meanwhile.)
 
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -14,8 +16,8 @@ use std::ptr;
 /// Blocks SIGPIPE in this thread until dropped.
 pub struct SigpipeBlocked {
     /// The mask to restore, and a SIGPIPE raised meanwhile to take back, on drop: None when
-    /// blocking failed, when the thread had SIGPIPE blocked already, or when one was
-    /// pending before the call (then nothing is ours to undo).
+    /// blocking failed or when the thread had SIGPIPE blocked already (then nothing is ours
+    /// to undo).
     restore: Option<libc::sigset_t>,
 }
 
@@ -26,15 +28,6 @@ fn sigpipe_set() -> libc::sigset_t {
         libc::sigemptyset(set.as_mut_ptr());
         libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
         set.assume_init()
-    }
-}
-
-fn sigpipe_pending() -> bool {
-    let mut pending = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigpending fills the set it is given; sigismember reads it only then.
-    unsafe {
-        libc::sigpending(pending.as_mut_ptr()) == 0
-            && libc::sigismember(pending.as_ptr(), libc::SIGPIPE) == 1
     }
 }
 
@@ -51,9 +44,8 @@ impl SigpipeBlocked {
         let previous_mask = unsafe { previous.assume_init() };
         // SAFETY: a valid, initialised set.
         let was_blocked = unsafe { libc::sigismember(&previous_mask, libc::SIGPIPE) } == 1;
-        let ours = !was_blocked && !sigpipe_pending();
         SigpipeBlocked {
-            restore: ours.then_some(previous_mask),
+            restore: (!was_blocked).then_some(previous_mask),
         }
     }
 }
@@ -119,12 +111,9 @@ impl Drop for SigpipeBlocked {
             tv_sec: 0,
             tv_nsec: 0,
         };
-        while sigpipe_pending() {
-            // SAFETY: valid set and timeout; takes the pending SIGPIPE without waiting.
-            if unsafe { libc::sigtimedwait(&set, ptr::null_mut(), &no_wait) } < 0 {
-                break;
-            }
-        }
+        // SAFETY: valid set and timeout; takes a pending SIGPIPE without waiting, and fails
+        // with EAGAIN when none is (a blocked signal is pending at most once).
+        unsafe { libc::sigtimedwait(&set, ptr::null_mut(), &no_wait) };
         // SAFETY: restores the mask saved by `new` on this same thread.
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &previous_mask, ptr::null_mut()) };
     }

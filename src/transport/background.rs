@@ -16,8 +16,9 @@
 //! each; calls beyond that wait their turn, within their deadline.
 //!
 //! fork(): a child inherits the parent's runtime but not its thread. The runtime records the
-//! pid that built it; [`current`] in another process builds a fresh one and leaks the
-//! inherited one untouched (dropping it would wait for a thread that does not exist there).
+//! process that built it ([`crate::process`]); [`current`] in another process builds a fresh
+//! one and leaks the inherited one untouched (dropping it would wait for a thread that does
+//! not exist there).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::ConnectionSettings;
 use crate::error::{codes, ApiError};
+use crate::process::{self, ProcessId};
 use crate::transport::build_pool;
 use crate::transport::limit::HostLimit;
 
@@ -56,7 +58,7 @@ struct PoolEntry {
 
 /// The process's background runtime.
 pub struct Background {
-    pid: u32,
+    process: ProcessId,
     handle: tokio::runtime::Handle,
     /// Ends the runtime's thread (only a runtime that lost the race to start is stopped).
     stop: CancellationToken,
@@ -71,15 +73,15 @@ static CURRENT: ArcSwapOption<Background> = ArcSwapOption::const_empty();
 /// `on_thread_start` runs first on each thread the runtime starts (the FFI layer blocks
 /// SIGPIPE there).
 pub fn current(on_thread_start: fn()) -> Result<Arc<Background>, ApiError> {
-    let pid = std::process::id();
+    let this_process = process::current();
     loop {
         let seen = CURRENT.load_full();
         if let Some(background) = &seen {
-            if background.pid == pid {
+            if background.process == this_process {
                 return Ok(Arc::clone(background));
             }
         }
-        let fresh = Arc::new(Background::start(pid, on_thread_start)?);
+        let fresh = Arc::new(Background::start(this_process, on_thread_start)?);
         let previous = CURRENT.compare_and_swap(&seen, Some(Arc::clone(&fresh)));
         let won = match (&*previous, &seen) {
             (Some(previous), Some(seen)) => Arc::ptr_eq(previous, seen),
@@ -99,7 +101,7 @@ pub fn current(on_thread_start: fn()) -> Result<Arc<Background>, ApiError> {
 }
 
 impl Background {
-    fn start(pid: u32, on_thread_start: fn()) -> Result<Background, ApiError> {
+    fn start(process: ProcessId, on_thread_start: fn()) -> Result<Background, ApiError> {
         let failed = |what: &str, err: std::io::Error| {
             ApiError::client(
                 codes::INTERNAL_ERROR,
@@ -129,7 +131,7 @@ impl Background {
             })
             .map_err(|err| failed("thread", err))?;
         Ok(Background {
-            pid,
+            process,
             handle,
             stop,
             pools: Mutex::new(Vec::new()),

@@ -12,8 +12,8 @@
 //!
 //! fork(): the child inherits the forking thread's runtime (whose epoll instance it would
 //! share with the parent) and kept-alive sockets, but no other thread and no lock matters:
-//! the state is per thread and records the pid that built it. A call in another process
-//! leaks the inherited state and builds a fresh one.
+//! the state is per thread and records the process that built it ([`crate::process`]). A
+//! call in another process leaks the inherited state and builds a fresh one.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 use crate::cancel::{cancelled_error, CancelToken};
 use crate::client::ConnectionSettings;
 use crate::error::{codes, ApiError};
+use crate::process::{self, ProcessId};
+use crate::transport::spin::{spin_then_park, InCall, SpinRecord, SPIN_FOR};
 use crate::transport::{build_pool, cancellable};
 
 /// Pools are per [`ConnectionSettings`]. Most programs use one; beyond this many, a thread
@@ -38,10 +40,12 @@ const NOTICE_CLOSES_AFTER: Duration = Duration::from_micros(200);
 
 /// A thread's runtime and pools.
 struct Local {
-    pid: u32,
+    process: ProcessId,
     runtime: tokio::runtime::Runtime,
     /// When this thread's last call ended.
     last_call_ended: Instant,
+    /// Whether this thread's spins find their answers.
+    spin: SpinRecord,
     /// Most recently used last.
     pools: Vec<(ConnectionSettings, reqwest::Client)>,
 }
@@ -63,7 +67,7 @@ thread_local! {
 }
 
 impl Local {
-    fn new(pid: u32) -> Result<Local, ApiError> {
+    fn new(process: ProcessId) -> Result<Local, ApiError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -75,9 +79,10 @@ impl Local {
                 )
             })?;
         Ok(Local {
-            pid,
+            process,
             runtime,
             last_call_ended: Instant::now(),
+            spin: SpinRecord::default(),
             pools: Vec::new(),
         })
     }
@@ -103,14 +108,14 @@ impl Local {
 /// in a forked child).
 fn with_local<R>(work: impl FnOnce(&mut Local) -> Result<R, ApiError>) -> Result<R, ApiError> {
     LOCAL.with(|slot| {
-        let pid = std::process::id();
+        let this_process = process::current();
         let mut slot = slot.0.borrow_mut();
         let local = match slot.take() {
-            Some(local) if local.pid == pid => slot.insert(local),
+            Some(local) if local.process == this_process => slot.insert(local),
             inherited => {
                 // Inherited across fork(): never touch or drop the parent's runtime.
                 std::mem::forget(inherited);
-                slot.insert(Local::new(pid)?)
+                slot.insert(Local::new(this_process)?)
             }
         };
         work(local)
@@ -119,11 +124,13 @@ fn with_local<R>(work: impl FnOnce(&mut Local) -> Result<R, ApiError>) -> Result
 
 /// Runs the future `work` makes from this thread's pool for `settings` on this thread's
 /// runtime, until it completes or `cancel` is triggered. A token triggered before the call
-/// makes it return at once, running nothing.
+/// makes it return at once, running nothing. `one_request`: the call is a single request,
+/// whose answer is worth looking for before parking the thread ([`crate::transport::spin`]).
 pub fn block_on<T, F>(
     settings: &ConnectionSettings,
     cancel: Option<&CancelToken>,
     description: &str,
+    one_request: bool,
     work: impl FnOnce(reqwest::Client) -> F,
 ) -> Result<T, ApiError>
 where
@@ -133,14 +140,22 @@ where
     if cancel.is_some_and(CancelToken::is_triggered) {
         return Err(cancelled_error(description, started.elapsed()));
     }
+    let in_call = InCall::enter();
     with_local(|local| {
         let pool = local.pool(settings)?;
         let notice = started.saturating_duration_since(local.last_call_ended) > NOTICE_CLOSES_AFTER;
+        let spin = one_request && in_call.may_spin() && local.spin.wants_to_spin();
         let result = local.runtime.block_on(async {
             if notice {
                 notice_closed_connections().await;
             }
-            cancellable(cancel, description, started, work(pool)).await
+            let call = cancellable(cancel, description, started, work(pool));
+            if !spin {
+                return call.await;
+            }
+            let (result, answered) = spin_then_park(call, SPIN_FOR).await;
+            local.spin.record(answered);
+            result
         });
         local.last_call_ended = Instant::now();
         result

@@ -17,6 +17,7 @@
 pub mod background;
 pub mod limit;
 pub mod local;
+mod spin;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
