@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -32,6 +33,50 @@ func TestDecodeResult(t *testing.T) {
 	for _, text := range []string{``, `nonsense`, `{"info":{"taskId":1},"errors":null}`} {
 		if _, err := decodeResult([]byte(text)); !errors.As(err, &apiErr) || !apiErr.HasCode("internal_error") {
 			t.Errorf("%q: %v", text, err)
+		}
+	}
+}
+
+// The one-pass reading of a successful answer gives what the envelope's reading gives, and
+// leaves every other answer to it.
+func TestSuccessfulAnswersReadInOnePass(t *testing.T) {
+	successes := []string{
+		`{"info":{"taskId":"a","status":"pending","triggeredAt":"2026-11-28T16:20:08.160Z"},"errors":null}`,
+		`{"info":{"taskId":"b","status":"completed","startedAt":"2026-11-28T16:20:08Z",` +
+			`"completedAt":null,"errors":null,"extra":[1,{"x":"}"}]},"errors":null}`,
+		// The tail inside the TaskInfo, and escapes.
+		`{"info":{"taskId":"c\",\"errors\":null}","status":"errors","errors":[{"m":"\u00e9"}]},"errors":null}`,
+		`{"info":{},"errors":null}`,
+	}
+	for _, text := range successes {
+		if successInfo([]byte(text)) == nil {
+			t.Errorf("not read in one pass: %s", text)
+		}
+		info, err := decodeResult([]byte(text))
+		want, wantErr := decodeEnvelope([]byte(text))
+		if err != nil || wantErr != nil {
+			t.Fatalf("%s: %v / %v", text, err, wantErr)
+		}
+		if !reflect.DeepEqual(info, want) {
+			t.Errorf("%s:\n one pass %+v\n envelope %+v", text, info, want)
+		}
+	}
+	others := []string{
+		`{"info":null,"errors":null}`,
+		`{"info":{"taskId":"a"},"errors":{"status":404,"statusText":"Not Found","items":[]}}`,
+		`{"info":{"taskId":"a"},"x":1,"errors":null}`,
+		`{"info":{"taskId":"a"}},"errors":null}`,
+		`{"info":`,
+		``,
+	}
+	for _, text := range others {
+		raw := successInfo([]byte(text))
+		if raw == nil {
+			continue
+		}
+		// Only a shape that is not one whole object may get this far; decode refuses it.
+		if (&TaskInfo{}).decode(raw) == nil {
+			t.Errorf("%s: read as a success", text)
 		}
 	}
 }

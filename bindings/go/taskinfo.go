@@ -1,6 +1,7 @@
 package altogic
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -52,9 +53,9 @@ type taskInfoWire struct {
 	TaskID            string          `json:"taskId"`
 	ScheduledTaskID   string          `json:"scheduledTaskId"`
 	ScheduledTaskName string          `json:"scheduledTaskName"`
-	TriggeredAt       *string         `json:"triggeredAt,omitempty"`
-	StartedAt         *string         `json:"startedAt,omitempty"`
-	CompletedAt       *string         `json:"completedAt,omitempty"`
+	TriggeredAt       string          `json:"triggeredAt,omitempty"` // "" when absent or null
+	StartedAt         string          `json:"startedAt,omitempty"`
+	CompletedAt       string          `json:"completedAt,omitempty"`
 	Status            Status          `json:"status"`
 	Errors            json.RawMessage `json:"errors,omitempty"`
 }
@@ -107,23 +108,46 @@ func (t TaskInfo) MarshalJSON() ([]byte, error) {
 	return json.Marshal(&w)
 }
 
-func formatTime(at *time.Time) *string {
+func formatTime(at *time.Time) string {
 	if at == nil || at.IsZero() {
-		return nil
+		return ""
 	}
-	s := at.UTC().Format("2006-01-02T15:04:05.000Z07:00")
-	return &s
+	return at.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 }
 
-func parseTime(s *string) *time.Time {
-	if s == nil {
+// parseTime reads an RFC 3339 time; nil for "" (absent or null) and any other form.
+func parseTime(s string) *time.Time {
+	if s == "" {
 		return nil
 	}
-	at, err := time.Parse(time.RFC3339Nano, *s)
+	at, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return nil
 	}
 	return &at
+}
+
+// A successful call's answer, as the library writes it: compact, info first (altogic.h).
+const (
+	successHead = `{"info":`
+	successTail = `,"errors":null}`
+)
+
+// successInfo returns the TaskInfo object of a successful call's answer, or nil when text
+// is not one (an error, a null info, or any other form): then the envelope is parsed. So
+// the common answer is read in one pass of encoding/json rather than two (the envelope, then
+// its TaskInfo), which is a third of a goroutine's own time per call. The TaskInfo counts
+// only once TaskInfo.decode accepts it as one whole JSON object: then text is exactly
+// {"info":<that object>,"errors":null}, and the envelope could not have said otherwise.
+func successInfo(text []byte) []byte {
+	if !bytes.HasPrefix(text, []byte(successHead)) || !bytes.HasSuffix(text, []byte(successTail)) {
+		return nil
+	}
+	raw := text[len(successHead) : len(text)-len(successTail)]
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil
+	}
+	return raw
 }
 
 // envelope is what every task call of the library answers. The TaskInfo is read once the
@@ -137,6 +161,17 @@ type envelope struct {
 // answers both: the last TaskInfo seen and the error. text must not be reused: the
 // TaskInfo keeps a part of it as Raw.
 func decodeResult(text []byte) (*TaskInfo, error) {
+	if raw := successInfo(text); raw != nil {
+		info := new(TaskInfo)
+		if info.decode(raw) == nil {
+			return info, nil
+		}
+	}
+	return decodeEnvelope(text)
+}
+
+// decodeEnvelope is decodeResult for any answer: the envelope first, then its TaskInfo.
+func decodeEnvelope(text []byte) (*TaskInfo, error) {
 	var env envelope
 	if err := json.Unmarshal(text, &env); err != nil {
 		// The library always answers a valid envelope; this is only a safety net.
