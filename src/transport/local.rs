@@ -140,11 +140,12 @@ where
     if cancel.is_some_and(CancelToken::is_triggered) {
         return Err(cancelled_error(description, started.elapsed()));
     }
-    let in_call = InCall::enter();
+    // A wait spends its time pausing between polls, so it is not counted among the callers.
+    let in_call = one_request.then(InCall::enter);
     with_local(|local| {
         let pool = local.pool(settings)?;
         let notice = started.saturating_duration_since(local.last_call_ended) > NOTICE_CLOSES_AFTER;
-        let spin = one_request && in_call.may_spin() && local.spin.wants_to_spin();
+        let spin = in_call.as_ref().is_some_and(InCall::may_spin) && local.spin.wants_to_spin();
         let result = local.runtime.block_on(async {
             if notice {
                 notice_closed_connections().await;

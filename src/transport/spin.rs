@@ -32,7 +32,7 @@ const MISSES_BEFORE_PAUSE: u32 = 8;
 /// How many calls a pause lasts.
 const PAUSE_CALLS: u32 = 256;
 
-/// Threads inside a blocking call, in the whole process.
+/// Threads inside a blocking single-request call, in the whole process.
 static CALLERS: AtomicUsize = AtomicUsize::new(0);
 
 /// How many threads in blocking calls still spin: half the CPUs, at least one.
