@@ -42,6 +42,11 @@ pub(crate) const MAX_CONNECTIONS_PER_HOST: usize = 64;
 /// in [`super::local`].
 const MAX_POOLS: usize = 8;
 
+/// Beyond this many hosts known to one pool, the turns of those no call is using are
+/// forgotten (a host nobody calls has all its turns free, as a new one would), so a process
+/// that talks to many hosts over its life keeps no record of each.
+const MAX_IDLE_HOSTS: usize = 64;
+
 /// How long the host-name lookup thread outlives its last lookup.
 const LOOKUP_THREAD_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -171,10 +176,15 @@ impl Background {
             }
         };
         let mut entry = pools.remove(index);
+        let origin = url.origin().ascii_serialization();
+        if entry.hosts.len() >= MAX_IDLE_HOSTS && !entry.hosts.contains_key(&origin) {
+            // Only the map holds the turns of a host no call is using.
+            entry.hosts.retain(|_, limit| Arc::strong_count(limit) > 1);
+        }
         let limit = Arc::clone(
             entry
                 .hosts
-                .entry(url.origin().ascii_serialization())
+                .entry(origin)
                 .or_insert_with(|| Arc::new(HostLimit::new(MAX_CONNECTIONS_PER_HOST))),
         );
         let pool = entry.pool.clone();
@@ -227,6 +237,32 @@ mod tests {
             background.connections(&settings, &url).unwrap();
         }
         assert!(background.pools.lock().unwrap().len() <= MAX_POOLS);
+    }
+
+    #[test]
+    fn hosts_no_call_uses_are_forgotten_beyond_a_bound() {
+        let background = current(nothing).unwrap();
+        let settings = settings_with_connect_timeout(4321);
+        let url = |port: usize| reqwest::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let (_, in_use) = background.connections(&settings, &url(1)).unwrap();
+        for port in 2..=MAX_IDLE_HOSTS * 3 {
+            background.connections(&settings, &url(port)).unwrap();
+        }
+        let (_, again) = background.connections(&settings, &url(1)).unwrap();
+        assert!(
+            Arc::ptr_eq(&in_use, &again),
+            "a host in use keeps its turns"
+        );
+        let pools = background.pools.lock().unwrap();
+        let entry = pools
+            .iter()
+            .find(|entry| entry.settings == settings)
+            .unwrap();
+        assert!(
+            entry.hosts.len() <= MAX_IDLE_HOSTS,
+            "{} hosts kept",
+            entry.hosts.len()
+        );
     }
 
     #[test]
