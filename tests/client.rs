@@ -170,13 +170,19 @@ fn error_bodies_that_are_not_json_are_well_formed() {
 
 #[test]
 fn success_bodies_that_are_not_task_info_are_invalid_responses() {
-    for name in ["not-json-ok", "json-array-ok"] {
+    for name in ["not-json-ok", "json-array-ok", "deep-ok"] {
         let result = json(&client().run_once(name, None));
         assert_eq!(result["errors"]["status"], 0);
         assert_eq!(result["errors"]["statusText"], "Client Error");
         assert_eq!(first_item(&result)["code"], codes::INVALID_RESPONSE);
         assert_eq!(first_item(&result)["details"]["httpStatus"], 200);
     }
+    let deep = json(&client().get_task_status("deep-ok", None));
+    let message = first_item(&deep)["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("nested deeper than 128 levels"),
+        "{message}"
+    );
 }
 
 #[test]

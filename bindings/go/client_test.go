@@ -408,6 +408,12 @@ func TestUnusableAnswers(t *testing.T) {
 		t.Fatalf("a non-JSON 200: %v, want ErrInvalidResponse", err)
 	}
 
+	deep := `{"taskId":"t","x":` + strings.Repeat("[", 50_000) + "1" + strings.Repeat("]", 50_000) + "}"
+	_, err = newClient(t, fixedServer(t, 200, nil, deep), demoKey).GetStatus(bg, "t")
+	if !errors.Is(err, altogic.ErrInvalidResponse) || !strings.Contains(err.Error(), "nested deeper than 128") {
+		t.Fatalf("a TaskInfo nested 50,000 deep: %v, want ErrInvalidResponse", err)
+	}
+
 	_, err = demoClient(t, altogic.WithMaxResponseBytes(16)).RunOnce(bg, "billOnDemand")
 	if !errors.Is(err, altogic.ErrResponseTooLarge) {
 		t.Fatalf("a body over maxResponseBytes: %v, want ErrResponseTooLarge", err)

@@ -421,6 +421,16 @@ fn scenario(
         "error-text-404" => raw_reply(404, "text/plain", "no such thing"),
         "not-json-ok" => raw_reply(200, "text/plain", "hello"),
         "json-array-ok" => raw_reply(200, "application/json", "[1,2]"),
+        // 1.0 passed this through, and Python's json.loads then raised RecursionError.
+        "deep-ok" => raw_reply(
+            200,
+            "application/json",
+            &format!(
+                "{{\"taskId\":\"t\",\"x\":{}1{}}}",
+                "[".repeat(50_000),
+                "]".repeat(50_000)
+            ),
+        ),
         "expired-null" => raw_reply(200, "application/json", "null"),
         "expired-empty" => raw_reply(200, "application/json", ""),
         "invalid-session" => json_reply(

@@ -8,9 +8,11 @@ import math
 import re
 import socket
 import subprocess
+import threading
 import weakref
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -279,6 +281,48 @@ def test_a_password_in_the_url_is_refused_and_never_shown() -> None:
     assert error.code == "invalid_env_url"
     for text in (str(error), repr(error), repr(error.items)):
         assert "PASSWORD" not in text, text
+
+
+#: A TaskInfo nested 50,000 deep: json.loads would raise RecursionError on it.
+DEEP_TASK_INFO = b'{"taskId":"t","x":' + b"[" * 50_000 + b"1" + b"]" * 50_000 + b"}"
+
+
+@pytest.fixture
+def deep_answer_url() -> Iterator[str]:
+    """A server on 127.0.0.1 that answers every request with DEEP_TASK_INFO."""
+
+    class Deep(BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(DEEP_TASK_INFO)))
+            self.end_headers()
+            self.wfile.write(DEEP_TASK_INFO)
+
+        do_GET = do_POST = answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Deep)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_an_answer_nested_too_deep_is_an_altogic_error(deep_answer_url: str) -> None:
+    with altogic.Client(deep_answer_url, CLIENT_KEY, timeout=5) as client:
+        for call in (client.task.run_once, client.task.get_status):
+            with pytest.raises(altogic.AltogicError) as caught:
+                call("t")
+            assert caught.value.code == "invalid_response"
+            assert "nested deeper than 128 levels" in caught.value.message
 
 
 def test_tls_failures_raise_tls_error(emulator_url: str) -> None:
