@@ -74,6 +74,18 @@ func benchServer(b *testing.B) string {
 	return benchURL
 }
 
+// benchClients returns the two clients the benchmarks compare, both of the emulator of
+// benchServer: this package's (closed when b ends) and the net/http loop's.
+func benchClients(b *testing.B) (*altogic.Client, *httpRunner) {
+	url := benchServer(b)
+	client, err := altogic.NewClient(url, "bench-client-key")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { client.Close() })
+	return client, newHTTPRunner(url)
+}
+
 // benchCleanup is run by TestMain after the benchmarks.
 var benchCleanup []func()
 
@@ -170,13 +182,7 @@ func runCalls(b *testing.B, goroutines int, call func() (string, error)) {
 }
 
 func BenchmarkRunOnce(b *testing.B) {
-	url := benchServer(b)
-	client, err := altogic.NewClient(url, "bench-client-key")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer client.Close()
-	httpClient := newHTTPRunner(url)
+	client, httpClient := benchClients(b)
 	ctx := context.Background()
 	cancellable, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -237,13 +243,7 @@ func BenchmarkCallOverhead(b *testing.B) {
 // reports each client's ns per call and calls/s, and speedup: net/http's time per call
 // over this package's (above 1 means this package is faster).
 func BenchmarkCompare(b *testing.B) {
-	url := benchServer(b)
-	client, err := altogic.NewClient(url, "bench-client-key")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer client.Close()
-	httpClient := newHTTPRunner(url)
+	client, httpClient := benchClients(b)
 	ctx := context.Background()
 	calls := map[string]func() error{
 		"altogic": func() error { _, err := client.RunOnce(ctx, "bench"); return err },

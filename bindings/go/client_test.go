@@ -626,37 +626,24 @@ func TestCloseDuringCalls(t *testing.T) {
 
 func TestManyGoroutinesShareOneClient(t *testing.T) {
 	c := demoClient(t)
-	const goroutines = 100
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
-	for g := 0; g < goroutines; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			task := []string{"billOnDemand", "heartbeat", "failingTask"}[g%3]
-			info, err := c.RunOnce(bg, task)
-			if err != nil {
-				errs <- err
-				return
+	inGoroutines(t, 100, func(g int) error {
+		task := []string{"billOnDemand", "heartbeat", "failingTask"}[g%3]
+		info, err := c.RunOnce(bg, task)
+		if err != nil {
+			return err
+		}
+		got, err := c.GetStatus(bg, info.TaskID)
+		if err != nil || got == nil || got.TaskID != info.TaskID || got.ScheduledTaskName != task {
+			return fmt.Errorf("GetStatus(%s) = %+v, %v", info.TaskID, got, err)
+		}
+		if g%25 == 0 { // a few waits too, and session changes meanwhile
+			c.SetSession(fmt.Sprint("s", g))
+			if done, err := c.Wait(bg, info.TaskID); err != nil || !done.Done() {
+				return fmt.Errorf("Wait(%s) = %+v, %v", info.TaskID, done, err)
 			}
-			got, err := c.GetStatus(bg, info.TaskID)
-			if err != nil || got == nil || got.TaskID != info.TaskID || got.ScheduledTaskName != task {
-				errs <- fmt.Errorf("GetStatus(%s) = %+v, %v", info.TaskID, got, err)
-				return
-			}
-			if g%25 == 0 { // a few waits too, and session changes meanwhile
-				c.SetSession(fmt.Sprint("s", g))
-				if done, err := c.Wait(bg, info.TaskID); err != nil || !done.Done() {
-					errs <- fmt.Errorf("Wait(%s) = %+v, %v", info.TaskID, done, err)
-				}
-			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+		}
+		return nil
+	})
 }
 
 // A server that drops connections in the middle of a request (reset, close, or an early

@@ -222,51 +222,39 @@ func TestGCStress(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(1))
 	shared := demoClient(t)
 	stop := time.Now().Add(time.Second)
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; time.Now().Before(stop); i++ {
-				c := shared
-				if i%2 == 0 {
-					var err error
-					if c, err = altogic.NewClient(emulatorURL, demoKey, altogic.WithTimeout(5*time.Second)); err != nil {
-						errs <- err
-						return
-					}
-				}
-				ctx, cancel := context.WithCancel(bg)
-				if i%7 == 3 {
-					cancel()
-				}
-				info, err := c.RunOnce(ctx, "heartbeat")
-				switch {
-				case err == nil:
-					_, err = c.GetStatus(bg, info.TaskID)
-				case errors.Is(err, context.Canceled):
-					err = nil
-				}
-				cancel()
-				if err != nil {
-					errs <- err
-					return
-				}
-				if c != shared && i%4 == 0 {
-					c.Close() // the others are dropped for the finalizer
-				}
-				if i%10 == 0 {
-					runtime.GC()
+	inGoroutines(t, 8, func(int) error {
+		for i := 0; time.Now().Before(stop); i++ {
+			c := shared
+			if i%2 == 0 {
+				var err error
+				if c, err = altogic.NewClient(emulatorURL, demoKey, altogic.WithTimeout(5*time.Second)); err != nil {
+					return err
 				}
 			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+			ctx, cancel := context.WithCancel(bg)
+			if i%7 == 3 {
+				cancel()
+			}
+			info, err := c.RunOnce(ctx, "heartbeat")
+			switch {
+			case err == nil:
+				_, err = c.GetStatus(bg, info.TaskID)
+			case errors.Is(err, context.Canceled):
+				err = nil
+			}
+			cancel()
+			if err != nil {
+				return err
+			}
+			if c != shared && i%4 == 0 {
+				c.Close() // the others are dropped for the finalizer
+			}
+			if i%10 == 0 {
+				runtime.GC()
+			}
+		}
+		return nil
+	})
 	runtime.GC()
 	runtime.GC()
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -116,4 +117,26 @@ func startEmulator(args ...string) (*emulator, error) {
 func (e *emulator) stop() {
 	e.cmd.Process.Kill()
 	e.cmd.Wait()
+}
+
+// inGoroutines runs call(0) to call(n-1) in n goroutines at once, waits for them all, and
+// reports every error they returned.
+func inGoroutines(t *testing.T, n int, call func(g int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := 0; g < n; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			if err := call(g); err != nil {
+				errs <- err
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }

@@ -32,13 +32,7 @@ import (
 )
 
 func BenchmarkPaths(b *testing.B) {
-	url := benchServer(b)
-	client, err := altogic.NewClient(url, "bench-client-key")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer client.Close()
-	httpClient := newHTTPRunner(url)
+	client, httpClient := benchClients(b)
 	ctx := context.Background()
 	viaAltogic := func() (string, error) {
 		info, err := client.RunOnce(ctx, "bench")

@@ -370,44 +370,31 @@ func TestCloseWithQueuedCalls(t *testing.T) {
 func TestQueuedResultsReachTheirCallers(t *testing.T) {
 	defer altogic.SetMaxDirect(0)()
 	c := demoClient(t)
-	const goroutines = 200
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
-	for g := 0; g < goroutines; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			task := []string{"billOnDemand", "heartbeat", "failingTask"}[g%3]
-			var err error
-			switch g % 4 {
-			case 0, 1:
-				var info, got *altogic.TaskInfo
-				if info, err = c.RunOnce(bg, task); err == nil {
-					got, err = c.GetStatus(bg, info.TaskID)
-					if err == nil && (got == nil || got.TaskID != info.TaskID || got.ScheduledTaskName != task) {
-						err = fmt.Errorf("GetStatus(%s) = %+v", info.TaskID, got)
-					}
-				}
-			case 2:
-				var apiErr *altogic.APIError
-				if _, e := c.RunOnce(bg, fmt.Sprint("noSuchTask", g)); !errors.As(e, &apiErr) || apiErr.Status != 404 {
-					err = fmt.Errorf("an unknown task: %v", e)
-				}
-			case 3:
-				if _, e := c.GetStatus(bg, ""); !errors.Is(e, altogic.ErrInvalidArgument) {
-					err = fmt.Errorf("an empty id: %v", e)
-				}
-			}
+	inGoroutines(t, 200, func(g int) error {
+		task := []string{"billOnDemand", "heartbeat", "failingTask"}[g%3]
+		switch g % 4 {
+		case 0, 1:
+			info, err := c.RunOnce(bg, task)
 			if err != nil {
-				errs <- err
+				return err
 			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+			got, err := c.GetStatus(bg, info.TaskID)
+			if err == nil && (got == nil || got.TaskID != info.TaskID || got.ScheduledTaskName != task) {
+				err = fmt.Errorf("GetStatus(%s) = %+v", info.TaskID, got)
+			}
+			return err
+		case 2:
+			var apiErr *altogic.APIError
+			if _, err := c.RunOnce(bg, fmt.Sprint("noSuchTask", g)); !errors.As(err, &apiErr) || apiErr.Status != 404 {
+				return fmt.Errorf("an unknown task: %v", err)
+			}
+		case 3:
+			if _, err := c.GetStatus(bg, ""); !errors.Is(err, altogic.ErrInvalidArgument) {
+				return fmt.Errorf("an empty id: %v", err)
+			}
+		}
+		return nil
+	})
 	if n := altogic.QueuedCalls(); n != 0 {
 		t.Fatalf("%d calls still queued", n)
 	}
