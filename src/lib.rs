@@ -37,4 +37,4 @@ pub use cancel::CancelToken;
 pub use client::{Client, ClientOptions, CLIENT_NAME};
 pub use error::ApiError;
 pub use info::TaskInfo;
-pub use task::TaskResult;
+pub use task::{TaskResult, WatchStatus};

@@ -48,6 +48,10 @@ pub const RUN_ONCE: &str = "runOnce";
 pub const GET_TASK_STATUS: &str = "getTaskStatus";
 pub const WAIT: &str = "wait";
 
+/// What [`Client::wait_for_task_watching`] calls with each TaskInfo its polls find before
+/// the execution ends.
+pub type WatchStatus<'a> = dyn Fn(&TaskInfo) + Sync + 'a;
+
 /// A started call's future, boxed (see [`Client::execute_limited`]).
 pub type Sending<'a> = Pin<Box<dyn Future<Output = TaskResult> + Send + 'a>>;
 
@@ -153,14 +157,14 @@ impl Client {
     /// at once.
     pub fn run_once(&self, task_name_or_id: &str, cancel: Option<&CancelToken>) -> TaskResult {
         let call = self.run_once_call(task_name_or_id)?;
-        self.block_on(call, cancel)
+        self.block_on(call, cancel, None)
     }
 
     /// `GET {envUrl}/_api/rest/v1/task/{taskId}`: the execution's TaskInfo, or None when
     /// the service no longer keeps it (after seven days). Blocks the calling thread.
     pub fn get_task_status(&self, task_id: &str, cancel: Option<&CancelToken>) -> TaskResult {
         let call = self.status_call(task_id)?;
-        self.block_on(call, cancel)
+        self.block_on(call, cancel, None)
     }
 
     /// Polls the status until it is `completed` or `errors`, or the execution is gone,
@@ -178,27 +182,52 @@ impl Client {
         cancel: Option<&CancelToken>,
     ) -> TaskResult {
         let call = self.wait_call(task_id, timeout)?;
-        self.block_on(call, cancel)
+        self.block_on(call, cancel, None)
+    }
+
+    /// [`Client::wait_for_task`], calling `watch` on the calling thread with every TaskInfo
+    /// a poll finds before the execution ends: what a progress display shows, so that it
+    /// needs no requests of its own (the polls already come at least once a second).
+    pub fn wait_for_task_watching(
+        &self,
+        task_id: &str,
+        timeout: Option<Duration>,
+        cancel: Option<&CancelToken>,
+        watch: &WatchStatus<'_>,
+    ) -> TaskResult {
+        let call = self.wait_call(task_id, timeout)?;
+        self.block_on(call, cancel, Some(watch))
     }
 
     /// Runs `call` on the calling thread's runtime.
-    fn block_on(&self, call: Call, cancel: Option<&CancelToken>) -> TaskResult {
+    fn block_on(
+        &self,
+        call: Call,
+        cancel: Option<&CancelToken>,
+        watch: Option<&WatchStatus<'_>>,
+    ) -> TaskResult {
         transport::local::block_on(
             self.connection(),
             cancel,
             call.description(),
             !matches!(call, Call::Wait { .. }),
-            |pool| async move { self.execute(&pool, call).await },
+            |pool| async move { self.execute(&pool, call, watch).await },
         )
     }
 
-    /// Runs a prepared call on `pool`. Cancellation is the caller's: drop the future, or
-    /// run it inside `transport::cancellable`.
-    pub async fn execute(&self, pool: &reqwest::Client, call: Call) -> TaskResult {
+    /// Runs a prepared call on `pool`, a wait calling `watch` as
+    /// [`Client::wait_for_task_watching`] describes. Cancellation is the caller's: drop the
+    /// future, or run it inside `transport::cancellable`.
+    pub async fn execute(
+        &self,
+        pool: &reqwest::Client,
+        call: Call,
+        watch: Option<&WatchStatus<'_>>,
+    ) -> TaskResult {
         let send = |method, url, json_body, deadline, description| {
             self.exchange(pool, method, url, json_body, deadline, description)
         };
-        self.execute_with(call, &send).await
+        self.execute_with(call, &send, watch).await
     }
 
     /// [`Client::execute`], each request first taking a turn of `limit` for as long as it is
@@ -223,14 +252,19 @@ impl Client {
                 });
                 waiting
             };
-            self.execute_with(call, &send).await
+            self.execute_with(call, &send, None).await
         })
     }
 
     /// Runs `call`, sending each of its requests with `send(method, url, body, deadline,
     /// description)`. Generic rather than taking an optional limit, so that the blocking
     /// calls' requests stay inline in their future, as if there were no limit at all.
-    async fn execute_with<S, F>(&self, call: Call, send: &S) -> TaskResult
+    async fn execute_with<S, F>(
+        &self,
+        call: Call,
+        send: &S,
+        watch: Option<&WatchStatus<'_>>,
+    ) -> TaskResult
     where
         S: Fn(Method, reqwest::Url, Option<String>, Duration, &'static str) -> F,
         F: Future<Output = TaskResult>,
@@ -253,7 +287,7 @@ impl Client {
                 url,
                 task_id,
                 timeout,
-            } => self.wait(send, url, &task_id, timeout).await,
+            } => self.wait(send, url, &task_id, timeout, watch).await,
         }
     }
 
@@ -263,6 +297,7 @@ impl Client {
         url: reqwest::Url,
         task_id: &str,
         timeout: Option<Duration>,
+        watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult
     where
         S: Fn(Method, reqwest::Url, Option<String>, Duration, &'static str) -> F,
@@ -295,6 +330,9 @@ impl Client {
             .await;
             match polled {
                 Ok(Some(info)) if !info.is_final() => {
+                    if let Some(watch) = watch {
+                        watch(&info);
+                    }
                     last_info = Some(info);
                     last_error = None;
                 }

@@ -292,6 +292,22 @@ fn wait_follows_an_execution_to_its_end() {
 }
 
 #[test]
+fn a_watched_wait_shows_each_status_its_polls_find_before_the_end() {
+    let client = client();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let watch = |info: &altogic::TaskInfo| {
+        seen.lock()
+            .unwrap()
+            .push(info.status().unwrap_or("?").to_owned());
+    };
+    let done =
+        client.wait_for_task_watching("seq-watched-1", Some(Duration::from_secs(10)), None, &watch);
+    assert_eq!(json(&done)["info"]["status"], "completed");
+    // The final TaskInfo is the wait's result, not something to watch.
+    assert_eq!(*seen.lock().unwrap(), ["pending", "processing"]);
+}
+
+#[test]
 fn wait_times_out_with_the_last_info() {
     let client = client();
     let result =

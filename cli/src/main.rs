@@ -9,7 +9,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use altogic::{ApiError, CancelToken, Client, ClientOptions, TaskInfo};
@@ -210,8 +210,9 @@ enum Step {
 }
 
 /// Waits for the execution to end. On a terminal, a second thread redraws one status line
-/// (the status and the time waited) ten times a second, reading the status once a second:
-/// the wait itself runs in the library, with its own polling, retries and deadline.
+/// (the status and the time waited) ten times a second: the status is the one the wait's
+/// own polls last found, so showing it costs no request. The wait runs in the library, with
+/// its own polling, retries and deadline.
 fn wait_showing_status(
     client: &Client,
     id: &str,
@@ -224,36 +225,31 @@ fn wait_showing_status(
         return client.wait_for_task(id, timeout, Some(cancel));
     }
     let started = Instant::now();
+    let status = Mutex::new(known_status.unwrap_or("waiting").to_owned());
     let (finished, until_finished) = mpsc::channel::<()>();
-    let stop_polls = CancelToken::new();
     std::thread::scope(|scope| {
-        let stop_polls = &stop_polls;
+        let status = &status;
         scope.spawn(move || {
-            let mut status = known_status.unwrap_or("waiting").to_owned();
-            // A status known from runOnce is shown until the first poll, a second later.
-            let mut next_poll = match known_status {
-                Some(_) => started + Duration::from_secs(1),
-                None => started,
-            };
             loop {
                 let elapsed = started.elapsed().as_secs_f64();
-                output.draw(&format!("{id} {status} ({elapsed:.1} s)"));
+                let shown = status
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                output.draw(&format!("{id} {shown} ({elapsed:.1} s)"));
                 // Nothing is ever sent: the channel closes when the wait has returned.
                 let tick = until_finished.recv_timeout(Duration::from_millis(100));
                 if tick == Err(mpsc::RecvTimeoutError::Disconnected) {
                     break;
                 }
-                if Instant::now() >= next_poll {
-                    if let Ok(Some(info)) = client.get_task_status(id, Some(stop_polls)) {
-                        status = info.status().unwrap_or("unknown").to_owned();
-                    }
-                    next_poll = Instant::now() + Duration::from_secs(1);
-                }
             }
             output.draw("");
         });
-        let result = client.wait_for_task(id, timeout, Some(cancel));
-        stop_polls.trigger();
+        let watch = |info: &TaskInfo| {
+            let seen = info.status().unwrap_or("unknown").to_owned();
+            *status.lock().unwrap_or_else(PoisonError::into_inner) = seen;
+        };
+        let result = client.wait_for_task_watching(id, timeout, Some(cancel), &watch);
         drop(finished);
         result
     })

@@ -554,6 +554,46 @@ fn on_a_terminal_a_wait_redraws_one_status_line() {
 }
 
 #[test]
+fn the_status_line_shows_what_the_waits_polls_found_and_sends_nothing_itself() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let emu = Emulator::start();
+    let id = emu.start_task("slowReport"); // processing for about 5 s
+    let command_line = format!("{CLI} wait {id}");
+    let mut command = Command::new("script");
+    command
+        .args(["-q", "-e", "-c", &command_line, "/dev/null"])
+        .env("ALTOGIC_ENV_URL", &emu.url)
+        .env("ALTOGIC_CLIENT_KEY", "demo-client-key")
+        .env("ALTOGIC_LOG", "debug") // a line per request, on the terminal too
+        .stdin(Stdio::null());
+    let started = Instant::now();
+    let out = run(command);
+    let waited = started.elapsed();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let screen = text(&out.stdout);
+    assert!(screen.contains(&format!("{id} processing (")), "{screen:?}");
+    // The wait polls at once, then after pauses of 50, 100, 200, 400 and 800 ms, then every
+    // second (the library's backoff): no more polls than fit in the time the command took.
+    // A status line making requests of its own would add one a second.
+    let mut polls_that_fit = 1;
+    let (mut pause, mut paused) = (Duration::from_millis(50), Duration::ZERO);
+    while paused + pause <= waited {
+        paused += pause;
+        polls_that_fit += 1;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+    let requests = screen.matches("altogic: GET ").count();
+    assert!(
+        (2..=polls_that_fit).contains(&requests),
+        "{requests} GET requests in {waited:?}, where the wait makes at most {polls_that_fit}: \
+         {screen:?}"
+    );
+}
+
+#[test]
 fn help_lists_the_exit_statuses_and_version_is_the_release() {
     let out = run({
         let mut command = Command::new(CLI);
