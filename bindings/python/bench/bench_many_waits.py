@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List
 
-REPO = Path(__file__).resolve().parents[3]
+from _emulator import start_emulator  # beside this file
+
 CLIENT_KEY = "many-client-key"
 CONFIG = """
 [[client_keys]]
@@ -52,24 +53,6 @@ def _status(field: str) -> int:
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     return -1
-
-
-def start_emulator(config: Path) -> "tuple[subprocess.Popen[str], str]":
-    binary = REPO / "target" / "release" / "altogic-emulator"
-    if not binary.is_file():
-        subprocess.run(["cargo", "build", "--release", "-p", "altogic-emulator"], cwd=REPO, check=True)
-    process = subprocess.Popen(
-        [str(binary), "--listen", "127.0.0.1:0", "--config", str(config), "--workers", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("altogic-emulator listening on "):
-        process.kill()
-        sys.exit(f"the emulator did not start: {line!r}")
-    return process, line.split()[-1]
 
 
 async def make_executions(url: str, count: int) -> List[str]:
@@ -213,7 +196,7 @@ def main() -> None:
         if url is None:
             config = Path(tmp) / "many.toml"
             config.write_text(CONFIG)
-            emulator, url = start_emulator(config)
+            emulator, url = start_emulator("--config", str(config), "--workers", "1")
         try:
             ids = asyncio.run(make_executions(url, args.waits))
             ids_file = Path(tmp) / "ids"

@@ -16,39 +16,18 @@ import argparse
 import http.client
 import json
 import statistics
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any, Callable, Dict, List
 from urllib.parse import urlsplit
 
 import altogic
+from _emulator import start_emulator  # beside this file
 
 CLIENT_KEY = "demo-client-key"
 TASK = "billOnDemand"
 BODY = json.dumps({"taskNameOrId": TASK}).encode()
 HEADERS = {"X-Client": "altogic-c", "X-Client-Key": CLIENT_KEY, "Content-Type": "application/json"}
-REPO = Path(__file__).resolve().parents[3]
-
-
-def start_emulator() -> "tuple[subprocess.Popen[str], str]":
-    binary = REPO / "target" / "release" / "altogic-emulator"
-    if not binary.is_file():
-        subprocess.run(["cargo", "build", "--release", "-p", "altogic-emulator"], cwd=REPO, check=True)
-    process = subprocess.Popen(
-        [str(binary), "--listen", "127.0.0.1:0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("altogic-emulator listening on "):
-        process.kill()
-        sys.exit(f"the emulator did not start: {line!r}")
-    return process, line.split()[-1]
 
 
 def altogic_loop(url: str) -> Callable[[int], None]:
