@@ -525,25 +525,34 @@ fn a_sigint_the_parent_ignores_stays_ignored() {
     assert!(still_waiting, "an ignored SIGINT ended the wait");
 }
 
-#[test]
-fn on_a_terminal_a_wait_redraws_one_status_line() {
-    // util-linux `script` gives the program a pseudo-terminal as stdout.
+/// `altogic-task wait ID` with a pseudo-terminal as stdout and stderr (util-linux `script`),
+/// with this emulator and `env`: its exit status and what the terminal showed. None when
+/// `script` is not installed.
+fn wait_on_a_terminal(emu: &Emulator, id: &str, env: &[(&str, &str)]) -> Option<(i32, String)> {
     if Command::new("script").arg("--version").output().is_err() {
         eprintln!("skipped: `script` (util-linux) is not installed");
-        return;
+        return None;
     }
-    let emu = Emulator::start();
-    let id = emu.start_task("billOnDemand");
     let command_line = format!("{CLI} wait {id}");
     let mut command = Command::new("script");
     command
         .args(["-q", "-e", "-c", &command_line, "/dev/null"])
         .env("ALTOGIC_ENV_URL", &emu.url)
         .env("ALTOGIC_CLIENT_KEY", "demo-client-key")
+        .envs(env.iter().copied())
         .stdin(Stdio::null());
     let out = run(command);
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    let screen = text(&out.stdout);
+    Some((code(&out), text(&out.stdout)))
+}
+
+#[test]
+fn on_a_terminal_a_wait_redraws_one_status_line() {
+    let emu = Emulator::start();
+    let id = emu.start_task("billOnDemand");
+    let Some((code, screen)) = wait_on_a_terminal(&emu, &id, &[]) else {
+        return;
+    };
+    assert_eq!(code, 0, "{screen:?}");
     assert!(screen.contains(&format!("\r\x1b[K{id} ")), "{screen:?}");
     assert!(screen.contains(" s)"), "no elapsed time: {screen:?}");
     // The status line is erased, then the result is printed as a plain line.
@@ -555,25 +564,15 @@ fn on_a_terminal_a_wait_redraws_one_status_line() {
 
 #[test]
 fn the_status_line_shows_what_the_waits_polls_found_and_sends_nothing_itself() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed");
-        return;
-    }
     let emu = Emulator::start();
     let id = emu.start_task("slowReport"); // processing for about 5 s
-    let command_line = format!("{CLI} wait {id}");
-    let mut command = Command::new("script");
-    command
-        .args(["-q", "-e", "-c", &command_line, "/dev/null"])
-        .env("ALTOGIC_ENV_URL", &emu.url)
-        .env("ALTOGIC_CLIENT_KEY", "demo-client-key")
-        .env("ALTOGIC_LOG", "debug") // a line per request, on the terminal too
-        .stdin(Stdio::null());
     let started = Instant::now();
-    let out = run(command);
+    // The debug log writes a line per request, on the terminal too.
+    let Some((code, screen)) = wait_on_a_terminal(&emu, &id, &[("ALTOGIC_LOG", "debug")]) else {
+        return;
+    };
     let waited = started.elapsed();
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    let screen = text(&out.stdout);
+    assert_eq!(code, 0, "{screen:?}");
     assert!(screen.contains(&format!("{id} processing (")), "{screen:?}");
     // The wait polls at once, then after pauses of 50, 100, 200, 400 and 800 ms, then every
     // second (the library's backoff): no more polls than fit in the time the command took.
