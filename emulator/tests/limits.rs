@@ -120,7 +120,7 @@ fn silent_and_idle_connections_are_closed() {
     assert!(closed, "an idle connection was left open");
     assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
     assert!(started.elapsed() >= Duration::from_millis(1800));
-    let log = emu.stderr_with("--idle-timeout");
+    let log = emu.stderr_with("idle for longer than --idle-timeout");
     assert!(
         log.contains("no request arrived within --header-timeout"),
         "{log}"
