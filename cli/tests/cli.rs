@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use altogic::task::{WAIT_FIRST_BACKOFF, WAIT_MAX_BACKOFF};
+
 const CLI: &str = env!("CARGO_BIN_EXE_altogic-task");
 
 /// The emulator on a free loopback port, stopped when dropped.
@@ -574,15 +576,15 @@ fn the_status_line_shows_what_the_waits_polls_found_and_sends_nothing_itself() {
     let waited = started.elapsed();
     assert_eq!(code, 0, "{screen:?}");
     assert!(screen.contains(&format!("{id} processing (")), "{screen:?}");
-    // The wait polls at once, then after pauses of 50, 100, 200, 400 and 800 ms, then every
-    // second (the library's backoff): no more polls than fit in the time the command took.
-    // A status line making requests of its own would add one a second.
+    // The wait polls at once, then after pauses that double from WAIT_FIRST_BACKOFF up to
+    // WAIT_MAX_BACKOFF (the library's backoff): no more polls than fit in the time the
+    // command took. A status line making requests of its own would add one a second.
     let mut polls_that_fit = 1;
-    let (mut pause, mut paused) = (Duration::from_millis(50), Duration::ZERO);
+    let (mut pause, mut paused) = (WAIT_FIRST_BACKOFF, Duration::ZERO);
     while paused + pause <= waited {
         paused += pause;
         polls_that_fit += 1;
-        pause = (pause * 2).min(Duration::from_secs(1));
+        pause = (pause * 2).min(WAIT_MAX_BACKOFF);
     }
     let requests = screen.matches("altogic: GET ").count();
     assert!(
