@@ -229,8 +229,7 @@ impl Queue {
             let call = counted_from(started, call);
             // Small: the call's own future is boxed by `execute_limited`.
             let work = async {
-                let (pool, limit) =
-                    background.connections(client.connection(), client.task_url())?;
+                let (pool, limit) = background.connections(client.connection(), client.origin())?;
                 client.execute_limited(&pool, &limit, call).await
             };
             let result = tokio::select! {

@@ -153,14 +153,14 @@ impl Background {
         drop(self.handle.spawn(work));
     }
 
-    /// The pool for `settings` and the turns of the host of `url` (scheme, host, port).
+    /// The pool for `settings` and the turns of the host `origin` (`scheme://host:port`).
     pub fn connections(
         &self,
         settings: &ConnectionSettings,
-        url: &reqwest::Url,
+        origin: &str,
     ) -> Result<(reqwest::Client, Arc<HostLimit>), ApiError> {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = match pools.iter().position(|entry| entry.settings == *settings) {
+        let index = match pools.iter().rposition(|entry| entry.settings == *settings) {
             Some(index) => index,
             None => {
                 let pool = build_pool(settings)?;
@@ -175,21 +175,26 @@ impl Background {
                 pools.len() - 1
             }
         };
-        let mut entry = pools.remove(index);
-        let origin = url.origin().ascii_serialization();
-        if entry.hosts.len() >= MAX_IDLE_HOSTS && !entry.hosts.contains_key(&origin) {
-            // Only the map holds the turns of a host no call is using.
-            entry.hosts.retain(|_, limit| Arc::strong_count(limit) > 1);
+        // Most recently used last (most programs use one pool: it is last already).
+        let last = pools.len() - 1;
+        if index != last {
+            let entry = pools.remove(index);
+            pools.push(entry);
         }
-        let limit = Arc::clone(
-            entry
-                .hosts
-                .entry(origin)
-                .or_insert_with(|| Arc::new(HostLimit::new(MAX_CONNECTIONS_PER_HOST))),
-        );
-        let pool = entry.pool.clone();
-        pools.push(entry);
-        Ok((pool, limit))
+        let entry = &mut pools[last];
+        let limit = match entry.hosts.get(origin) {
+            Some(limit) => Arc::clone(limit),
+            None => {
+                if entry.hosts.len() >= MAX_IDLE_HOSTS {
+                    // Only the map holds the turns of a host no call is using.
+                    entry.hosts.retain(|_, limit| Arc::strong_count(limit) > 1);
+                }
+                let limit = Arc::new(HostLimit::new(MAX_CONNECTIONS_PER_HOST));
+                entry.hosts.insert(origin.to_owned(), Arc::clone(&limit));
+                limit
+            }
+        };
+        Ok((entry.pool.clone(), limit))
     }
 }
 
@@ -215,12 +220,9 @@ mod tests {
         let again = current(nothing).unwrap();
         assert!(Arc::ptr_eq(&first, &again));
         let settings = settings_with_connect_timeout(1234);
-        let a = reqwest::Url::parse("http://127.0.0.1:9/_api/rest/v1/task").unwrap();
-        let a_status = reqwest::Url::parse("http://127.0.0.1:9/_api/rest/v1/task/x").unwrap();
-        let b = reqwest::Url::parse("http://127.0.0.1:10/_api/rest/v1/task").unwrap();
-        let (_, limit_a) = first.connections(&settings, &a).unwrap();
-        let (_, limit_a_again) = first.connections(&settings, &a_status).unwrap();
-        let (_, limit_b) = first.connections(&settings, &b).unwrap();
+        let (_, limit_a) = first.connections(&settings, "http://127.0.0.1:9").unwrap();
+        let (_, limit_a_again) = first.connections(&settings, "http://127.0.0.1:9").unwrap();
+        let (_, limit_b) = first.connections(&settings, "http://127.0.0.1:10").unwrap();
         assert!(
             Arc::ptr_eq(&limit_a, &limit_a_again),
             "one host, one set of turns"
@@ -231,10 +233,11 @@ mod tests {
     #[test]
     fn pools_stay_bounded_whatever_the_settings() {
         let background = current(nothing).unwrap();
-        let url = reqwest::Url::parse("http://127.0.0.1:9/").unwrap();
         for ms in 1..=(MAX_POOLS as u64 * 3) {
             let settings = settings_with_connect_timeout(100_000 + ms);
-            background.connections(&settings, &url).unwrap();
+            background
+                .connections(&settings, "http://127.0.0.1:9")
+                .unwrap();
         }
         assert!(background.pools.lock().unwrap().len() <= MAX_POOLS);
     }
@@ -243,7 +246,7 @@ mod tests {
     fn hosts_no_call_uses_are_forgotten_beyond_a_bound() {
         let background = current(nothing).unwrap();
         let settings = settings_with_connect_timeout(4321);
-        let url = |port: usize| reqwest::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let url = |port: usize| format!("http://127.0.0.1:{port}");
         let (_, in_use) = background.connections(&settings, &url(1)).unwrap();
         for port in 2..=MAX_IDLE_HOSTS * 3 {
             background.connections(&settings, &url(port)).unwrap();
