@@ -24,8 +24,8 @@ import (
 // A Client is safe for use by any number of goroutines at once, and its calls run
 // concurrently. A Wait holds no OS thread while it waits (it runs on the library's
 // completion queue: queue.go); RunOnce and GetStatus block their thread for their round
-// trip while at most 16 run at once, and go through the queue beyond, so thousands of
-// goroutines calling at once need only a few threads. Close may be called at any time,
+// trip while no other is in progress, and go through the queue while others are, so
+// thousands of goroutines calling at once need only a few threads. Close may be called at any time,
 // even while calls are running.
 type Client struct {
 	ptr *C.AltogicClient

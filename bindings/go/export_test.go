@@ -8,14 +8,23 @@ package altogic
 // tests counting goroutines do not see it appear in the middle.
 func StartQueue() bool { return sharedQueue() != nil }
 
-// SetMaxDirect sets how many RunOnce and GetStatus calls may be blocking calls at once (0:
-// all through the queue) and returns a function restoring the previous value. Call it only
-// while no call runs.
-func SetMaxDirect(n int32) (restore func()) {
-	old := maxDirect
-	maxDirect = n
-	return func() { maxDirect = old }
+// Routes for SetRouting.
+const (
+	RouteAuto     = routeAuto
+	RouteBlocking = routeBlocking
+	RouteQueue    = routeQueue
+)
+
+// SetRouting makes RunOnce and GetStatus take route (RouteBlocking: always the blocking
+// call; RouteQueue: always the queue; RouteAuto: the default) and returns a function
+// restoring the previous route.
+func SetRouting(route int32) (restore func()) {
+	old := routing.Swap(route)
+	return func() { routing.Store(old) }
 }
+
+// QueuedStarts is the number of calls started on the queue so far.
+func QueuedStarts() int64 { return queuedStarts.Load() }
 
 // QueuedCalls is the number of calls started on the queue whose result did not come out.
 func QueuedCalls() int {

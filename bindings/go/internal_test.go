@@ -5,6 +5,7 @@ package altogic
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 const pendingAnswer = `{"info":{"taskId":"6b0aff383e493494e3e05d0c","scheduledTaskId":"6237b1f17c2a9625f0b2119e",` +
@@ -73,4 +74,46 @@ func TestGuardFreesOnce(t *testing.T) {
 			t.Fatalf("state %#x after Close and every release, want closedBit", s)
 		}
 	}
+}
+
+// RunOnce and GetStatus are blocking calls while they do not overlap, and go through the
+// queue while they do and for queuedAfterOverlapFor after; the other routes are fixed.
+func TestRoutingFollowsOverlap(t *testing.T) {
+	defer func(overlap int64, route int32) {
+		lastOverlap.Store(overlap)
+		routing.Store(route)
+	}(lastOverlap.Load(), routing.Load())
+	enter := func() (leave func()) {
+		shortCalls.Add(1)
+		return func() { shortCalls.Add(-1) }
+	}
+	routing.Store(routeAuto)
+	lastOverlap.Store(-int64(time.Hour))
+	leaveFirst := enter()
+	if !blockingFits() {
+		t.Error("a call alone, none ever overlapped: queued, want blocking")
+	}
+	leaveSecond := enter()
+	if blockingFits() {
+		t.Error("a call beside another: blocking, want queued")
+	}
+	leaveSecond()
+	if blockingFits() {
+		t.Error("a call alone right after an overlap: blocking, want queued")
+	}
+	lastOverlap.Store(int64(time.Since(routingEpoch) - queuedAfterOverlapFor - time.Millisecond))
+	if !blockingFits() {
+		t.Errorf("a call alone %v after the last overlap: queued, want blocking", queuedAfterOverlapFor)
+	}
+	leaveSecond = enter()
+	routing.Store(routeBlocking)
+	if !blockingFits() {
+		t.Error("routeBlocking, two calls: queued, want blocking")
+	}
+	leaveSecond()
+	routing.Store(routeQueue)
+	if blockingFits() {
+		t.Error("routeQueue, one call: blocking, want queued")
+	}
+	leaveFirst()
 }

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Calls that wait for the service without holding an OS thread.
@@ -30,21 +31,59 @@ import (
 //
 //   - Wait always: it lasts as long as its task.
 //   - RunOnce and GetStatus (one round trip, about 100 µs) are made with the blocking call
-//     while at most maxDirect of them are in the library at once, and through the queue
-//     beyond. The blocking call is the faster for such short calls, alone or from a few
-//     goroutines (no hand-off to the library's thread and back); the bound keeps the
-//     threads they hold to maxDirect whatever the number of goroutines. README.md gives
-//     the measurements behind it.
+//     while they do not overlap, and through the queue once they do (see blockingFits).
+//     Alone, the blocking call is the faster (no hand-off to the library's thread and
+//     back: about 1.8x the calls per second); from a few goroutines on, the queue is (the
+//     blocking calls' threads leave and retake Go's processors around every call: 1.13x
+//     from 4 goroutines, 1.5x from 16). At most one thread is ever held by a RunOnce or
+//     GetStatus call, whatever the number of goroutines. README.md gives the measurements.
 //
 // If the queue cannot be made (the process is out of descriptors), calls fall back to the
 // blocking calls, as before.
 
-// maxDirect is how many RunOnce and GetStatus calls may be blocking calls at once; the
-// others go through the queue. A variable for the tests and benchmarks (export_test.go).
-var maxDirect int32 = 16
+// How RunOnce and GetStatus are routed: routeAuto, unless a test or benchmark sets
+// another (export_test.go).
+const (
+	routeAuto     int32 = iota // blocking while calls do not overlap, queued otherwise
+	routeBlocking              // always the blocking call
+	routeQueue                 // always through the queue
+)
 
-// directCalls counts the blocking RunOnce and GetStatus calls in the library.
-var directCalls atomic.Int32
+var routing atomic.Int32
+
+// queuedAfterOverlapFor is how long after two RunOnce or GetStatus calls last overlapped a
+// call that is alone still goes through the queue: a program that makes concurrent calls
+// keeps making them, and switching paths at every lull would mix the two (one blocking call
+// at a time beside queued ones made fewer calls per second than either path alone).
+const queuedAfterOverlapFor = 100 * time.Millisecond
+
+var (
+	// queuedStarts counts the calls started on the queue (for the tests).
+	queuedStarts atomic.Int64
+	// shortCalls counts the RunOnce and GetStatus calls in progress, on either path.
+	shortCalls atomic.Int32
+	// lastOverlap is when a call last started while another was in progress, as time
+	// since routingEpoch (a monotonic reading).
+	lastOverlap  atomic.Int64
+	routingEpoch = time.Now()
+)
+
+// blockingFits tells whether a RunOnce or GetStatus call that just entered (shortCalls
+// counts it already) is made as a blocking call.
+func blockingFits() bool {
+	switch routing.Load() {
+	case routeBlocking:
+		return true
+	case routeQueue:
+		return false
+	}
+	now := int64(time.Since(routingEpoch))
+	if shortCalls.Load() > 1 {
+		lastOverlap.Store(now)
+		return false
+	}
+	return now-lastOverlap.Load() > int64(queuedAfterOverlapFor)
+}
 
 // completionQueue is the process's AltogicQueue and the calls waiting for its results.
 type completionQueue struct {
@@ -167,6 +206,7 @@ func (q *completionQueue) call(c *Client, op int, cArg *C.char, timeoutMs C.uint
 	q.calls[tag] = ch // before the start: the result may come out at once
 	q.mu.Unlock()
 	cTag := C.uint64_t(tag)
+	queuedStarts.Add(1)
 	switch op {
 	case opRunOnce:
 		refused = C.altogic_task_run_once_start(c.ptr, cArg, q.ptr, cTag, token)
@@ -192,16 +232,14 @@ func (q *completionQueue) call(c *Client, op int, cArg *C.char, timeoutMs C.uint
 // call could not be started.
 func (c *Client) invoke(op int, cArg *C.char, timeoutMs C.uint64_t, token *C.AltogicCancel) (res, refused *C.char) {
 	if op != opWait {
-		if directCalls.Add(1) <= maxDirect {
+		shortCalls.Add(1)
+		defer shortCalls.Add(-1)
+		if blockingFits() {
 			if op == opRunOnce {
-				res = C.altogic_task_run_once_cancellable(c.ptr, cArg, token)
-			} else {
-				res = C.altogic_task_get_status_cancellable(c.ptr, cArg, token)
+				return C.altogic_task_run_once_cancellable(c.ptr, cArg, token), nil
 			}
-			directCalls.Add(-1)
-			return res, nil
+			return C.altogic_task_get_status_cancellable(c.ptr, cArg, token), nil
 		}
-		directCalls.Add(-1)
 	}
 	if q := sharedQueue(); q != nil {
 		return q.call(c, op, cArg, timeoutMs, token)

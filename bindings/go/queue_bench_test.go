@@ -4,9 +4,9 @@ package altogic_test
 
 // Benchmarks of the completion queue:
 //
-//   - BenchmarkPaths: RunOnce as a blocking call, through the queue, mixed (direct1: one
-//     blocking call at a time, the others queued) and as the package does by default
-//     (maxDirect in queue.go), sequentially and from 4 goroutines, beside net/http.
+//   - BenchmarkPaths: RunOnce always as a blocking call, always through the queue, and as
+//     the package routes it by default (blockingFits in queue.go), sequentially and from 4
+//     and 16 goroutines, beside net/http.
 //   - BenchmarkManyWaits: 10,000 goroutines each waiting with a 1 s deadline for an
 //     execution that lasts a minute, through this package and through net/http polling
 //     as the library does; each in a child process of its own, which reports the wall
@@ -41,15 +41,13 @@ func BenchmarkPaths(b *testing.B) {
 		}
 		return string(info.Status), nil
 	}
-	for _, goroutines := range []int{1, 4} {
+	for _, goroutines := range []int{1, 4, 16} {
 		for _, path := range []struct {
-			name      string
-			maxDirect int32
-		}{{"blocking", 1 << 20}, {"queue", 0}, {"direct1", 1}, {"default", -1}} {
+			name  string
+			route int32
+		}{{"blocking", altogic.RouteBlocking}, {"queue", altogic.RouteQueue}, {"default", altogic.RouteAuto}} {
 			b.Run(fmt.Sprintf("%s/goroutines=%d", path.name, goroutines), func(b *testing.B) {
-				if path.maxDirect >= 0 {
-					defer altogic.SetMaxDirect(path.maxDirect)()
-				}
+				defer altogic.SetRouting(path.route)()
 				runCalls(b, goroutines, viaAltogic)
 			})
 		}

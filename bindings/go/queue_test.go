@@ -365,10 +365,28 @@ func TestCloseWithQueuedCalls(t *testing.T) {
 	}
 }
 
+// By default, RunOnce calls that overlap go through the queue (a lone one is a blocking
+// call: TestRoutingFollowsOverlap), so they hold no OS thread.
+func TestOverlappingCallsAreQueued(t *testing.T) {
+	c := demoClient(t)
+	before := altogic.QueuedStarts()
+	inGoroutines(t, 8, func(int) error {
+		for i := 0; i < 20; i++ {
+			if _, err := c.RunOnce(bg, "billOnDemand"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if altogic.QueuedStarts() == before {
+		t.Error("160 RunOnce calls from 8 goroutines at once: none went through the queue")
+	}
+}
+
 // With every call on the queue (no blocking calls at all), each result reaches the
 // goroutine that made the call, errors included.
 func TestQueuedResultsReachTheirCallers(t *testing.T) {
-	defer altogic.SetMaxDirect(0)()
+	defer altogic.SetRouting(altogic.RouteQueue)()
 	c := demoClient(t)
 	inGoroutines(t, 200, func(g int) error {
 		task := []string{"billOnDemand", "heartbeat", "failingTask"}[g%3]
