@@ -30,17 +30,13 @@ use tokio_util::sync::CancellationToken;
 use crate::client::ConnectionSettings;
 use crate::error::{codes, ApiError};
 use crate::process::{self, ProcessId};
-use crate::transport::build_pool;
 use crate::transport::limit::HostLimit;
+use crate::transport::{build_pool, recently_used};
 
 /// How many requests to one host (scheme, host and port) the started calls of a process have
 /// in flight at most, hence about how many connections they keep to it; more calls wait
 /// their turn. Exported to C as `ALTOGIC_MAX_CONNECTIONS_PER_HOST`.
 pub(crate) const MAX_CONNECTIONS_PER_HOST: usize = 64;
-
-/// Beyond this many connection settings in use, the least recently used pool is closed, as
-/// in [`super::local`].
-const MAX_POOLS: usize = 8;
 
 /// Beyond this many hosts known to one pool, the turns of those no call is using are
 /// forgotten (a host nobody calls has all its turns free, as a new one would), so a process
@@ -160,28 +156,17 @@ impl Background {
         origin: &str,
     ) -> Result<(reqwest::Client, Arc<HostLimit>), ApiError> {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = match pools.iter().rposition(|entry| entry.settings == *settings) {
-            Some(index) => index,
-            None => {
-                let pool = build_pool(settings)?;
-                if pools.len() >= MAX_POOLS {
-                    pools.remove(0);
-                }
-                pools.push(PoolEntry {
+        let entry = recently_used(
+            &mut pools,
+            |entry| entry.settings == *settings,
+            || {
+                Ok(PoolEntry {
                     settings: settings.clone(),
-                    pool,
+                    pool: build_pool(settings)?,
                     hosts: HashMap::new(),
-                });
-                pools.len() - 1
-            }
-        };
-        // Most recently used last (most programs use one pool: it is last already).
-        let last = pools.len() - 1;
-        if index != last {
-            let entry = pools.remove(index);
-            pools.push(entry);
-        }
-        let entry = &mut pools[last];
+                })
+            },
+        )?;
         let limit = match entry.hosts.get(origin) {
             Some(limit) => Arc::clone(limit),
             None => {
@@ -201,6 +186,7 @@ impl Background {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::MAX_POOLS;
     use std::time::Duration;
 
     fn nothing() {}

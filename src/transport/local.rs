@@ -25,12 +25,7 @@ use crate::client::ConnectionSettings;
 use crate::error::{codes, ApiError};
 use crate::process::{self, ProcessId};
 use crate::transport::spin::{spin_then_park, InCall, SpinRecord, SPIN_FOR};
-use crate::transport::{build_pool, cancellable};
-
-/// Pools are per [`ConnectionSettings`]. Most programs use one; beyond this many, a thread
-/// closes its least recently used pool, so memory stays bounded whatever settings a
-/// program uses.
-const MAX_POOLS: usize = 8;
+use crate::transport::{build_pool, cancellable, recently_used};
 
 /// Calls that follow the previous one on this thread more closely than this skip looking
 /// for connections the server closed meanwhile (see [`notice_closed_connections`]): a
@@ -88,19 +83,12 @@ impl Local {
     }
 
     fn pool(&mut self, settings: &ConnectionSettings) -> Result<reqwest::Client, ApiError> {
-        let pools = &mut self.pools;
-        if let Some(index) = pools.iter().position(|(kept, _)| kept == settings) {
-            let entry = pools.remove(index);
-            let pool = entry.1.clone();
-            pools.push(entry);
-            return Ok(pool);
-        }
-        let pool = build_pool(settings)?;
-        if pools.len() >= MAX_POOLS {
-            pools.remove(0);
-        }
-        pools.push((settings.clone(), pool.clone()));
-        Ok(pool)
+        let (_, pool) = recently_used(
+            &mut self.pools,
+            |(kept, _)| kept == settings,
+            || Ok((settings.clone(), build_pool(settings)?)),
+        )?;
+        Ok(pool.clone())
     }
 }
 
@@ -177,6 +165,7 @@ async fn notice_closed_connections() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::MAX_POOLS;
 
     fn pool_count() -> usize {
         LOCAL.with(|slot| {

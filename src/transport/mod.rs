@@ -40,6 +40,38 @@ const BODY_QUOTE_CHARS: usize = 200;
 /// default keep-alive timeout is 5 s).
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
+/// Pools are per [`ConnectionSettings`], in each calling thread ([`local`]) and in the
+/// completion queue's runtime ([`background`]). Most programs use one; beyond this many the
+/// least recently used pool is closed, so memory stays bounded whatever settings a program
+/// uses.
+const MAX_POOLS: usize = 8;
+
+/// The entry of `pools` that `matches`, made with `make` when there is none, moved last
+/// (`pools` keeps the most recently used last); beyond [`MAX_POOLS`] the first one goes.
+fn recently_used<E>(
+    pools: &mut Vec<E>,
+    matches: impl Fn(&E) -> bool,
+    make: impl FnOnce() -> Result<E, ApiError>,
+) -> Result<&mut E, ApiError> {
+    match pools.iter().rposition(matches) {
+        // Most programs use one pool: it is last already.
+        Some(index) if index + 1 == pools.len() => {}
+        Some(index) => {
+            let entry = pools.remove(index);
+            pools.push(entry);
+        }
+        None => {
+            let entry = make()?;
+            if pools.len() >= MAX_POOLS {
+                pools.remove(0);
+            }
+            pools.push(entry);
+        }
+    }
+    let last = pools.len() - 1;
+    Ok(&mut pools[last])
+}
+
 /// A pool of kept-alive connections with these settings.
 pub fn build_pool(settings: &ConnectionSettings) -> Result<reqwest::Client, ApiError> {
     let internal = |err: reqwest::Error| {
@@ -452,6 +484,26 @@ pub fn quote_body(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pools_are_kept_most_recently_used_last_and_bounded() {
+        let mut pools: Vec<usize> = vec![1, 2, 3];
+        let made = |n| move || -> Result<usize, ApiError> { Ok(n) };
+        assert_eq!(*recently_used(&mut pools, |&p| p == 1, made(0)).unwrap(), 1);
+        assert_eq!(pools, [2, 3, 1], "a match moves last");
+        recently_used(&mut pools, |&p| p == 1, made(0)).unwrap();
+        assert_eq!(pools, [2, 3, 1], "the last one stays");
+        for n in 4..=(MAX_POOLS + 2) {
+            recently_used(&mut pools, |&p| p == n, made(n)).unwrap();
+        }
+        assert_eq!(pools.len(), MAX_POOLS);
+        assert_eq!(
+            pools.first(),
+            Some(&1),
+            "2 and 3, the least recently used, went"
+        );
+        assert_eq!(pools.last(), Some(&(MAX_POOLS + 2)));
+    }
 
     #[test]
     fn quotes_are_short_and_single_line() {
