@@ -23,8 +23,16 @@ func SetRouting(route int32) (restore func()) {
 	return func() { routing.Store(old) }
 }
 
-// QueuedStarts is the number of calls started on the queue so far.
-func QueuedStarts() int64 { return queuedStarts.Load() }
+// QueuedStarts is the number of calls the queue took so far (the last tag it gave).
+func QueuedStarts() uint64 {
+	q := queueShared.Load()
+	if q == nil {
+		return 0
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.next
+}
 
 // QueuedCalls is the number of calls started on the queue whose result did not come out.
 func QueuedCalls() int {

@@ -58,8 +58,6 @@ var routing atomic.Int32
 const queuedAfterOverlapFor = 100 * time.Millisecond
 
 var (
-	// queuedStarts counts the calls started on the queue (for the tests).
-	queuedStarts atomic.Int64
 	// shortCalls counts the RunOnce and GetStatus calls in progress, on either path.
 	shortCalls atomic.Int32
 	// lastOverlap is when a call last started while another was in progress, as time
@@ -206,7 +204,6 @@ func (q *completionQueue) call(c *Client, op int, cArg *C.char, timeoutMs C.uint
 	q.calls[tag] = ch // before the start: the result may come out at once
 	q.mu.Unlock()
 	cTag := C.uint64_t(tag)
-	queuedStarts.Add(1)
 	switch op {
 	case opRunOnce:
 		refused = C.altogic_task_run_once_start(c.ptr, cArg, q.ptr, cTag, token)
