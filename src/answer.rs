@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use reqwest::StatusCode;
+use http::StatusCode;
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;

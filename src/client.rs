@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -97,7 +97,7 @@ pub struct ConnectionSettings {
 pub struct Client {
     /// `{envUrl}/_api/rest/v1/task`, parsed once: parsing a URL (host included) on every call
     /// was a measurable part of a call's cost.
-    task_url: reqwest::Url,
+    task_url: url::Url,
     /// `scheme://host:port` of `task_url`, the key of the host's turns in a completion
     /// queue's pools: made once, since serializing it on every started call showed in
     /// profiles.
@@ -118,7 +118,7 @@ impl Client {
         options: ClientOptions,
     ) -> Result<Client, ApiError> {
         let base_url = normalize_env_url(env_url)?;
-        let task_url = reqwest::Url::parse(&format!("{base_url}{TASK_PATH}")).map_err(|err| {
+        let task_url = url::Url::parse(&format!("{base_url}{TASK_PATH}")).map_err(|err| {
             invalid_argument(format!(
                 "envUrl {:?} cannot take the task path: {err}",
                 without_userinfo(env_url)
@@ -184,7 +184,7 @@ impl Client {
     }
 
     /// `{envUrl}/_api/rest/v1/task`, where runOnce posts.
-    pub fn task_url(&self) -> &reqwest::Url {
+    pub fn task_url(&self) -> &url::Url {
         &self.task_url
     }
 
@@ -194,7 +194,7 @@ impl Client {
     }
 
     /// `{envUrl}/_api/rest/v1/task/{segment}`; `segment` is already percent-encoded.
-    pub fn task_status_url(&self, segment: &str) -> reqwest::Url {
+    pub fn task_status_url(&self, segment: &str) -> url::Url {
         let mut url = self.task_url.clone();
         // Only the path is parsed again, not the host.
         let path = format!("{}/{segment}", self.task_url.path());
@@ -346,8 +346,8 @@ pub fn normalize_env_url(env_url: &str) -> Result<String, ApiError> {
     if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(invalid("contains white space or control characters"));
     }
-    let parsed = reqwest::Url::parse(trimmed)
-        .map_err(|err| invalid(&format!("is not a valid URL ({err})")))?;
+    let parsed =
+        url::Url::parse(trimmed).map_err(|err| invalid(&format!("is not a valid URL ({err})")))?;
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(invalid("has no host"));
     }

@@ -5,7 +5,7 @@
 //! The bottom of the crate with [`crate::info`]: every other module may use it, it uses
 //! none of them.
 
-use reqwest::StatusCode;
+use http::StatusCode;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 

@@ -19,20 +19,37 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+use base64::Engine as _;
+use http::HeaderValue;
+use percent_encoding::percent_decode_str;
+
 use crate::error::{invalid_named_argument, without_userinfo, ApiError};
 
 /// The proxy of a client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Proxy {
-    url: reqwest::Url,
+    url: url::Url,
     /// Where it was configured: `proxy` (the option) or the environment variable's name.
     pub origin: &'static str,
+    /// `Basic` credentials from the URL's user name and password, marked sensitive so that
+    /// no `Debug` output shows them.
+    authorization: Option<HeaderValue>,
+}
+
+/// Without credentials, like every other way the proxy is shown.
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("url", &self.shown())
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Proxy {
-    /// The URL, credentials included, for the HTTP stack only.
-    pub fn url(&self) -> &reqwest::Url {
-        &self.url
+    /// `Proxy-Authorization` for the proxy, when its URL carries credentials.
+    pub fn authorization(&self) -> Option<&HeaderValue> {
+        self.authorization.as_ref()
     }
 
     /// `scheme://host:port` without credentials, for messages and the log.
@@ -85,7 +102,7 @@ fn variable(names: [&'static str; 2]) -> Option<(&'static str, String)> {
 
 /// The proxy for requests to `target`: from the option when given (`""`: none), else from
 /// the environment.
-pub fn for_target(option: Option<&str>, target: &reqwest::Url) -> Result<Option<Proxy>, ApiError> {
+pub fn for_target(option: Option<&str>, target: &url::Url) -> Result<Option<Proxy>, ApiError> {
     if let Some(option) = option {
         let option = option.trim();
         if option.is_empty() {
@@ -126,7 +143,7 @@ fn parse(origin: &'static str, text: &str) -> Result<Proxy, ApiError> {
             ),
         )
     };
-    let url = reqwest::Url::parse(&with_scheme)
+    let url = url::Url::parse(&with_scheme)
         .map_err(|err| refuse(&format!("is not a valid URL ({err})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(refuse("is not an http:// or https:// proxy"));
@@ -134,7 +151,30 @@ fn parse(origin: &'static str, text: &str) -> Result<Proxy, ApiError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(refuse("has no host"));
     }
-    Ok(Proxy { url, origin })
+    let authorization = basic_authorization(&url)
+        .map_err(|why| refuse(&format!("has credentials that cannot be sent ({why})")))?;
+    Ok(Proxy {
+        url,
+        origin,
+        authorization,
+    })
+}
+
+/// `Basic base64(user:password)` from the URL's percent-decoded credentials, as curl and Go
+/// send them; none without a user name or password.
+fn basic_authorization(url: &url::Url) -> Result<Option<HeaderValue>, String> {
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(None);
+    }
+    let decoded = |text: &str| percent_decode_str(text).collect::<Vec<u8>>();
+    let mut credentials = decoded(url.username());
+    credentials.push(b':');
+    credentials.extend(decoded(url.password().unwrap_or_default()));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    let mut value =
+        HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|err| err.to_string())?;
+    value.set_sensitive(true);
+    Ok(Some(value))
 }
 
 /// A refused proxy value, quoted without what could be a password.
@@ -272,6 +312,40 @@ mod tests {
             let error = parse("proxy", bad).unwrap_err();
             assert_eq!(error.items[0]["details"]["argument"], "proxy", "{bad}");
         }
+        let error = parse("HTTPS_PROXY", "ftp://user:secret@p").unwrap_err();
+        let message = error.items[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("HTTPS_PROXY") && !message.contains("secret"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn credentials_become_basic_authorization_never_shown() {
+        let proxy = parse("proxy", "http://us%40er:p%3Ass@proxy.example:3128").unwrap();
+        let authorization = proxy.authorization().unwrap();
+        // base64("us@er:p:ss")
+        assert_eq!(authorization.to_str().unwrap(), "Basic dXNAZXI6cDpzcw==");
+        let debug = format!("{proxy:?}");
+        assert!(
+            !debug.contains("dXNAZXI6cDpzcw") && !debug.contains("p%3Ass"),
+            "{debug}"
+        );
+        assert_eq!(
+            parse("proxy", "http://user@p:1")
+                .unwrap()
+                .authorization()
+                .unwrap(),
+            "Basic dXNlcjo="
+        );
+        assert!(parse("proxy", "http://p:1")
+            .unwrap()
+            .authorization()
+            .is_none());
+    }
+
+    #[test]
+    fn refused_values_never_show_a_password() {
         let error = parse("HTTPS_PROXY", "ftp://user:secret@p").unwrap_err();
         let message = error.items[0]["message"].as_str().unwrap();
         assert!(

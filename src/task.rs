@@ -12,8 +12,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use http::Method;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use reqwest::Method;
 use serde_json::json;
 
 pub use crate::answer::{interpret, TaskResult};
@@ -22,7 +22,7 @@ use crate::client::Client;
 use crate::error::{codes, invalid_named_argument, missing_value, ApiError};
 use crate::info::TaskInfo;
 use crate::transport::limit::HostLimit;
-use crate::transport::{self, Request};
+use crate::transport::{self, Pool, Request};
 
 const INVALID_SESSION_TOKEN: &str = "invalid_session_token";
 const MISSING_SESSION_TOKEN: &str = "missing_session_token";
@@ -61,10 +61,10 @@ pub enum Call {
     /// `POST {envUrl}/_api/rest/v1/task` with this JSON body.
     RunOnce { body: String },
     /// `GET {envUrl}/_api/rest/v1/task/{taskId}`.
-    Status { url: reqwest::Url },
+    Status { url: url::Url },
     /// Polls `url` until the execution ends, or `timeout` (None: no deadline of its own).
     Wait {
-        url: reqwest::Url,
+        url: url::Url,
         task_id: String,
         timeout: Option<Duration>,
     },
@@ -125,7 +125,7 @@ impl Client {
         })
     }
 
-    fn checked_status_url(&self, task_id: &str) -> Result<reqwest::Url, ApiError> {
+    fn checked_status_url(&self, task_id: &str) -> Result<url::Url, ApiError> {
         if task_id.trim().is_empty() {
             return Err(missing_value("task_id"));
         }
@@ -220,7 +220,7 @@ impl Client {
     /// future, or run it inside `transport::cancellable`.
     pub async fn execute(
         &self,
-        pool: &reqwest::Client,
+        pool: &Pool,
         call: Call,
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult {
@@ -236,12 +236,12 @@ impl Client {
     /// thousands of calls waiting for one, or pausing between polls, stay small.
     pub fn execute_limited<'a>(
         &'a self,
-        pool: &'a reqwest::Client,
+        pool: &'a Pool,
         limit: &'a HostLimit,
         call: Call,
     ) -> Sending<'a> {
         Box::pin(async move {
-            let send = move |method, url: reqwest::Url, json_body, deadline, description| {
+            let send = move |method, url: url::Url, json_body, deadline, description| {
                 let waiting: Sending<'a> = Box::pin(async move {
                     let (turn, left) = limit.turn(deadline, description, &url).await?;
                     let sending: Sending<'a> =
@@ -266,7 +266,7 @@ impl Client {
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult
     where
-        S: Fn(Method, reqwest::Url, Option<String>, Duration, &'static str) -> F,
+        S: Fn(Method, url::Url, Option<String>, Duration, &'static str) -> F,
         F: Future<Output = TaskResult>,
     {
         match call {
@@ -294,13 +294,13 @@ impl Client {
     async fn wait<S, F>(
         &self,
         send: &S,
-        url: reqwest::Url,
+        url: url::Url,
         task_id: &str,
         timeout: Option<Duration>,
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult
     where
-        S: Fn(Method, reqwest::Url, Option<String>, Duration, &'static str) -> F,
+        S: Fn(Method, url::Url, Option<String>, Duration, &'static str) -> F,
         F: Future<Output = TaskResult>,
     {
         let started = Instant::now();
@@ -355,9 +355,9 @@ impl Client {
     /// One request and its answer within `deadline`.
     async fn exchange(
         &self,
-        pool: &reqwest::Client,
+        pool: &Pool,
         method: Method,
-        url: reqwest::Url,
+        url: url::Url,
         json_body: Option<String>,
         deadline: Duration,
         description: &str,
@@ -427,7 +427,7 @@ fn wait_timeout(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::StatusCode;
+    use http::StatusCode;
 
     fn status(code: u16) -> StatusCode {
         StatusCode::from_u16(code).unwrap()

@@ -141,7 +141,7 @@ impl ExtraTrust {
 
 /// The first error in `err`'s chain for which `find` answers. `io::Error` hides the error
 /// it wraps from `source()`, so it is looked into with `get_ref()`.
-fn find_in_chain<'a, T>(
+pub(crate) fn find_in_chain<'a, T>(
     err: &'a (dyn std::error::Error + 'static),
     find: &impl Fn(&'a (dyn std::error::Error + 'static)) -> Option<T>,
 ) -> Option<T> {

@@ -83,6 +83,7 @@ fn run_once_sends_what_the_official_client_sends() {
     assert_eq!(header(&result, "x-client"), Some("altogic-c"));
     assert_eq!(header(&result, "x-client-key"), Some("the-client-key"));
     assert_eq!(header(&result, "content-type"), Some("application/json"));
+    assert_eq!(header(&result, "accept"), Some("*/*"), "as fetch sends it");
     assert_eq!(header(&result, "authorization"), None);
     assert_eq!(header(&result, "session"), None);
     assert_eq!(result["info"]["status"], "pending");

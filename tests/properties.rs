@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 use altogic::error::codes;
 use altogic::task::{interpret, task_path_segment};
 use altogic::{Client, ClientOptions};
+use http::StatusCode;
 use proptest::prelude::*;
-use reqwest::StatusCode;
 use serde_json::Value;
 use support::fixture::Fixture;
 

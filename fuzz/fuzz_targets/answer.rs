@@ -6,7 +6,7 @@
 
 use altogic::task::interpret;
 use libfuzzer_sys::fuzz_target;
-use reqwest::StatusCode;
+use http::StatusCode;
 use serde_json::Value;
 
 /// Results are never much larger than this, whatever the body (see src/answer.rs).

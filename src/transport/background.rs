@@ -31,7 +31,7 @@ use crate::client::ConnectionSettings;
 use crate::error::{codes, ApiError};
 use crate::process::{self, ProcessId};
 use crate::transport::limit::HostLimit;
-use crate::transport::{build_pool, recently_used};
+use crate::transport::{build_pool, recently_used, Pool};
 
 /// How many requests to one host (scheme, host and port) the started calls of a process have
 /// in flight at most, hence about how many connections they keep to it; more calls wait
@@ -52,7 +52,7 @@ const THREAD_NAME: &str = "altogic-queue";
 /// A pool for one [`ConnectionSettings`], and the turns of each host it talks to.
 struct PoolEntry {
     settings: ConnectionSettings,
-    pool: reqwest::Client,
+    pool: Pool,
     /// By origin, `scheme://host:port`.
     hosts: HashMap<String, Arc<HostLimit>>,
 }
@@ -154,7 +154,7 @@ impl Background {
         &self,
         settings: &ConnectionSettings,
         origin: &str,
-    ) -> Result<(reqwest::Client, Arc<HostLimit>), ApiError> {
+    ) -> Result<(Pool, Arc<HostLimit>), ApiError> {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = recently_used(
             &mut pools,

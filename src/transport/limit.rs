@@ -35,7 +35,7 @@ impl HostLimit {
         &self,
         deadline: Duration,
         description: &str,
-        url: &reqwest::Url,
+        url: &url::Url,
     ) -> Result<(SemaphorePermit<'_>, Duration), ApiError> {
         let started = tokio::time::Instant::now();
         let waited = tokio::time::timeout(deadline, self.turns.acquire()).await;
@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn turns_are_bounded_and_given_back() {
-        let url = reqwest::Url::parse("http://127.0.0.1:9/x").unwrap();
+        let url = url::Url::parse("http://127.0.0.1:9/x").unwrap();
         let limit = HostLimit::new(2);
         runtime().block_on(async {
             let long = Duration::from_secs(5);

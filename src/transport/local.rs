@@ -25,7 +25,7 @@ use crate::client::ConnectionSettings;
 use crate::error::{codes, ApiError};
 use crate::process::{self, ProcessId};
 use crate::transport::spin::{spin_then_park, InCall, SpinRecord, SPIN_FOR};
-use crate::transport::{build_pool, cancellable, recently_used};
+use crate::transport::{build_pool, cancellable, recently_used, Pool};
 
 /// Calls that follow the previous one on this thread more closely than this skip looking
 /// for connections the server closed meanwhile (see [`notice_closed_connections`]): a
@@ -42,7 +42,7 @@ struct Local {
     /// Whether this thread's spins find their answers.
     spin: SpinRecord,
     /// Most recently used last.
-    pools: Vec<(ConnectionSettings, reqwest::Client)>,
+    pools: Vec<(ConnectionSettings, Pool)>,
 }
 
 /// The thread-local slot of a thread's [`Local`].
@@ -82,7 +82,7 @@ impl Local {
         })
     }
 
-    fn pool(&mut self, settings: &ConnectionSettings) -> Result<reqwest::Client, ApiError> {
+    fn pool(&mut self, settings: &ConnectionSettings) -> Result<Pool, ApiError> {
         let (_, pool) = recently_used(
             &mut self.pools,
             |(kept, _)| kept == settings,
@@ -119,7 +119,7 @@ pub fn block_on<T, F>(
     cancel: Option<&CancelToken>,
     description: &str,
     one_request: bool,
-    work: impl FnOnce(reqwest::Client) -> F,
+    work: impl FnOnce(Pool) -> F,
 ) -> Result<T, ApiError>
 where
     F: Future<Output = Result<T, ApiError>>,

@@ -9,12 +9,20 @@
 //!
 //! Both build their pools with [`build_pool`] and send with [`send`].
 //!
-//! Why async reqwest rather than `reqwest::blocking`: a blocking client owns a thread each,
-//! and its timeout does not bound a body that trickles in one byte at a time. Here
-//! `tokio::time::timeout` bounds the whole call, body included, and a cancellation token
-//! ends it at any point ([`cancellable`]).
+//! A pool is hyper-util's HTTP/1.1 client (kept-alive connections per host, closed after
+//! [`POOL_IDLE_TIMEOUT`] idle, a request resent when the connection it was given turned out
+//! closed before any of it was written) over the library's own [`connect::Connector`] (TCP,
+//! TLS, proxies). Async, driven by tokio: `tokio::time::timeout` bounds the whole call,
+//! body included (a blocking client's timeout does not bound a body that trickles in one
+//! byte at a time), and a cancellation token ends it at any point ([`cancellable`]).
+//!
+//! Why not reqwest, which 1.0 used: its layers (a URL parsed again on every request, the
+//! redirect and header plumbing) cost more than the rest of a request's CPU on the
+//! library's side. Measured on one thread with 4 requests in flight against nginx on
+//! 127.0.0.1: reqwest 25.6 µs of CPU per request, hyper-util's client 17.8 µs.
 
 pub mod background;
+pub mod connect;
 pub mod limit;
 pub mod local;
 mod spin;
@@ -23,8 +31,13 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION};
-use reqwest::{Method, StatusCode};
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION, PROXY_AUTHORIZATION};
+use http::{Method, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Body as _;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::json;
 
 use crate::cancel::{cancelled_error, CancelToken};
@@ -33,6 +46,10 @@ use crate::error::{codes, invalid_argument, reason_phrase, ApiError};
 use crate::log;
 use crate::proxy::Proxy;
 use crate::tls;
+use connect::{ConnectTimedOut, Connector, TunnelRefused};
+
+/// Kept-alive connections for one [`ConnectionSettings`]; cheap to clone.
+pub type Pool = HyperClient<Connector, Full<Bytes>>;
 
 /// How many characters of a body are quoted in an error message.
 const BODY_QUOTE_CHARS: usize = 200;
@@ -73,34 +90,20 @@ fn recently_used<E>(
 }
 
 /// A pool of kept-alive connections with these settings.
-pub fn build_pool(settings: &ConnectionSettings) -> Result<reqwest::Client, ApiError> {
-    let internal = |err: reqwest::Error| {
+pub fn build_pool(settings: &ConnectionSettings) -> Result<Pool, ApiError> {
+    let connector = Connector::new(settings).map_err(|why| {
         ApiError::client(
             codes::INTERNAL_ERROR,
-            format!("could not build the HTTP client: {}", error_chain(&err)),
+            format!("could not build the HTTP client: {why}"),
             None,
         )
-    };
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(settings.connect_timeout)
-        // Never follow: an Authorization header must not reach another origin.
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT);
-    if settings.uses_tls {
-        // The trust store is read only by clients that speak TLS.
-        let config = match &settings.extra_trust {
-            Some(extra) => extra.config(),
-            None => tls::default_config(),
-        };
-        builder = builder.use_preconfigured_tls((*config).clone());
-    }
-    // The proxy was chosen when the client was made (crate::proxy); reqwest's own reading
-    // of the environment is off either way.
-    builder = match &settings.proxy {
-        None => builder.no_proxy(),
-        Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy.url().clone()).map_err(internal)?),
-    };
-    builder.build().map_err(internal)
+    })?;
+    // Redirects are never followed (an Authorization header must not reach another
+    // origin): this client has no such layer, and [`exchange`] reports a 3xx as an error.
+    Ok(HyperClient::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_timer(TokioTimer::new())
+        .build(connector))
 }
 
 /// Runs `work` until it completes or `cancel` is triggered, whichever comes first; the
@@ -129,7 +132,7 @@ async fn triggered(cancel: Option<&CancelToken>) {
 /// One request to send.
 pub struct Request<'a> {
     pub method: Method,
-    pub url: reqwest::Url,
+    pub url: url::Url,
     pub headers: HeaderMap,
     /// A JSON body; sets `Content-Type: application/json`.
     pub json_body: Option<String>,
@@ -159,7 +162,7 @@ struct Progress {
 
 /// Sends the request on `pool` and reads the answer, all within `request.deadline`. A 3xx
 /// answer is an error: redirects are never followed.
-pub async fn send(pool: &reqwest::Client, request: Request<'_>) -> Result<Response, ApiError> {
+pub async fn send(pool: &Pool, request: Request<'_>) -> Result<Response, ApiError> {
     let started = Instant::now();
     let description = request.description;
     let deadline = request.deadline;
@@ -210,45 +213,54 @@ fn add_http_status(error: &mut ApiError, status: u16) {
 /// Whether a request that failed this way may be sent again. A GET is idempotent: when it
 /// failed after the connection was made but before any byte of the answer (typically a
 /// kept-alive connection the server had just closed), it is sent once more, as Go's
-/// net/http does. A POST (runOnce) is never resent here: hyper already resends a request
-/// none of which was written, and anything else might run the task twice.
-fn may_retry(method: &Method, err: &reqwest::Error, retries: u32) -> bool {
-    retries == 0 && *method == Method::GET && !err.is_connect() && !err.is_timeout()
+/// net/http does. A POST (runOnce) is never resent here: hyper-util already resends a
+/// request none of which was written, and anything else might run the task twice.
+fn may_retry(method: &Method, err: &hyper_util::client::legacy::Error, retries: u32) -> bool {
+    retries == 0 && *method == Method::GET && !err.is_connect()
 }
 
 async fn exchange(
-    pool: &reqwest::Client,
+    pool: &Pool,
     mut request: Request<'_>,
     progress: &Progress,
 ) -> Result<Response, ApiError> {
-    let mut builder = pool
-        .request(request.method.clone(), request.url.clone())
-        .headers(std::mem::take(&mut request.headers));
-    if let Some(body) = request.json_body.take() {
-        builder = builder
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body);
+    let uri: Uri = request.url.as_str().parse().map_err(|err| {
+        // The request itself cannot be made (an id that makes the URL unusable, say):
+        // asking again would fail the same way, so it is no network error.
+        invalid_argument(format!(
+            "{} could not be sent: {} is not a usable URL ({err})",
+            request.description, request.url
+        ))
+    })?;
+    let mut headers = std::mem::take(&mut request.headers);
+    // What fetch, hence the official clients, send.
+    headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    let body = match request.json_body.take() {
+        Some(body) => {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Bytes::from(body)
+        }
+        None => Bytes::new(),
+    };
+    if request.url.scheme() == "http" {
+        // In absolute form on the proxy's connection: the proxy reads its credentials here.
+        if let Some(authorization) = request.proxy.and_then(Proxy::authorization) {
+            headers.insert(PROXY_AUTHORIZATION, authorization.clone());
+        }
     }
-    let http_request = builder
-        .build()
-        .map_err(|err| transport_error(&request, &err))?;
     let mut retries = 0;
-    let mut response = loop {
-        // A request with a string body or none always clones.
-        let Some(attempt) = http_request.try_clone() else {
-            return Err(ApiError::client(
-                codes::INTERNAL_ERROR,
-                "the request could not be copied for sending",
-                None,
-            ));
-        };
-        match pool.execute(attempt).await {
+    let response = loop {
+        let mut attempt = http::Request::new(Full::new(body.clone()));
+        *attempt.method_mut() = request.method.clone();
+        *attempt.uri_mut() = uri.clone();
+        *attempt.headers_mut() = headers.clone();
+        match pool.request(attempt).await {
             Ok(response) => break response,
             Err(err) if may_retry(&request.method, &err, retries) => {
                 retries += 1;
                 progress.retries.store(retries, Ordering::Relaxed);
             }
-            Err(err) => return Err(transport_error(&request, &err)),
+            Err(err) => return Err(transport_error(&request, &err, err.is_connect())),
         }
     };
     let status = response.status();
@@ -280,17 +292,22 @@ async fn exchange(
             Some(json!({ "httpStatus": status.as_u16(), "maxResponseBytes": limit })),
         )
     };
-    if let Some(length) = response.content_length() {
+    let mut incoming = response.into_body();
+    if let Some(length) = incoming.size_hint().exact() {
         if length > limit {
             return Err(too_large(length));
         }
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|err| {
-        let mut error = transport_error(&request, &err);
-        add_http_status(&mut error, status.as_u16());
-        error
-    })? {
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(|err| {
+            let mut error = transport_error(&request, &err, false);
+            add_http_status(&mut error, status.as_u16());
+            error
+        })?;
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers
+        };
         let total = body.len() as u64 + chunk.len() as u64;
         if total > limit {
             return Err(too_large(total));
@@ -328,17 +345,15 @@ fn redirect_error(status: StatusCode, location: Option<String>, url: &str) -> Ap
     error
 }
 
-fn transport_error(request: &Request<'_>, err: &reqwest::Error) -> ApiError {
+/// The error of a request that got no usable answer. `connecting`: it failed before a
+/// connection was made.
+fn transport_error(
+    request: &Request<'_>,
+    err: &(dyn std::error::Error + 'static),
+    connecting: bool,
+) -> ApiError {
     let description = request.description;
     let url = request.url.as_str();
-    if err.is_builder() {
-        // The request itself could not be made (an id that makes the URL unusable, say):
-        // asking again would fail the same way, so it is no network error.
-        return invalid_argument(format!(
-            "{description} could not be sent: {}",
-            error_chain(&without_url(err))
-        ));
-    }
     let host = request.url.host_str().unwrap_or_default();
     if let Some(tls_failure) = tls::rustls_error(err) {
         return tls::tls_error(description, url, host, tls_failure);
@@ -346,17 +361,15 @@ fn transport_error(request: &Request<'_>, err: &reqwest::Error) -> ApiError {
     if tls::closed_during_handshake(err) {
         return tls::tls_error(description, url, host, &rustls::Error::HandshakeNotComplete);
     }
-    if let Some(proxy) = request.proxy {
-        // hyper-util keeps its tunnel's error type private; its text is pinned by
-        // Cargo.lock and by tests/proxy.rs.
-        let chain = error_chain(&without_url(err));
-        if chain.contains("tunnel error: proxy authorization required") {
-            return proxy_refused(request, proxy, Some(407));
-        }
-        if chain.contains("tunnel error: unsuccessful") {
-            return proxy_refused(request, proxy, None);
-        }
+    if let (Some(proxy), Some(refused)) = (
+        request.proxy,
+        tls::find_in_chain(err, &|err| err.downcast_ref::<TunnelRefused>()),
+    ) {
+        return proxy_refused(request, proxy, refused.status);
     }
+    // hyper-util's own error only names the phase ("client error (Connect)"): the causes
+    // say what happened.
+    let causes = error_chain(err.source().unwrap_or(err));
     let through = request
         .proxy
         .map(|proxy| {
@@ -367,18 +380,17 @@ fn transport_error(request: &Request<'_>, err: &reqwest::Error) -> ApiError {
             )
         })
         .unwrap_or_default();
-    if err.is_timeout() {
-        // reqwest's own connect timeout.
+    if tls::find_in_chain(err, &|err| err.downcast_ref::<ConnectTimedOut>()).is_some() {
         return ApiError::client(
             codes::TIMEOUT,
             format!(
-                "{description} could not connect to {url}{through} in time (connectTimeoutMs): {}",
-                error_chain(&without_url(err))
+                "{description} could not connect to {url}{through} in time (connectTimeoutMs): \
+                 {causes}"
             ),
             None,
         );
     }
-    let phase = if err.is_connect() {
+    let phase = if connecting {
         "could not connect to"
     } else {
         "lost the connection to"
@@ -390,40 +402,9 @@ fn transport_error(request: &Request<'_>, err: &reqwest::Error) -> ApiError {
     };
     ApiError::client(
         codes::NETWORK_ERROR,
-        format!(
-            "{description} {phase} {url}{through}: {}. {advice}",
-            error_chain(&without_url(err))
-        ),
+        format!("{description} {phase} {url}{through}: {causes}. {advice}"),
         request.proxy.map(|proxy| json!({ "proxy": proxy.shown() })),
     )
-}
-
-/// reqwest's error without the URL it repeats in its text (the message names it once).
-fn without_url(err: &reqwest::Error) -> impl std::error::Error + '_ {
-    struct Bare<'a>(&'a reqwest::Error, String);
-    impl std::fmt::Debug for Bare<'_> {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(&self.1)
-        }
-    }
-    impl std::fmt::Display for Bare<'_> {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(&self.1)
-        }
-    }
-    impl std::error::Error for Bare<'_> {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            std::error::Error::source(self.0)
-        }
-    }
-    let text = match err.url() {
-        Some(url) => err
-            .to_string()
-            .replace(&format!(" for url ({url})"), "")
-            .replace(&format!(" ({url})"), ""),
-        None => err.to_string(),
-    };
-    Bare(err, text)
 }
 
 /// `proxy_error`: the proxy refused to carry the request.
@@ -432,6 +413,9 @@ fn proxy_refused(request: &Request<'_>, proxy: &Proxy, status: Option<u16>) -> A
         Some(407) => " with HTTP 407 Proxy Authentication Required: it wants credentials \
                       (http://user:password@proxy:port) or other ones"
             .to_owned(),
+        Some(status) if request.url.scheme() == "https" => {
+            format!(" (it refused the CONNECT tunnel with HTTP {status})")
+        }
         Some(status) => format!(" with HTTP {status}"),
         None => " (it refused the CONNECT tunnel)".to_owned(),
     };
