@@ -526,7 +526,11 @@ struct AltogicQueue *altogic_queue_new(char **error_out);
  * The queue's readiness descriptor: readable while at least one result waits in the queue
  * (level-triggered), not readable once it is drained. Every time the queue goes from empty
  * to non-empty the descriptor becomes readable anew, so edge-triggered pollers (EPOLLET,
- * Go's runtime poller) see each arrival after a drain.
+ * Go's runtime poller) see each arrival after a drain. One exception: a result that comes
+ * while a thread is blocked in `altogic_queue_next` goes to that thread without making the
+ * descriptor readable (it would only wake a poller for a result already spoken for); should
+ * more results be waiting when that thread takes its own, the descriptor becomes readable
+ * then.
  *
  * Watch it for reading with epoll, poll, select, `loop.add_reader` and the like; never
  * read, write or close it (the queue owns it; it is closed by `altogic_queue_free`).

@@ -6,7 +6,10 @@
 //! empty to non-empty and cleared when it is drained, both under the queue's lock: so it is
 //! raised exactly while a result waits (what poll and epoll see, level-triggered), and every
 //! empty → non-empty transition raises it anew (what an edge-triggered poller such as Go's
-//! needs).
+//! needs). Except for a result that comes while a taker is blocked in [`Queue::next`]: that
+//! taker is woken and takes it, and raises the signal only if it leaves more results behind.
+//! Raising it too would cost two system calls per result (raise, then clear when taken),
+//! and wake any poller, for a result already spoken for.
 //!
 //! Closing a queue ([`Queue::close`]) refuses new calls, cancels the running ones, drops the
 //! results nobody took, wakes the threads waiting in `next`, and waits (bounded) for the
@@ -53,6 +56,8 @@ struct State {
     takers: usize,
     /// Takers blocked on `arrived` (a notification is a system call: only for them).
     sleepers: usize,
+    /// Whether the readiness signal is raised.
+    announced: bool,
 }
 
 struct Shared {
@@ -85,10 +90,11 @@ impl Shared {
             return;
         }
         state.results.push_back((tag, result));
-        if state.results.len() == 1 {
+        let sleepers = state.sleepers;
+        if state.results.len() == 1 && sleepers == 0 {
+            state.announced = true;
             self.readiness.raise();
         }
-        let sleepers = state.sleepers;
         drop(state);
         if sleepers > 0 {
             self.arrived.notify_one();
@@ -258,7 +264,13 @@ impl Queue {
         let taken = loop {
             if let Some(taken) = state.results.pop_front() {
                 if state.results.is_empty() {
-                    shared.readiness.clear();
+                    if state.announced {
+                        state.announced = false;
+                        shared.readiness.clear();
+                    }
+                } else if !state.announced {
+                    state.announced = true;
+                    shared.readiness.raise();
                 }
                 break Some(taken);
             }
@@ -311,6 +323,7 @@ impl Queue {
             let mut state = shared.lock();
             state.closed = true;
             dropped = std::mem::take(&mut state.results);
+            state.announced = false;
             shared.readiness.clear();
         }
         shared.closing.trigger();
@@ -494,6 +507,39 @@ mod tests {
         tags.sort_unstable();
         assert_eq!(tags, (0..1000).collect::<Vec<u64>>());
         assert!(!recorder.raised.load(Ordering::SeqCst));
+    }
+
+    /// Starts a thread blocked in `next`, once it is.
+    fn blocked_taker(queue: &Arc<Queue>) -> std::thread::JoinHandle<Option<u64>> {
+        let taker = {
+            let queue = Arc::clone(queue);
+            std::thread::spawn(move || queue.next(Some(Duration::from_secs(10))).map(|(t, _)| t))
+        };
+        while queue.shared.lock().sleepers == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        taker
+    }
+
+    #[test]
+    fn a_result_for_a_blocked_taker_raises_the_signal_only_for_what_it_leaves() {
+        let (queue, recorder) = queue();
+        let queue = Arc::new(queue);
+        let missing = || Err(crate::error::missing_value("task_id"));
+
+        let taker = blocked_taker(&queue);
+        queue.start(missing(), 1, None).unwrap();
+        assert_eq!(taker.join().unwrap(), Some(1));
+        assert_eq!(recorder.raises.load(Ordering::SeqCst), 0, "spoken for");
+
+        let taker = blocked_taker(&queue);
+        queue.start(missing(), 2, None).unwrap();
+        queue.start(missing(), 3, None).unwrap();
+        assert_eq!(taker.join().unwrap(), Some(2));
+        assert!(recorder.raised.load(Ordering::SeqCst), "3 waits: raised");
+        assert_eq!(queue.next(Some(Duration::ZERO)).unwrap().0, 3);
+        assert!(!recorder.raised.load(Ordering::SeqCst), "drained: cleared");
+        assert!(queue.close(Duration::from_millis(100)));
     }
 
     #[test]
