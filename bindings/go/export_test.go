@@ -23,6 +23,17 @@ func SetRouting(route int32) (restore func()) {
 	return func() { routing.Store(old) }
 }
 
+// QueueWaitsInLibrary tells whether the queue's goroutine waits in altogic_queue_next
+// (holding a thread) rather than in Go's poller.
+func QueueWaitsInLibrary() bool {
+	q := queueShared.Load()
+	return q != nil && q.waitsInLibrary.Load()
+}
+
+// LibraryWaitFor is how long the queue's goroutine keeps waiting in the library after the
+// last queued RunOnce or GetStatus call ended, at most.
+const LibraryWaitFor = libraryWaitFor
+
 // QueuedStarts is the number of calls the queue took so far (the last tag it gave).
 func QueuedStarts() uint64 {
 	q := queueShared.Load()
@@ -57,8 +68,7 @@ func UseQueueWithoutPoller() (restore func()) {
 	if q == nil {
 		panic("no queue")
 	}
-	q.file.Close()
-	q.file = nil
+	q.withoutPoller = true
 	go q.read()
 	old := queueShared.Swap(q)
 	return func() { queueShared.Store(old) }

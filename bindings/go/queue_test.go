@@ -383,6 +383,58 @@ func TestOverlappingCallsAreQueued(t *testing.T) {
 	}
 }
 
+// While RunOnce calls are in flight through the queue, its goroutine waits in the library
+// (one thread); soon after they end it is back in Go's poller, and waits alone never take
+// it out of there.
+func TestQueueGoroutineWaitsInTheLibraryOnlyWhileShortCallsAreQueued(t *testing.T) {
+	defer altogic.SetRouting(altogic.RouteQueue)()
+	c := demoClient(t)
+	var inLibrary atomic.Bool
+	inGoroutines(t, 4, func(int) error {
+		for i := 0; i < 50; i++ {
+			if _, err := c.RunOnce(bg, "billOnDemand"); err != nil {
+				return err
+			}
+			if altogic.QueueWaitsInLibrary() {
+				inLibrary.Store(true)
+			}
+		}
+		return nil
+	})
+	if !inLibrary.Load() {
+		t.Error("200 queued RunOnce calls from 4 goroutines: the queue's goroutine never waited in the library")
+	}
+	backInPoller := func() bool {
+		deadline := time.Now().Add(altogic.LibraryWaitFor + 2*time.Second)
+		for time.Now().Before(deadline) {
+			if !altogic.QueueWaitsInLibrary() {
+				return true
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return false
+	}
+	if !backInPoller() {
+		t.Fatal("the queue's goroutine still waits in the library after the calls ended")
+	}
+	info, err := c.RunOnce(bg, "heartbeat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !backInPoller() {
+		t.Fatal("the queue's goroutine did not go back to the poller after one more call")
+	}
+	inGoroutines(t, 50, func(int) error {
+		ctx, cancel := context.WithTimeout(bg, 5*time.Second)
+		defer cancel()
+		_, err := c.Wait(ctx, info.TaskID)
+		if altogic.QueueWaitsInLibrary() {
+			return errors.New("waits alone took the queue's goroutine out of the poller")
+		}
+		return err
+	})
+}
+
 // With every call on the queue (no blocking calls at all), each result reaches the
 // goroutine that made the call, errors included.
 func TestQueuedResultsReachTheirCallers(t *testing.T) {
