@@ -12,7 +12,6 @@ use crate::error::missing_value;
 use crate::ffi::boundary::{construct, error_string, ffi_guard, internal_error};
 use crate::ffi::envelope::envelope_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, ArcHandle, BoxedHandle};
-use crate::ffi::sigpipe::SigpipeBlocked;
 use crate::ffi::strings::{free_c_string, optional_str, required_str, to_c_string};
 use crate::task::TaskResult;
 
@@ -50,10 +49,7 @@ unsafe fn task_call(
             };
             let result = match client {
                 None => Err(missing_value("client")),
-                Some(client) => {
-                    let _sigpipe = SigpipeBlocked::new();
-                    call(client, cancel)
-                }
+                Some(client) => call(client, cancel),
             };
             to_c_string(envelope_json(result))
         },

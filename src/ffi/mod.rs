@@ -16,12 +16,6 @@ mod readiness;
 mod sigpipe;
 #[cfg(not(unix))]
 mod sigpipe {
-    pub struct SigpipeBlocked;
-    impl SigpipeBlocked {
-        pub fn new() -> SigpipeBlocked {
-            SigpipeBlocked
-        }
-    }
     pub fn block_in_this_thread() {}
     pub fn with_library_thread_mask<R>(work: impl FnOnce() -> R) -> R {
         work()

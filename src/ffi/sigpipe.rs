@@ -1,54 +1,12 @@
-//! SIGPIPE: a write on a socket the server has reset raises SIGPIPE, whose default action
-//! ends the process. Rust programs ignore it from `main`, Python and Go do too, but a C or
-//! C++ host usually does not, and the library must never end its caller's process.
+//! The signal mask of the library's own threads.
 //!
-//! As libcurl does, each C call blocks SIGPIPE in the calling thread's signal mask for its
-//! duration (every socket write of a call happens on the calling thread: see the
-//! transport), then takes back a SIGPIPE that became pending meanwhile and restores the
-//! mask: three system calls per call. The process's signal dispositions are never changed,
-//! and a thread that had SIGPIPE blocked itself is left alone. (A SIGPIPE cannot be pending
-//! for a thread that does not block it: it would have been delivered. So one pending at the
-//! end came meanwhile.)
+//! SIGPIPE, which a write on a socket the peer has reset raises and whose default action
+//! ends the process, is not raised by the library's sockets at all: every write is a
+//! `sendmsg(MSG_NOSIGNAL)` (`transport::connect`). Up to 1.1.0 each C call blocked it in the
+//! calling thread instead, as libcurl does: three system calls per call.
 
 use std::mem::MaybeUninit;
 use std::ptr;
-
-/// Blocks SIGPIPE in this thread until dropped.
-pub struct SigpipeBlocked {
-    /// The mask to restore, and a SIGPIPE raised meanwhile to take back, on drop: None when
-    /// blocking failed or when the thread had SIGPIPE blocked already (then nothing is ours
-    /// to undo).
-    restore: Option<libc::sigset_t>,
-}
-
-fn sigpipe_set() -> libc::sigset_t {
-    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigemptyset initialises the set; sigaddset adds a valid signal to it.
-    unsafe {
-        libc::sigemptyset(set.as_mut_ptr());
-        libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
-        set.assume_init()
-    }
-}
-
-impl SigpipeBlocked {
-    pub fn new() -> SigpipeBlocked {
-        let set = sigpipe_set();
-        let mut previous = MaybeUninit::<libc::sigset_t>::uninit();
-        // SAFETY: valid sets; pthread_sigmask only changes this thread's mask.
-        if unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, previous.as_mut_ptr()) } != 0 {
-            // The mask is unchanged and `previous` was not written: nothing to undo.
-            return SigpipeBlocked { restore: None };
-        }
-        // SAFETY: written by the successful call above.
-        let previous_mask = unsafe { previous.assume_init() };
-        // SAFETY: a valid, initialised set.
-        let was_blocked = unsafe { libc::sigismember(&previous_mask, libc::SIGPIPE) } == 1;
-        SigpipeBlocked {
-            restore: (!was_blocked).then_some(previous_mask),
-        }
-    }
-}
 
 /// Blocks SIGPIPE, and every other signal a thread can block but those a fault raises on the
 /// faulting thread itself (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), in the calling
@@ -101,24 +59,6 @@ pub fn with_library_thread_mask<R>(work: impl FnOnce() -> R) -> R {
     result
 }
 
-impl Drop for SigpipeBlocked {
-    fn drop(&mut self) {
-        let Some(previous_mask) = self.restore else {
-            return;
-        };
-        let set = sigpipe_set();
-        let no_wait = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: valid set and timeout; takes a pending SIGPIPE without waiting, and fails
-        // with EAGAIN when none is (a blocked signal is pending at most once).
-        unsafe { libc::sigtimedwait(&set, ptr::null_mut(), &no_wait) };
-        // SAFETY: restores the mask saved by `new` on this same thread.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &previous_mask, ptr::null_mut()) };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,26 +107,5 @@ mod tests {
             "a thread started meanwhile has it from its start"
         );
         assert!(!blocked(libc::SIGINT) && !blocked(libc::SIGPIPE));
-    }
-
-    #[test]
-    fn sigpipe_is_blocked_while_held_and_restored_after() {
-        let blocked_now = || {
-            let mut mask = MaybeUninit::<libc::sigset_t>::uninit();
-            // SAFETY: a NULL new set only reads this thread's mask into `mask`.
-            unsafe {
-                assert_eq!(
-                    libc::pthread_sigmask(libc::SIG_BLOCK, ptr::null(), mask.as_mut_ptr()),
-                    0
-                );
-                libc::sigismember(mask.as_ptr(), libc::SIGPIPE) == 1
-            }
-        };
-        assert!(!blocked_now());
-        {
-            let _held = SigpipeBlocked::new();
-            assert!(blocked_now());
-        }
-        assert!(!blocked_now());
     }
 }

@@ -10,6 +10,13 @@
 //!
 //! The whole of it (name lookup, TCP, TLS handshakes, the tunnel) is bounded by
 //! `connectTimeoutMs`.
+//!
+//! SIGPIPE: a write on a socket the peer has reset raises SIGPIPE, whose default action ends
+//! the process, and a C or C++ host usually keeps that default (Rust programs, Python and Go
+//! ignore it). Every write on a connection's socket, TLS records included, is a
+//! `sendmsg(MSG_NOSIGNAL)` ([`NoSignal`]): the write fails with EPIPE and nothing is raised,
+//! with no change to the process's dispositions or the thread's signal mask, and no system
+//! call besides the write itself.
 
 use std::future::Future;
 use std::io;
@@ -141,11 +148,11 @@ impl Settings {
         Ok(Stream::new(self.tls_to(host, tunnel).await?, false))
     }
 
-    async fn tcp_to(&self, address: Uri) -> Result<tokio::net::TcpStream, BoxError> {
+    async fn tcp_to(&self, address: Uri) -> Result<NoSignal, BoxError> {
         let mut tcp = self.tcp.clone();
         std::future::poll_fn(|cx| tower_service::Service::poll_ready(&mut tcp, cx)).await?;
         let stream = tower_service::Service::call(&mut tcp, address).await?;
-        Ok(stream.into_inner())
+        Ok(NoSignal(stream.into_inner()))
     }
 
     /// TLS to `host` (a name, or an address in or out of brackets) over `io`.
@@ -243,6 +250,79 @@ impl std::fmt::Display for ConnectTimedOut {
 }
 
 impl std::error::Error for ConnectTimedOut {}
+
+/// A TCP stream whose writes never raise SIGPIPE (see the top of this module).
+struct NoSignal(tokio::net::TcpStream);
+
+impl AsyncRead for NoSignal {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl NoSignal {
+    fn poll_send(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(self.0.poll_write_ready(cx))?;
+            // WouldBlock clears the readiness tokio recorded: the loop then waits for more.
+            match self.0.try_io(tokio::io::Interest::WRITABLE, || {
+                send_no_signal(&self.0, bufs)
+            }) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+                sent => return Poll::Ready(sent),
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn send_no_signal(stream: &tokio::net::TcpStream, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    socket2::SockRef::from(stream).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
+}
+
+// No SIGPIPE off Unix: a plain write.
+#[cfg(not(unix))]
+fn send_no_signal(stream: &tokio::net::TcpStream, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    let first = bufs
+        .iter()
+        .find(|buf| !buf.is_empty())
+        .map_or(&[][..], |buf| &buf[..]);
+    stream.try_write(first)
+}
+
+impl AsyncWrite for NoSignal {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, &[io::IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        cfg!(unix)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
 
 /// An open connection, as the pool holds it.
 pub struct Stream {
