@@ -1,6 +1,6 @@
 //! The C ABI. The only module with `unsafe`: the boundary that stops panics
 //! ([`boundary`]), typed handle casts ([`handle`]), C string helpers ([`strings`]), the
-//! result envelope ([`envelope`]), SIGPIPE kept away from the host ([`sigpipe`]), the
+//! result envelope ([`envelope`]), the signal mask of the library's threads ([`signals`]), the
 //! exported functions ([`api`]), and those of the completion queue ([`queue`]) with its
 //! readiness descriptor ([`readiness`]).
 
@@ -11,11 +11,11 @@ mod handle;
 mod json;
 mod queue;
 mod readiness;
-// SIGPIPE exists only on Unix; elsewhere a socket write never raises a signal.
+// Signal masks exist only on Unix.
 #[cfg(unix)]
-mod sigpipe;
+mod signals;
 #[cfg(not(unix))]
-mod sigpipe {
+mod signals {
     pub fn block_in_this_thread() {}
     pub fn with_library_thread_mask<R>(work: impl FnOnce() -> R) -> R {
         work()

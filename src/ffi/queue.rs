@@ -13,7 +13,7 @@ use crate::ffi::boundary::{construct, error_string, ffi_guard, internal_error};
 use crate::ffi::envelope::envelope_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, AltogicQueue, ArcHandle, BoxedHandle};
 use crate::ffi::readiness::Signal;
-use crate::ffi::sigpipe::{block_in_this_thread, with_library_thread_mask};
+use crate::ffi::signals::{block_in_this_thread, with_library_thread_mask};
 use crate::ffi::strings::{required_str, to_c_string};
 use crate::queue::Queue;
 use crate::task::Call;

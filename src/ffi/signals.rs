@@ -2,8 +2,9 @@
 //!
 //! SIGPIPE, which a write on a socket the peer has reset raises and whose default action
 //! ends the process, is not raised by the library's sockets at all: every write is a
-//! `sendmsg(MSG_NOSIGNAL)` (`transport::connect`). Up to 1.1.0 each C call blocked it in the
-//! calling thread instead, as libcurl does: three system calls per call.
+//! `sendmsg(MSG_NOSIGNAL)` (`transport::connect`). Before the library opened its own
+//! connections, each C call blocked it in the calling thread instead, as libcurl does: three
+//! system calls per call.
 
 use std::mem::MaybeUninit;
 use std::ptr;
