@@ -3,6 +3,7 @@
 package altogic
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -76,36 +77,44 @@ func TestGuardFreesOnce(t *testing.T) {
 	}
 }
 
-// RunOnce and GetStatus are blocking calls while they do not overlap, and go through the
-// queue while they do and for queuedAfterOverlapFor after; the other routes are fixed.
-func TestRoutingFollowsOverlap(t *testing.T) {
-	defer func(overlap int64, route int32) {
-		lastOverlap.Store(overlap)
+// RunOnce and GetStatus are blocking calls while no more of them are in progress than
+// GOMAXPROCS, and go through the queue while more are and for queuedAfterCrowdFor after;
+// the other routes are fixed.
+func TestRoutingFollowsCrowds(t *testing.T) {
+	defer func(crowd int64, route int32) {
+		lastCrowd.Store(crowd)
 		routing.Store(route)
-	}(lastOverlap.Load(), routing.Load())
+	}(lastCrowd.Load(), routing.Load())
 	enter := func() (leave func()) {
 		shortCalls.Add(1)
 		return func() { shortCalls.Add(-1) }
 	}
 	routing.Store(routeAuto)
-	lastOverlap.Store(-int64(time.Hour))
-	leaveFirst := enter()
+	lastCrowd.Store(-int64(time.Hour))
+	procs := runtime.GOMAXPROCS(0)
+	var leaves []func()
+	for i := 1; i <= procs; i++ {
+		leaves = append(leaves, enter())
+		if !blockingFits() {
+			t.Fatalf("%d calls with GOMAXPROCS %d, never more: queued, want blocking", i, procs)
+		}
+	}
+	leaveOneMore := enter()
+	if blockingFits() {
+		t.Errorf("%d calls with GOMAXPROCS %d: blocking, want queued", procs+1, procs)
+	}
+	leaveOneMore()
+	if blockingFits() {
+		t.Error("as many calls as GOMAXPROCS right after more were: blocking, want queued")
+	}
+	for _, leave := range leaves[1:] {
+		leave()
+	}
+	lastCrowd.Store(int64(time.Since(routingEpoch) - queuedAfterCrowdFor - time.Millisecond))
 	if !blockingFits() {
-		t.Error("a call alone, none ever overlapped: queued, want blocking")
+		t.Errorf("a call alone %v after the last crowd: queued, want blocking", queuedAfterCrowdFor)
 	}
 	leaveSecond := enter()
-	if blockingFits() {
-		t.Error("a call beside another: blocking, want queued")
-	}
-	leaveSecond()
-	if blockingFits() {
-		t.Error("a call alone right after an overlap: blocking, want queued")
-	}
-	lastOverlap.Store(int64(time.Since(routingEpoch) - queuedAfterOverlapFor - time.Millisecond))
-	if !blockingFits() {
-		t.Errorf("a call alone %v after the last overlap: queued, want blocking", queuedAfterOverlapFor)
-	}
-	leaveSecond = enter()
 	routing.Store(routeBlocking)
 	if !blockingFits() {
 		t.Error("routeBlocking, two calls: queued, want blocking")
@@ -115,5 +124,5 @@ func TestRoutingFollowsOverlap(t *testing.T) {
 	if blockingFits() {
 		t.Error("routeQueue, one call: blocking, want queued")
 	}
-	leaveFirst()
+	leaves[0]()
 }

@@ -9,6 +9,7 @@ package altogic
 import "C"
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,16 +37,17 @@ import (
 // Which calls go through the queue:
 //
 //   - Wait always: it lasts as long as its task.
-//   - RunOnce and GetStatus (one round trip, about 100 µs) are made with the blocking call
-//     while they do not overlap, and through the queue once they do (see blockingFits).
-//     Alone, the blocking call is the faster (no hand-off to the library's thread and
-//     back: about 1.8x the calls per second); from a few goroutines on, the queue is (the
-//     blocking calls' threads leave and retake Go's processors around every call: 1.13x
-//     from 4 goroutines, 1.5x from 16). At most one thread is ever held for RunOnce and
-//     GetStatus calls, whatever the number of goroutines: the blocking call's while one is
-//     alone, the queue goroutine's while they overlap (a blocking call comes 100 ms after
-//     the last overlap at the earliest; the goroutine is back in the poller within
-//     libraryWaitFor of the last queued call). README.md gives the measurements.
+//   - RunOnce and GetStatus (one round trip, about 50-100 µs) are made with the blocking
+//     call while no more of them are in progress than GOMAXPROCS, and through the queue
+//     once more are (see blockingFits). Up to GOMAXPROCS at once, the blocking call is the
+//     faster (no hand-off to the library's thread and back: about 1.8x the calls per
+//     second alone, 1.15x with 2 goroutines on 2 CPUs); beyond, the queue is (blocking
+//     calls' threads leave and retake Go's processors around every call: 1.15x from 4
+//     goroutines on 2 CPUs). At most GOMAXPROCS threads are ever held for RunOnce and
+//     GetStatus calls, whatever the number of goroutines: the blocking calls' while few
+//     are in progress, the queue goroutine's one while more are (a blocking call comes
+//     100 ms after the last crowd at the earliest; the goroutine is back in the poller
+//     within libraryWaitFor of the last queued call). README.md gives the measurements.
 //
 // If the queue cannot be made (the process is out of descriptors), calls fall back to the
 // blocking calls, as before.
@@ -53,27 +55,27 @@ import (
 // How RunOnce and GetStatus are routed: routeAuto, unless a test or benchmark sets
 // another (export_test.go).
 const (
-	routeAuto     int32 = iota // blocking while calls do not overlap, queued otherwise
+	routeAuto     int32 = iota // blocking up to GOMAXPROCS calls at once, queued beyond
 	routeBlocking              // always the blocking call
 	routeQueue                 // always through the queue
 )
 
 var routing atomic.Int32
 
-// queuedAfterOverlapFor is how long after two RunOnce or GetStatus calls last overlapped a
-// call that is alone still goes through the queue: a program that makes concurrent calls
-// keeps making them, and switching paths at every lull would mix the two (one blocking call
-// at a time beside queued ones made fewer calls per second than either path alone).
-const queuedAfterOverlapFor = 100 * time.Millisecond
+// queuedAfterCrowdFor is how long after more RunOnce or GetStatus calls than GOMAXPROCS
+// were last in progress the calls still go through the queue: a program that makes many
+// concurrent calls keeps making them, and switching paths at every lull would mix the two
+// (blocking calls beside queued ones made fewer calls per second than either path alone).
+const queuedAfterCrowdFor = 100 * time.Millisecond
 
 var (
 	// shortCalls counts the RunOnce and GetStatus calls in progress, on either path.
 	shortCalls atomic.Int32
 	// queuedShortCalls counts those of them in flight through the queue.
 	queuedShortCalls atomic.Int32
-	// lastOverlap is when a call last started while another was in progress, as time
-	// since routingEpoch (a monotonic reading).
-	lastOverlap  atomic.Int64
+	// lastCrowd is when a call last started with more than GOMAXPROCS in progress, as
+	// time since routingEpoch (a monotonic reading).
+	lastCrowd    atomic.Int64
 	routingEpoch = time.Now()
 )
 
@@ -87,11 +89,11 @@ func blockingFits() bool {
 		return false
 	}
 	now := int64(time.Since(routingEpoch))
-	if shortCalls.Load() > 1 {
-		lastOverlap.Store(now)
+	if shortCalls.Load() > int32(runtime.GOMAXPROCS(0)) {
+		lastCrowd.Store(now)
 		return false
 	}
-	return now-lastOverlap.Load() > int64(queuedAfterOverlapFor)
+	return now-lastCrowd.Load() > int64(queuedAfterCrowdFor)
 }
 
 // completionQueue is the process's AltogicQueue and the calls waiting for its results.

@@ -365,12 +365,14 @@ func TestCloseWithQueuedCalls(t *testing.T) {
 	}
 }
 
-// By default, RunOnce calls that overlap go through the queue (a lone one is a blocking
-// call: TestRoutingFollowsOverlap), so they hold no OS thread.
-func TestOverlappingCallsAreQueued(t *testing.T) {
+// By default, RunOnce calls from more goroutines than GOMAXPROCS go through the queue (up
+// to GOMAXPROCS at once are blocking calls: TestRoutingFollowsCrowds), so they hold no OS
+// thread.
+func TestCrowdedCallsAreQueued(t *testing.T) {
 	c := demoClient(t)
 	before := altogic.QueuedStarts()
-	inGoroutines(t, 8, func(int) error {
+	goroutines := 4 * runtime.GOMAXPROCS(0)
+	inGoroutines(t, goroutines, func(int) error {
 		for i := 0; i < 20; i++ {
 			if _, err := c.RunOnce(bg, "billOnDemand"); err != nil {
 				return err
@@ -379,7 +381,7 @@ func TestOverlappingCallsAreQueued(t *testing.T) {
 		return nil
 	})
 	if altogic.QueuedStarts() == before {
-		t.Error("160 RunOnce calls from 8 goroutines at once: none went through the queue")
+		t.Errorf("20 RunOnce calls from each of %d goroutines at once: none went through the queue", goroutines)
 	}
 }
 
