@@ -39,6 +39,12 @@ use crate::tls;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Idle time before the first keep-alive probe, and between probes.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(15);
+/// How long sent data may stay unacknowledged before the connection fails.
+#[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The most a proxy's answer to CONNECT may hold before its blank line.
 const MAX_TUNNEL_ANSWER_BYTES: usize = 8 * 1024;
 
@@ -73,6 +79,13 @@ impl Connector {
         tcp.set_nodelay(true);
         // Split between a name's addresses; the whole connection is bounded below as well.
         tcp.set_connect_timeout(Some(settings.connect_timeout));
+        // The socket options 1.0 had through reqwest: a peer that vanished is noticed by
+        // keep-alive probes, and data it never acknowledges fails the connection after 30 s.
+        tcp.set_keepalive(Some(TCP_KEEPALIVE));
+        tcp.set_keepalive_interval(Some(TCP_KEEPALIVE));
+        tcp.set_keepalive_retries(Some(3));
+        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+        tcp.set_tcp_user_timeout(Some(TCP_USER_TIMEOUT));
         let tls = settings.uses_tls.then(|| {
             let config = match &settings.extra_trust {
                 Some(extra) => extra.config(),
@@ -383,5 +396,121 @@ impl Write for Stream {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// What `open_tunnel` makes of a proxy that answers `answer` (then closes), and the
+    /// request the proxy received.
+    fn tunnel_through(answer: &'static [u8]) -> (Result<(), BoxError>, String) {
+        runtime().block_on(async {
+            let (client, mut proxy) = tokio::io::duplex(64 * 1024);
+            let proxy = tokio::spawn(async move {
+                let mut asked = Vec::new();
+                while !asked.ends_with(b"\r\n\r\n") {
+                    let mut byte = [0u8; 1];
+                    if proxy.read(&mut byte).await.unwrap() == 0 {
+                        break;
+                    }
+                    asked.push(byte[0]);
+                }
+                proxy.write_all(answer).await.unwrap();
+                String::from_utf8(asked).unwrap()
+            });
+            let authorization = http::HeaderValue::from_static("Basic dTpw");
+            let opened = open_tunnel(Box::new(client), "[::1]", 8443, Some(&authorization))
+                .await
+                .map(drop);
+            (opened, proxy.await.unwrap())
+        })
+    }
+
+    #[test]
+    fn a_tunnel_is_asked_for_with_the_authority_and_credentials() {
+        let (opened, asked) = tunnel_through(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        opened.unwrap();
+        assert_eq!(
+            asked,
+            "CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n\
+             Proxy-Authorization: Basic dTpw\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_refused_tunnel_says_with_what_status() {
+        let (opened, _) = tunnel_through(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n");
+        let error = opened.unwrap_err();
+        assert_eq!(
+            error.downcast_ref::<TunnelRefused>().unwrap().status,
+            Some(407)
+        );
+    }
+
+    #[test]
+    fn odd_proxy_answers_are_errors_never_tunnels() {
+        for (answer, why) in [
+            (
+                &b"HTTP/1.1 200 OK\r\n\r\nextra"[..],
+                "bytes after its answer",
+            ),
+            (&b"SSH-2.0-OpenSSH\r\n\r\n"[..], "not HTTP"),
+            (&b"HTTP/1.1 200 OK\r\n"[..], "closed the connection"),
+        ] {
+            let (opened, _) = tunnel_through(answer);
+            let error = opened.unwrap_err().to_string();
+            assert!(error.contains(why), "{error}");
+        }
+    }
+
+    #[test]
+    fn an_endless_proxy_answer_is_cut_off() {
+        let answer: &'static [u8] = Box::leak(
+            format!(
+                "HTTP/1.1 200 OK\r\nX: {}\r\n\r\n",
+                "y".repeat(MAX_TUNNEL_ANSWER_BYTES)
+            )
+            .into_bytes()
+            .into_boxed_slice(),
+        );
+        let (opened, _) = tunnel_through(answer);
+        let error = opened.unwrap_err().to_string();
+        assert!(error.contains("longer than"), "{error}");
+    }
+
+    #[test]
+    fn sockets_keep_the_options_of_1_0() {
+        runtime().block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address: Uri = format!("http://{}", listener.local_addr().unwrap())
+                .parse()
+                .unwrap();
+            let settings = crate::client::Client::new(
+                "http://127.0.0.1:9",
+                "k",
+                crate::client::ClientOptions::default(),
+            )
+            .unwrap()
+            .connection()
+            .clone();
+            let Connector(connector) = Connector::new(&settings).unwrap();
+            let stream = connector.tcp_to(address).await.unwrap();
+            let socket = socket2::SockRef::from(&stream.0);
+            assert!(socket.tcp_nodelay().unwrap());
+            assert!(socket.keepalive().unwrap());
+            assert_eq!(socket.tcp_keepalive_time().unwrap(), TCP_KEEPALIVE);
+            #[cfg(target_os = "linux")]
+            assert_eq!(socket.tcp_user_timeout().unwrap(), Some(TCP_USER_TIMEOUT));
+        });
     }
 }
