@@ -198,10 +198,10 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 	}
 	cArg := C.CString(arg)
 
-	// The fast path: a context that can never be done needs no token (NULL).
+	// The fast path: a context that can never be done needs no token (NULL). Otherwise
+	// the token is triggered once ctx is done: by the waiting goroutine itself for a
+	// queued call, from context.AfterFunc for a blocking one (queue.go).
 	var token *C.AltogicCancel
-	var stop func() bool
-	var fired chan struct{}
 	done := ctx.Done()
 	if done != nil {
 		token = C.altogic_cancel_new()
@@ -210,13 +210,8 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 			c.release()
 			return nil, clientError("internal_error", "out of memory: no cancellation token")
 		}
-		fired = make(chan struct{})
-		stop = context.AfterFunc(ctx, func() {
-			C.altogic_cancel_trigger(token)
-			close(fired)
-		})
 		if ctx.Err() != nil {
-			// Already done: the call returns at once, without racing the AfterFunc.
+			// Already done: the call returns at once.
 			C.altogic_cancel_trigger(token)
 		}
 	}
@@ -233,14 +228,9 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 			}
 		}
 	}
-	res, refused := c.invoke(op, cArg, timeoutMs, token) // queue.go
+	res, refused := c.invoke(ctx, op, cArg, timeoutMs, token) // queue.go
 
-	if token != nil {
-		// The token may be freed only when no thread can trigger it any more: if the
-		// AfterFunc has started, wait until it has finished.
-		if !stop() {
-			<-fired
-		}
+	if token != nil { // no goroutine triggers it any more
 		C.altogic_cancel_free(token)
 	}
 	C.free(unsafe.Pointer(cArg))

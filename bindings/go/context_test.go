@@ -146,27 +146,34 @@ func TestAlreadyCancelled(t *testing.T) {
 	}
 }
 
-// Cancelling RunOnce and GetStatus while they wait for an answer that never comes.
+// Cancelling RunOnce and GetStatus while they wait for an answer that never comes, as
+// blocking calls (the token triggered from another goroutine) and through the queue (by
+// the waiting goroutine itself).
 func TestCancelStalledCall(t *testing.T) {
 	c := newClient(t, stallingServer(t), demoKey)
+	altogic.StartQueue()
 	before := runtime.NumGoroutine()
-	for name, call := range map[string]func(context.Context) error{
-		"RunOnce":   func(ctx context.Context) error { _, err := c.RunOnce(ctx, "x"); return err },
-		"GetStatus": func(ctx context.Context) error { _, err := c.GetStatus(ctx, "x"); return err },
-		"Wait":      func(ctx context.Context) error { _, err := c.Wait(ctx, "x"); return err },
-	} {
-		ctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
-		start := time.Now()
-		err := call(ctx)
-		elapsed := time.Since(start)
-		cancel()
-		wantCancelled(t, err, ctx)
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("%s: %v does not match context.DeadlineExceeded", name, err)
+	for route, routeName := range map[int32]string{altogic.RouteBlocking: "blocking", altogic.RouteQueue: "queued"} {
+		restore := altogic.SetRouting(route)
+		for name, call := range map[string]func(context.Context) error{
+			"RunOnce":   func(ctx context.Context) error { _, err := c.RunOnce(ctx, "x"); return err },
+			"GetStatus": func(ctx context.Context) error { _, err := c.GetStatus(ctx, "x"); return err },
+			"Wait":      func(ctx context.Context) error { _, err := c.Wait(ctx, "x"); return err },
+		} {
+			ctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
+			start := time.Now()
+			err := call(ctx)
+			elapsed := time.Since(start)
+			cancel()
+			wantCancelled(t, err, ctx)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s %s: %v does not match context.DeadlineExceeded", routeName, name, err)
+			}
+			if elapsed > 100*time.Millisecond+cancelBound {
+				t.Errorf("%s %s: a 100 ms deadline returned after %v", routeName, name, elapsed)
+			}
 		}
-		if elapsed > 100*time.Millisecond+cancelBound {
-			t.Errorf("%s: a 100 ms deadline returned after %v", name, elapsed)
-		}
+		restore()
 	}
 	checkGoroutines(t, before)
 }
