@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::error::{codes, ApiError};
 
@@ -30,8 +30,8 @@ impl CancelToken {
     }
 
     /// Completes once the token is triggered.
-    pub(crate) async fn triggered(&self) {
-        self.0.cancelled().await;
+    pub(crate) fn triggered(&self) -> WaitForCancellationFuture<'_> {
+        self.0.cancelled()
     }
 }
 

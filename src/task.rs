@@ -5,7 +5,7 @@
 //!    the arguments and prepares a [`Call`], without any I/O;
 //! 2. [`Client::execute`] runs it on a connection pool, asynchronously: on the calling
 //!    thread's runtime for the blocking calls below (`transport::local`), or, through
-//!    [`Client::execute_limited`], on the completion queue's runtime
+//!    [`Client::execute_started`], on the completion queue's runtime
 //!    (`transport::background`), where requests to one host take turns.
 
 use std::future::Future;
@@ -21,6 +21,7 @@ use crate::cancel::CancelToken;
 use crate::client::Client;
 use crate::error::{codes, invalid_named_argument, missing_value, ApiError};
 use crate::info::TaskInfo;
+use crate::transport::background::Background;
 use crate::transport::limit::HostLimit;
 use crate::transport::{self, Pool, Request};
 
@@ -52,8 +53,8 @@ pub const WAIT: &str = "wait";
 /// the execution ends.
 pub type WatchStatus<'a> = dyn Fn(&TaskInfo) + Sync + 'a;
 
-/// A started call's future, boxed (see [`Client::execute_limited`]).
-pub type Sending<'a> = Pin<Box<dyn Future<Output = TaskResult> + Send + 'a>>;
+/// A started call's request, boxed (see [`Client::execute_started`]).
+type Sending<'a> = Pin<Box<dyn Future<Output = TaskResult> + Send + 'a>>;
 
 /// A call whose arguments were checked, ready to run.
 #[derive(Debug, Clone)]
@@ -211,7 +212,7 @@ impl Client {
             cancel,
             call.description(),
             !matches!(call, Call::Wait { .. }),
-            |pool| async move { self.execute(&pool, call, watch).await },
+            |pool| async move { self.execute(&pool, &call, watch).await },
         )
     }
 
@@ -221,47 +222,67 @@ impl Client {
     pub async fn execute(
         &self,
         pool: &Pool,
-        call: Call,
+        call: &Call,
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult {
         let send = |method, url, json_body, deadline, description| {
             self.exchange(pool, method, url, json_body, deadline, description)
         };
-        self.execute_with(call, &send, watch).await
+        self.execute_with(call, Instant::now(), &send, watch).await
     }
 
-    /// [`Client::execute`], each request first taking a turn of `limit` for as long as it is
-    /// in flight; the wait for a turn counts against the request's deadline. A request's
+    /// [`Client::execute`] for a call started on a completion queue at `started` (a wait's
+    /// timeout counts from then, not from when the queue's thread first got to it), with the
+    /// connections of `background`: each request first takes a turn of its host's
+    /// [`HostLimit`], and the wait for a turn counts against the request's deadline.
+    ///
+    /// The call is borrowed, not moved: each future that took it by value would keep a copy
+    /// of its own, and this one lives on the heap for as long as the call runs. A request's
     /// future (a few KiB: the HTTP exchange) is allocated only once it has its turn, so
     /// thousands of calls waiting for one, or pausing between polls, stay small.
-    pub fn execute_limited<'a>(
+    pub async fn execute_started(
+        &self,
+        background: &Background,
+        call: &Call,
+        started: Instant,
+    ) -> TaskResult {
+        let (pool, limit) = background.connections(self.connection(), self.origin())?;
+        let send = |method, url, json_body, deadline, description| {
+            self.send_limited(&pool, &limit, method, url, json_body, deadline, description)
+        };
+        self.execute_with(call, started, &send, None).await
+    }
+
+    /// One request of a started call: its turn of `limit`, then the exchange, each boxed.
+    #[allow(clippy::too_many_arguments)]
+    fn send_limited<'a>(
         &'a self,
         pool: &'a Pool,
         limit: &'a HostLimit,
-        call: Call,
+        method: Method,
+        url: url::Url,
+        json_body: Option<String>,
+        deadline: Duration,
+        description: &'static str,
     ) -> Sending<'a> {
         Box::pin(async move {
-            let send = move |method, url: url::Url, json_body, deadline, description| {
-                let waiting: Sending<'a> = Box::pin(async move {
-                    let (turn, left) = limit.turn(deadline, description, &url).await?;
-                    let sending: Sending<'a> =
-                        Box::pin(self.exchange(pool, method, url, json_body, left, description));
-                    let result = sending.await;
-                    drop(turn);
-                    result
-                });
-                waiting
-            };
-            self.execute_with(call, &send, None).await
+            let (turn, left) = limit.turn(deadline, description, &url).await?;
+            let sending: Sending<'a> =
+                Box::pin(self.exchange(pool, method, url, json_body, left, description));
+            let result = sending.await;
+            drop(turn);
+            result
         })
     }
 
-    /// Runs `call`, sending each of its requests with `send(method, url, body, deadline,
-    /// description)`. Generic rather than taking an optional limit, so that the blocking
-    /// calls' requests stay inline in their future, as if there were no limit at all.
+    /// Runs `call`, started at `started`, sending each of its requests with `send(method,
+    /// url, body, deadline, description)`. Generic rather than taking an optional limit, so
+    /// that the blocking calls' requests stay inline in their future, as if there were no
+    /// limit at all.
     async fn execute_with<S, F>(
         &self,
-        call: Call,
+        call: &Call,
+        started: Instant,
         send: &S,
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult
@@ -274,43 +295,56 @@ impl Client {
                 send(
                     Method::POST,
                     self.task_url().clone(),
-                    Some(body),
+                    Some(body.clone()),
                     self.timeout(),
                     RUN_ONCE,
                 )
                 .await
             }
             Call::Status { url } => {
-                send(Method::GET, url, None, self.timeout(), GET_TASK_STATUS).await
+                send(
+                    Method::GET,
+                    url.clone(),
+                    None,
+                    self.timeout(),
+                    GET_TASK_STATUS,
+                )
+                .await
             }
             Call::Wait {
                 url,
                 task_id,
                 timeout,
-            } => self.wait(send, url, &task_id, timeout, watch).await,
+            } => {
+                self.wait(send, url, task_id, *timeout, started, watch)
+                    .await
+            }
         }
     }
 
+    /// Polls `url` as [`Client::wait_for_task`] describes, `timeout` counting from `started`.
     async fn wait<S, F>(
         &self,
         send: &S,
-        url: url::Url,
+        url: &url::Url,
         task_id: &str,
         timeout: Option<Duration>,
+        started: Instant,
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult
     where
         S: Fn(Method, url::Url, Option<String>, Duration, &'static str) -> F,
         F: Future<Output = TaskResult>,
     {
-        let started = Instant::now();
         let deadline = timeout.and_then(|timeout| started.checked_add(timeout));
         // Time left before the wait's deadline; None when it has none.
         let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let poll_once = timeout.is_some_and(|timeout| timeout.is_zero());
         let mut backoff = WAIT_FIRST_BACKOFF;
         let mut last_info = None;
-        let mut last_error = None;
+        // Boxed: a started wait keeps this future on the heap while it pauses between polls,
+        // and an ApiError inline is 120 bytes of it.
+        let mut last_error: Option<Box<ApiError>> = None;
         loop {
             // `timeout` zero still makes one whole poll.
             let left = if poll_once { None } else { time_left() };
@@ -320,15 +354,17 @@ impl Client {
             // The last poll may get less than timeoutMs: the wait's own deadline comes first.
             let poll_deadline = left.map_or(self.timeout(), |left| left.min(self.timeout()));
             let cut_by_wait = poll_deadline < self.timeout();
-            let polled = send(
+            // Matched without a binding, so that the answer's place in this future ends with
+            // the match instead of lasting through the pause.
+            match send(
                 Method::GET,
                 url.clone(),
                 None,
                 poll_deadline,
                 GET_TASK_STATUS,
             )
-            .await;
-            match polled {
+            .await
+            {
                 Ok(Some(info)) if !info.is_final() => {
                     if let Some(watch) = watch {
                         watch(&info);
@@ -338,9 +374,10 @@ impl Client {
                 }
                 Ok(done) => return Ok(done),
                 Err(error) if error.is_client(codes::TIMEOUT) && cut_by_wait => {
-                    return Err(wait_timeout(task_id, timeout, last_info, Some(error)));
+                    let cut = Some(Box::new(error));
+                    return Err(wait_timeout(task_id, timeout, last_info, cut));
                 }
-                Err(error) if is_transient(&error) => last_error = Some(error),
+                Err(error) if is_transient(&error) => last_error = Some(Box::new(error)),
                 Err(error) => return Err(error),
             }
             let pause = time_left().map_or(backoff, |left| left.min(backoff));
@@ -395,7 +432,7 @@ fn wait_timeout(
     task_id: &str,
     timeout: Option<Duration>,
     last_info: Option<TaskInfo>,
-    last_error: Option<ApiError>,
+    last_error: Option<Box<ApiError>>,
 ) -> ApiError {
     let timeout_ms = timeout.unwrap_or_default().as_millis() as u64;
     let last_status = last_info
@@ -409,7 +446,7 @@ fn wait_timeout(
              again, or wait longer.",
             last_status.as_deref().unwrap_or("unknown"),
             last_error
-                .as_ref()
+                .as_deref()
                 .and_then(ApiError::first_code)
                 .map(|code| format!(", last error: {code}"))
                 .unwrap_or_default(),

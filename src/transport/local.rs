@@ -18,6 +18,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use crate::cancel::{cancelled_error, CancelToken};
@@ -138,11 +139,11 @@ where
             if notice {
                 notice_closed_connections().await;
             }
-            let call = cancellable(cancel, description, started, work(pool));
+            let mut call = pin!(cancellable(cancel, description, started, work(pool)));
             if !spin {
                 return call.await;
             }
-            let (result, answered) = spin_then_park(call, SPIN_FOR).await;
+            let (result, answered) = spin_then_park(call.as_mut(), SPIN_FOR).await;
             local.spin.record(answered);
             result
         });

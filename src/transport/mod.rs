@@ -28,7 +28,9 @@ pub mod local;
 mod spin;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -39,6 +41,7 @@ use hyper::body::Body as _;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::json;
+use tokio_util::sync::WaitForCancellationFuture;
 
 use crate::cancel::{cancelled_error, CancelToken};
 use crate::client::ConnectionSettings;
@@ -107,25 +110,52 @@ pub fn build_pool(settings: &ConnectionSettings) -> Result<Pool, ApiError> {
 }
 
 /// Runs `work` until it completes or `cancel` is triggered, whichever comes first; the
-/// token is looked at first, so a token triggered before the call runs nothing.
-pub async fn cancellable<T>(
-    cancel: Option<&CancelToken>,
-    description: &str,
+/// token is looked at first, so a token triggered before the call runs nothing. The error
+/// of a cancelled call names `description` and the time since `started`.
+pub fn cancellable<'a, F>(
+    cancel: Option<&'a CancelToken>,
+    description: &'a str,
     started: Instant,
-    work: impl Future<Output = Result<T, ApiError>>,
-) -> Result<T, ApiError> {
-    tokio::select! {
-        biased;
-        () = triggered(cancel) => Err(cancelled_error(description, started.elapsed())),
-        result = work => result,
+    work: F,
+) -> Cancellable<'a, F> {
+    Cancellable {
+        work,
+        triggered: cancel.map(CancelToken::triggered),
+        description,
+        started,
     }
 }
 
-/// Completes when `cancel` is triggered; never without a token.
-async fn triggered(cancel: Option<&CancelToken>) {
-    match cancel {
-        Some(token) => token.triggered().await,
-        None => std::future::pending().await,
+pin_project_lite::pin_project! {
+    /// The future of [`cancellable`]. A struct, where an async fn would keep its `work`
+    /// argument beside the `work` it polls: each such wrapper doubled the size of a call's
+    /// future, which a blocking call moves several times per call (a memory copy of up to
+    /// 15 KiB) and a started call keeps on the heap while it runs.
+    pub struct Cancellable<'a, F> {
+        #[pin]
+        work: F,
+        #[pin]
+        triggered: Option<WaitForCancellationFuture<'a>>,
+        description: &'a str,
+        started: Instant,
+    }
+}
+
+impl<T, F> Future for Cancellable<'_, F>
+where
+    F: Future<Output = Result<T, ApiError>>,
+{
+    type Output = Result<T, ApiError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(triggered) = this.triggered.as_pin_mut() {
+            if triggered.poll(cx).is_ready() {
+                let elapsed = this.started.elapsed();
+                return Poll::Ready(Err(cancelled_error(this.description, elapsed)));
+            }
+        }
+        this.work.poll(cx)
     }
 }
 

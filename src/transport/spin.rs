@@ -19,7 +19,7 @@
 //!   distant server that wastes [`SPIN_FOR`] once per few hundred calls.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::task::Poll;
@@ -105,9 +105,12 @@ impl SpinRecord {
 
 /// Runs `work` on the current-thread runtime, first for up to `spin_for` polling it and
 /// the runtime's sockets without parking (each turn is one non-blocking `epoll_wait`), then
-/// parking as usual. Answers the output and whether it came while spinning.
-pub async fn spin_then_park<F: Future>(work: F, spin_for: Duration) -> (F::Output, bool) {
-    let mut work = pin!(work);
+/// parking as usual. Answers the output and whether it came while spinning. `work` is
+/// pinned by the caller: taken by value, it would be kept twice in this future.
+pub async fn spin_then_park<F: Future>(
+    mut work: Pin<&mut F>,
+    spin_for: Duration,
+) -> (F::Output, bool) {
     let until = Instant::now() + spin_for;
     loop {
         let polled = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
@@ -126,6 +129,7 @@ pub async fn spin_then_park<F: Future>(work: F, spin_for: Duration) -> (F::Outpu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::pin::pin;
 
     #[test]
     fn a_thread_whose_spins_miss_pauses_then_tries_again() {
@@ -158,16 +162,14 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let (output, answered) = runtime.block_on(spin_then_park(
-            async {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                7
-            },
-            Duration::from_micros(50),
-        ));
+        let later = pin!(async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            7
+        });
+        let (output, answered) = runtime.block_on(spin_then_park(later, Duration::from_micros(50)));
         assert_eq!((output, answered), (7, false));
         let (output, answered) =
-            runtime.block_on(spin_then_park(async { 8 }, Duration::from_micros(50)));
+            runtime.block_on(spin_then_park(pin!(async { 8 }), Duration::from_micros(50)));
         assert_eq!((output, answered), (8, true));
     }
 }
