@@ -290,25 +290,6 @@ func (q *completionQueue) call(c *Client, op int, cArg *C.char, timeoutMs C.uint
 	return res, nil
 }
 
-// blocking makes a blocking library call. The goroutine stays inside it until it returns,
-// so another triggers token (NULL: not cancellable) if ctx is done meanwhile.
-func blocking(ctx context.Context, token *C.AltogicCancel, call func() *C.char) *C.char {
-	if token == nil {
-		return call()
-	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		C.altogic_cancel_trigger(token)
-		close(fired)
-	})
-	res := call()
-	// The caller frees the token next: if the AfterFunc has started, let it finish.
-	if !stop() {
-		<-fired
-	}
-	return res
-}
-
 // invoke makes the library call for op, through the queue or as a blocking call (see
 // the top of this file), and returns its answer; refused is set instead when a queued
 // call could not be started.
@@ -330,16 +311,29 @@ func (c *Client) invoke(ctx context.Context, op int, cArg *C.char, timeoutMs C.u
 	return c.blockingCall(ctx, op, cArg, timeoutMs, token), nil // no queue
 }
 
-// blockingCall makes op's blocking library call.
-func (c *Client) blockingCall(ctx context.Context, op int, cArg *C.char, timeoutMs C.uint64_t, token *C.AltogicCancel) *C.char {
-	return blocking(ctx, token, func() *C.char {
-		switch op {
-		case opRunOnce:
-			return C.altogic_task_run_once_cancellable(c.ptr, cArg, token)
-		case opGetStatus:
-			return C.altogic_task_get_status_cancellable(c.ptr, cArg, token)
-		default:
-			return C.altogic_task_wait_cancellable(c.ptr, cArg, timeoutMs, token)
-		}
-	})
+// blockingCall makes op's blocking library call. The goroutine stays inside it until it
+// returns, so context.AfterFunc triggers token (NULL: not cancellable) if ctx is done
+// meanwhile.
+func (c *Client) blockingCall(ctx context.Context, op int, cArg *C.char, timeoutMs C.uint64_t, token *C.AltogicCancel) (res *C.char) {
+	if token != nil {
+		fired := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			C.altogic_cancel_trigger(token)
+			close(fired)
+		})
+		// The caller frees the token next: if the AfterFunc has started, let it finish.
+		defer func() {
+			if !stop() {
+				<-fired
+			}
+		}()
+	}
+	switch op {
+	case opRunOnce:
+		return C.altogic_task_run_once_cancellable(c.ptr, cArg, token)
+	case opGetStatus:
+		return C.altogic_task_get_status_cancellable(c.ptr, cArg, token)
+	default:
+		return C.altogic_task_wait_cancellable(c.ptr, cArg, timeoutMs, token)
+	}
 }
