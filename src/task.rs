@@ -56,6 +56,18 @@ pub type WatchStatus<'a> = dyn Fn(&TaskInfo) + Sync + 'a;
 /// A started call's request, boxed (see [`Client::execute_started`]).
 type Sending<'a> = Pin<Box<dyn Future<Output = TaskResult> + Send + 'a>>;
 
+/// One HTTP request of a call, as the call decides it: the client adds its headers, its
+/// body limit and its proxy when it sends it.
+struct CallRequest {
+    method: Method,
+    url: url::Url,
+    json_body: Option<String>,
+    /// Time for the whole exchange, from sending to the last byte of the answer.
+    deadline: Duration,
+    /// The call's name in messages (`runOnce`, `getTaskStatus`).
+    description: &'static str,
+}
+
 /// A call whose arguments were checked, ready to run.
 #[derive(Debug, Clone)]
 pub enum Call {
@@ -225,9 +237,7 @@ impl Client {
         call: &Call,
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult {
-        let send = |method, url, json_body, deadline, description| {
-            self.exchange(pool, method, url, json_body, deadline, description)
-        };
+        let send = |request| self.exchange(pool, request);
         self.execute_with(call, Instant::now(), &send, watch).await
     }
 
@@ -247,36 +257,33 @@ impl Client {
         started: Instant,
     ) -> TaskResult {
         let (pool, limit) = background.connections(self.connection(), self.origin())?;
-        let send = |method, url, json_body, deadline, description| {
-            self.send_limited(&pool, &limit, method, url, json_body, deadline, description)
-        };
+        let send = |request| self.send_limited(&pool, &limit, request);
         self.execute_with(call, started, &send, None).await
     }
 
     /// One request of a started call: its turn of `limit`, then the exchange, each boxed.
-    #[allow(clippy::too_many_arguments)]
     fn send_limited<'a>(
         &'a self,
         pool: &'a Pool,
         limit: &'a HostLimit,
-        method: Method,
-        url: url::Url,
-        json_body: Option<String>,
-        deadline: Duration,
-        description: &'static str,
+        request: CallRequest,
     ) -> Sending<'a> {
         Box::pin(async move {
-            let (turn, left) = limit.turn(deadline, description, &url).await?;
-            let sending: Sending<'a> =
-                Box::pin(self.exchange(pool, method, url, json_body, left, description));
+            let (turn, left) = limit
+                .turn(request.deadline, request.description, &request.url)
+                .await?;
+            let request = CallRequest {
+                deadline: left,
+                ..request
+            };
+            let sending: Sending<'a> = Box::pin(self.exchange(pool, request));
             let result = sending.await;
             drop(turn);
             result
         })
     }
 
-    /// Runs `call`, started at `started`, sending each of its requests with `send(method,
-    /// url, body, deadline, description)`. Generic rather than taking an optional limit, so
+    /// Runs `call`, started at `started`, sending each of its requests with `send`. Generic rather than taking an optional limit, so
     /// that the blocking calls' requests stay inline in their future, as if there were no
     /// limit at all.
     async fn execute_with<S, F>(
@@ -287,28 +294,28 @@ impl Client {
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult
     where
-        S: Fn(Method, url::Url, Option<String>, Duration, &'static str) -> F,
+        S: Fn(CallRequest) -> F,
         F: Future<Output = TaskResult>,
     {
         match call {
             Call::RunOnce { body } => {
-                send(
-                    Method::POST,
-                    self.task_url().clone(),
-                    Some(body.clone()),
-                    self.timeout(),
-                    RUN_ONCE,
-                )
+                send(CallRequest {
+                    method: Method::POST,
+                    url: self.task_url().clone(),
+                    json_body: Some(body.clone()),
+                    deadline: self.timeout(),
+                    description: RUN_ONCE,
+                })
                 .await
             }
             Call::Status { url } => {
-                send(
-                    Method::GET,
-                    url.clone(),
-                    None,
-                    self.timeout(),
-                    GET_TASK_STATUS,
-                )
+                send(CallRequest {
+                    method: Method::GET,
+                    url: url.clone(),
+                    json_body: None,
+                    deadline: self.timeout(),
+                    description: GET_TASK_STATUS,
+                })
                 .await
             }
             Call::Wait {
@@ -333,7 +340,7 @@ impl Client {
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult
     where
-        S: Fn(Method, url::Url, Option<String>, Duration, &'static str) -> F,
+        S: Fn(CallRequest) -> F,
         F: Future<Output = TaskResult>,
     {
         let deadline = timeout.and_then(|timeout| started.checked_add(timeout));
@@ -356,13 +363,13 @@ impl Client {
             let cut_by_wait = poll_deadline < self.timeout();
             // Matched without a binding, so that the answer's place in this future ends with
             // the match instead of lasting through the pause.
-            match send(
-                Method::GET,
-                url.clone(),
-                None,
-                poll_deadline,
-                GET_TASK_STATUS,
-            )
+            match send(CallRequest {
+                method: Method::GET,
+                url: url.clone(),
+                json_body: None,
+                deadline: poll_deadline,
+                description: GET_TASK_STATUS,
+            })
             .await
             {
                 Ok(Some(info)) if !info.is_final() => {
@@ -389,16 +396,15 @@ impl Client {
         }
     }
 
-    /// One request and its answer within `deadline`.
-    async fn exchange(
-        &self,
-        pool: &Pool,
-        method: Method,
-        url: url::Url,
-        json_body: Option<String>,
-        deadline: Duration,
-        description: &str,
-    ) -> TaskResult {
+    /// One request and its answer within the request's deadline.
+    async fn exchange(&self, pool: &Pool, request: CallRequest) -> TaskResult {
+        let CallRequest {
+            method,
+            url,
+            json_body,
+            deadline,
+            description,
+        } = request;
         let session = self.session_snapshot();
         let headers = self.request_headers(session.token.as_deref())?;
         let response = transport::send(
