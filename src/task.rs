@@ -56,8 +56,9 @@ pub type WatchStatus<'a> = dyn Fn(&TaskInfo) + Sync + 'a;
 /// A started call's request, boxed (see [`Client::execute_started`]).
 type Sending<'a> = Pin<Box<dyn Future<Output = TaskResult> + Send + 'a>>;
 
-/// One HTTP request of a call, as the call decides it: the client adds its headers, its
-/// body limit and its proxy when it sends it.
+/// One HTTP request of a call, as the call decides it. It becomes a `transport::Request`
+/// only when it is sent: the headers carry the session token of that moment, which may
+/// change while a started call waits for its turn.
 struct CallRequest {
     method: Method,
     url: url::Url,
@@ -66,6 +67,19 @@ struct CallRequest {
     deadline: Duration,
     /// The call's name in messages (`runOnce`, `getTaskStatus`).
     description: &'static str,
+}
+
+impl CallRequest {
+    /// A getTaskStatus request: a status call's, or one poll of a wait.
+    fn status(url: &url::Url, deadline: Duration) -> Self {
+        Self {
+            method: Method::GET,
+            url: url.clone(),
+            json_body: None,
+            deadline,
+            description: GET_TASK_STATUS,
+        }
+    }
 }
 
 /// A call whose arguments were checked, ready to run.
@@ -283,9 +297,9 @@ impl Client {
         })
     }
 
-    /// Runs `call`, started at `started`, sending each of its requests with `send`. Generic rather than taking an optional limit, so
-    /// that the blocking calls' requests stay inline in their future, as if there were no
-    /// limit at all.
+    /// Runs `call`, started at `started`, sending each of its requests with `send`. Generic
+    /// rather than taking an optional limit, so that the blocking calls' requests stay inline
+    /// in their future, as if there were no limit at all.
     async fn execute_with<S, F>(
         &self,
         call: &Call,
@@ -308,16 +322,7 @@ impl Client {
                 })
                 .await
             }
-            Call::Status { url } => {
-                send(CallRequest {
-                    method: Method::GET,
-                    url: url.clone(),
-                    json_body: None,
-                    deadline: self.timeout(),
-                    description: GET_TASK_STATUS,
-                })
-                .await
-            }
+            Call::Status { url } => send(CallRequest::status(url, self.timeout())).await,
             Call::Wait {
                 url,
                 task_id,
@@ -363,15 +368,7 @@ impl Client {
             let cut_by_wait = poll_deadline < self.timeout();
             // Matched without a binding, so that the answer's place in this future ends with
             // the match instead of lasting through the pause.
-            match send(CallRequest {
-                method: Method::GET,
-                url: url.clone(),
-                json_body: None,
-                deadline: poll_deadline,
-                description: GET_TASK_STATUS,
-            })
-            .await
-            {
+            match send(CallRequest::status(url, poll_deadline)).await {
                 Ok(Some(info)) if !info.is_final() => {
                     if let Some(watch) = watch {
                         watch(&info);
