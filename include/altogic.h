@@ -15,9 +15,9 @@
 #include <stddef.h>
 
 /** The version of this header, equal to what `altogic_version()` returns. */
-#define ALTOGIC_VERSION "1.1.0"
+#define ALTOGIC_VERSION "1.2.0"
 #define ALTOGIC_VERSION_MAJOR 1
-#define ALTOGIC_VERSION_MINOR 1
+#define ALTOGIC_VERSION_MINOR 2
 #define ALTOGIC_VERSION_PATCH 0
 
 /* The error codes the library produces itself (`code` of an error item). */
@@ -113,6 +113,11 @@
 #define ALTOGIC_DEFAULT_CONNECT_TIMEOUT_MS 10000
 
 /**
+ * Default `idleTimeoutMs`: how long an idle connection is kept, as Go and reqwest keep them.
+ */
+#define DEFAULT_IDLE_TIMEOUT_MS 90000
+
+/**
  * Default `maxResponseBytes` (10 MiB).
  */
 #define ALTOGIC_DEFAULT_MAX_RESPONSE_BYTES ((10 * 1024) * 1024)
@@ -157,6 +162,16 @@
 #define ALTOGIC_MAX_TASK_ID_BYTES 4096
 
 /**
+ * The runtime's worker threads (fewer on a machine with one CPU).
+ */
+#define WORKER_THREADS 2
+
+/**
+ * Threads for host-name lookups at most; with the workers, at most 4 library threads.
+ */
+#define LOOKUP_THREADS 2
+
+/**
  * A cancellation token. Opaque: create it with `altogic_cancel_new`, trigger it with
  * `altogic_cancel_trigger`, free it with `altogic_cancel_free`.
  */
@@ -188,17 +203,23 @@ extern "C" {
  * - `options_json`: NULL, or a JSON object with any of `apiKey` (string, sent as-is in
  *   `Authorization`), `session` (string, sent in `Session`), `timeoutMs` (bounds a whole
  *   call including the body; default 30000), `connectTimeoutMs` (default 10000),
- *   `maxResponseBytes` (default 10485760), `caFile` (path of a PEM bundle whose
- *   certificates are trusted besides the system's) and `proxy` (a proxy URL used for every
- *   request, `http://[user:password@]host:port` or `https://…`, or `""` for no proxy
- *   whatever the environment says). An unknown key or a wrong type is an error.
+ *   `idleTimeoutMs` (how long an idle kept-alive connection is kept for the next call;
+ *   default 90000; since 1.2), `maxResponseBytes` (default 10485760), `caFile` (path of a
+ *   PEM bundle whose certificates are trusted besides the system's) and `proxy` (a proxy
+ *   URL used for every request: `http://[user:password@]host:port`, `https://…`,
+ *   `socks5://…` (names resolved here), `socks5h://…` (names resolved by the proxy),
+ *   `socks4://…`, `socks4a://…`, or `""` for no proxy whatever the environment says). An
+ *   unknown key or a wrong type is an error.
  *
  * Trust: by default the system's trust store as OpenSSL and Go read it (`SSL_CERT_FILE` and
  * `SSL_CERT_DIR` when set, otherwise the system bundle; the Mozilla roots built into the
  * library when the system has no certificate at all), read once per process. Proxies:
  * without the `proxy` option, `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper
- * or lower case), read once per process; loopback targets are never proxied from the
- * environment. The choice is made here, once per client.
+ * or lower case, as curl reads them; `socks://` is SOCKS4 as for curl; `NO_PROXY` entries
+ * are host names with their subdomains, `*.name` for the subdomains only, IP addresses,
+ * CIDR ranges or `*`), read once per process; `HTTP_PROXY` is ignored when
+ * `REQUEST_METHOD` is set and not empty (a CGI program), and loopback targets are never
+ * proxied from the environment, as in Go. The choice is made here, once per client.
  * - `error_out`: NULL, or where to store the error on failure.
  *
  * Returns the client, or NULL on failure. On failure, when `error_out` is not NULL,
@@ -211,10 +232,18 @@ extern "C" {
  * item's `details.argument` names the argument), `invalid_env_url` (also for a URL with a
  * user name or password, which is never repeated in the message).
  *
- * Creating a client is cheap: it starts no thread and opens no connection. The blocking calls
- * start no thread: each thread that makes calls drives its own small runtime and kept-alive
- * connections, built on its first call and shared by every client it calls with. (Calls
- * started on a completion queue run on the library's own thread: see `altogic_queue_new`.)
+ * Creating a client is cheap: it starts no thread and opens no connection. Every call of the
+ * process, blocking or started on a completion queue, runs on the library's runtime, started
+ * by the first call: at most 4 library threads in all (2 that run calls and connections, and
+ * up to 2 for host-name lookups, which end 1 s after their last lookup). They block SIGPIPE
+ * and every other signal but those of faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+ * SIGSYS), so a write on a connection the server reset never ends the process, and the
+ * process's signals go to the program's threads. Every socket is read and written on them
+ * only. Connections are kept alive in one pool per connection setting (trust, proxy,
+ * connect and idle timeouts), shared by every thread, client and queue of the process: a
+ * connection idle longer than `idleTimeoutMs`, or nearing the `Keep-Alive: timeout=N` the
+ * server announced, is not reused; one the server closed leaves the pool when the close
+ * arrives. In a child made by fork() the first call starts a fresh runtime and pools.
  *
  * Ownership: the strings are borrowed for the duration of the call only. The returned
  * client is owned by the caller and must be freed with `altogic_client_free`.
@@ -232,7 +261,7 @@ struct AltogicClient *altogic_client_new(const char *env_url,
 /**
  * Frees a client made by `altogic_client_new`. NULL is a no-op; never free a client twice.
  *
- * Connections stay in the calling threads' pools for other clients. No blocking call on this
+ * Connections stay in the process's pools for other clients. No blocking call on this
  * client may be running on another thread, and no call may start on it afterwards. Calls
  * already started on a completion queue (`altogic_task_..._start`) keep a reference of their
  * own: they run to completion and deliver their results, and the client's memory is freed
@@ -267,10 +296,9 @@ void altogic_client_free(struct AltogicClient *client);
  * The request is never sent twice by the library, so the task never runs twice because
  * of it (only a request none of which was written is resent).
  *
- * Blocks the calling thread for at most the client's `timeoutMs`. For the first 100 µs the
- * thread looks for the answer without sleeping, which saves waking an idle CPU when the
- * server is close; it does not while more threads than half the CPUs are in such calls, nor
- * on a thread whose looks keep missing (a farther server).
+ * Blocks the calling thread for at most the client's `timeoutMs`: the call runs on the
+ * library's threads (see `altogic_client_new`), and the calling thread sleeps until its
+ * result comes.
  * Thread-safety: a client may be used by many threads at once; calls run concurrently.
  * Ownership: `client` and `task_name_or_id` are borrowed for the duration of the call.
  *
@@ -495,19 +523,15 @@ char *altogic_json_get(const char *json, const char *pointer);
 
 /**
  * Creates a completion queue: calls started on it with `altogic_task_run_once_start`,
- * `altogic_task_get_status_start` and `altogic_task_wait_start` run on the library's own
- * thread, and their results come out of `altogic_queue_next`, each with the tag given at
+ * `altogic_task_get_status_start` and `altogic_task_wait_start` run on the library's
+ * runtime, and their results come out of `altogic_queue_next`, each with the tag given at
  * its start. `altogic_queue_fd` gives a descriptor for epoll, poll, an event loop's
  * `add_reader` or Go's poller.
  *
- * The first queue of a process starts the library's thread, which runs the started calls
- * of every queue of the process: at most 2 threads in all, whatever the number of queues
- * and calls (one runs the calls; one more resolves host names, started only for a host
- * that is not an IP address, and ending 1 s after its last lookup). Both block SIGPIPE
- * and every other signal but those of faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
- * SIGSYS) in their own signal mask, so the process's signals go to the program's threads. Their connections are their own (the blocking calls keep
- * theirs on the calling threads), kept alive and shared by every queue; each host gets at
- * most `ALTOGIC_MAX_CONNECTIONS_PER_HOST` requests in flight, further ones wait their turn.
+ * Started calls run on the same threads and the same kept-alive connections as the blocking
+ * calls (see `altogic_client_new`): at most 4 library threads in the process, whatever the
+ * number of queues and calls. Each host gets at most `ALTOGIC_MAX_CONNECTIONS_PER_HOST`
+ * requests of started calls in flight; further ones wait their turn.
  *
  * Returns the queue, or NULL on failure. On failure, when `error_out` is not NULL,
  * `*error_out` is set to an APIError JSON object (code `internal_error`: the thread or a
@@ -548,7 +572,7 @@ int altogic_queue_fd(const struct AltogicQueue *queue);
 
 /**
  * Starts `altogic_task_run_once` on `queue`, without waiting for the network: the call runs
- * on the library's thread, and its result, exactly the `{"info":...,"errors":...}` JSON
+ * on the library's threads, and its result, exactly the `{"info":...,"errors":...}` JSON
  * `altogic_task_run_once_cancellable` returns, comes out of `altogic_queue_next` once, with
  * `tag` (any value of the caller's: an index, a pointer).
  *
@@ -665,13 +689,13 @@ char *altogic_queue_next(struct AltogicQueue *queue, uint64_t timeout_ms, uint64
  * `altogic_task_..._start` or `altogic_queue_next` when it is called are answered (a refusal,
  * NULL) before it returns.
  *
- * fork(): a child process inherits a copy of the queue but not the library's thread that
- * runs its calls. In the child, only free it: `altogic_task_..._start` on it answers an
+ * fork(): a child process inherits a copy of the queue but not the library's threads that
+ * run its calls. In the child, only free it: `altogic_task_..._start` on it answers an
  * `invalid_argument` error, `altogic_queue_next` answers NULL at once, and its descriptor
  * (shared with the parent) must not be watched. Freeing it there waits for nothing and
  * touches nothing of the parent: it drops the results that were waiting, and keeps the
  * memory and the descriptor when calls were running at the fork. The child may make
- * queues of its own: the first starts a thread for the child.
+ * queues of its own: the child's first call starts the library's threads anew.
  *
  * # Safety
  * `queue` is NULL or a queue from `altogic_queue_new` not yet freed.

@@ -267,7 +267,7 @@ class Queue {
     /** A tag and the result JSON {"info":...,"errors":...} of one started call. */
     using Result = std::pair<std::uint64_t, std::string>;
 
-    /** Creates a queue; the first of the process starts the library's thread. Throws altogic::Error. */
+    /** Creates a queue; the first call of the process starts the library's threads. Throws altogic::Error. */
     Queue() {
         char *error = nullptr;
         queue_ = altogic_queue_new(&error);

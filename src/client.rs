@@ -1,10 +1,14 @@
 //! A client: one app environment, its keys, its session and its limits.
 //!
-//! Clients are cheap. They own no thread and no connection pool: connections belong to the
-//! threads that make calls (see the transport). A client is `Send + Sync`; the
-//! session is the only state that changes after creation. It is swapped atomically rather
-//! than locked, so a child forked while another thread was reading it cannot hang on it.
+//! Clients are cheap: a handle to the checked configuration, cloned for each call that runs
+//! on the library's runtime. They own no thread and no connection pool: connections belong
+//! to the process's pools, shared by every client with the same connection settings (see
+//! `transport::runtime`). A client is `Send + Sync`; the session and the keep-alive its
+//! server announced are the only state that changes after creation. The session is swapped
+//! atomically rather than locked, so a child forked while another thread was reading it
+//! cannot hang on it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +33,8 @@ pub const TASK_PATH: &str = "/_api/rest/v1/task";
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 /// Default `connectTimeoutMs`.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
+/// Default `idleTimeoutMs`: how long an idle connection is kept, as Go and reqwest keep them.
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 90_000;
 /// Default `maxResponseBytes` (10 MiB).
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
 /// Largest accepted `timeoutMs` and `connectTimeoutMs`: one day; more is surely a mistake.
@@ -46,6 +52,8 @@ pub struct ClientOptions {
     /// Bounds a whole call, connecting and reading the body included.
     pub timeout_ms: Option<u64>,
     pub connect_timeout_ms: Option<u64>,
+    /// How long an idle kept-alive connection is kept for the next call.
+    pub idle_timeout_ms: Option<u64>,
     pub max_response_bytes: Option<u64>,
     /// A PEM bundle whose certificates are trusted besides the system's.
     pub ca_file: Option<String>,
@@ -60,7 +68,7 @@ impl ClientOptions {
             invalid_argument(format!(
                 "options_json is not a valid options object: {err}. Expected a JSON object \
                  with any of apiKey, session, caFile, proxy (strings), timeoutMs, \
-                 connectTimeoutMs, maxResponseBytes (positive integers)."
+                 connectTimeoutMs, idleTimeoutMs, maxResponseBytes (positive integers)."
             ))
         })
     }
@@ -86,15 +94,20 @@ pub struct SessionSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionSettings {
     pub connect_timeout: Duration,
-    /// Whether a connection needs TLS: to the service or to its proxy.
-    pub uses_tls: bool,
     /// `caFile`'s certificates, trusted besides the system's.
     pub extra_trust: Option<Arc<ExtraTrust>>,
     pub proxy: Option<Proxy>,
 }
 
-#[derive(Debug)]
+/// A client of one app environment; cloning gives another handle to the same client.
+#[derive(Debug, Clone)]
 pub struct Client {
+    state: Arc<ClientState>,
+}
+
+/// What a [`Client`] holds; its methods are the client's.
+#[derive(Debug)]
+pub struct ClientState {
     /// `{envUrl}/_api/rest/v1/task`, parsed once: parsing a URL (host included) on every call
     /// was a measurable part of a call's cost.
     task_url: url::Url,
@@ -107,7 +120,19 @@ pub struct Client {
     session: ArcSwap<SessionState>,
     timeout: Duration,
     connection: ConnectionSettings,
+    idle_timeout: Duration,
+    /// The idle time after which a connection to the service is no longer reused, from the
+    /// `Keep-Alive: timeout=N` it announced (milliseconds; 0 until it announces one).
+    announced_reuse_ms: AtomicU64,
     max_response_bytes: u64,
+}
+
+impl std::ops::Deref for Client {
+    type Target = ClientState;
+
+    fn deref(&self) -> &ClientState {
+        &self.state
+    }
 }
 
 impl Client {
@@ -145,6 +170,11 @@ impl Client {
             options.connect_timeout_ms,
             DEFAULT_CONNECT_TIMEOUT_MS,
         )?;
+        let idle_timeout_ms = checked_millis(
+            "idleTimeoutMs",
+            options.idle_timeout_ms,
+            DEFAULT_IDLE_TIMEOUT_MS,
+        )?;
         let max_response_bytes = options
             .max_response_bytes
             .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES);
@@ -163,8 +193,7 @@ impl Client {
             Some(path) => Some(Arc::new(ExtraTrust::load(path)?)),
         };
         let proxy = proxy::for_target(options.proxy.as_deref(), &task_url)?;
-        let uses_tls = task_url.scheme() == "https" || proxy.as_ref().is_some_and(Proxy::is_https);
-        Ok(Client {
+        let state = ClientState {
             origin: task_url.origin().ascii_serialization(),
             task_url,
             fixed_headers,
@@ -175,14 +204,20 @@ impl Client {
             timeout: Duration::from_millis(timeout_ms),
             connection: ConnectionSettings {
                 connect_timeout: Duration::from_millis(connect_timeout_ms),
-                uses_tls,
                 extra_trust,
                 proxy,
             },
+            idle_timeout: Duration::from_millis(idle_timeout_ms),
+            announced_reuse_ms: AtomicU64::new(0),
             max_response_bytes,
+        };
+        Ok(Client {
+            state: Arc::new(state),
         })
     }
+}
 
+impl ClientState {
     /// `{envUrl}/_api/rest/v1/task`, where runOnce posts.
     pub fn task_url(&self) -> &url::Url {
         &self.task_url
@@ -224,6 +259,32 @@ impl Client {
 
     pub fn max_response_bytes(&self) -> u64 {
         self.max_response_bytes
+    }
+
+    /// How long a connection to the service may stay idle and still be reused:
+    /// `idleTimeoutMs`, or less when the service announced that it closes idle connections
+    /// sooner.
+    pub fn idle_timeout(&self) -> Duration {
+        match self.announced_reuse_ms.load(Ordering::Relaxed) {
+            0 => self.idle_timeout,
+            ms => self.idle_timeout.min(Duration::from_millis(ms)),
+        }
+    }
+
+    /// Records the `Keep-Alive: timeout=N` of an answer. A connection is not reused once it
+    /// nears N (a second before it, or at half of it when that is less than 2 s), so a call
+    /// never races the server's close: reqwest's pool knows one idle timeout per pool, so
+    /// the client's later calls take the process's pool with that shorter timeout (see
+    /// `transport::runtime`). A client talks to one host, so what that host said is the
+    /// client's to follow.
+    pub fn note_keep_alive(&self, announced: Duration) {
+        let reuse = if announced >= Duration::from_secs(2) {
+            announced - Duration::from_secs(1)
+        } else {
+            announced / 2
+        };
+        let ms = (reuse.as_millis() as u64).max(1);
+        self.announced_reuse_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Sets (Some) or clears (None) the session token.

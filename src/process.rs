@@ -1,7 +1,7 @@
 //! Which process this is, as far as fork() goes.
 //!
-//! State the library keeps per thread or per process (the calling thread's runtime and
-//! pools, the completion queue's runtime, a queue) records the process that built it, so
+//! State the library keeps per process (the runtime and its connection pools, a completion
+//! queue) records the process that built it, so
 //! that a child forked with it can tell it inherited the state and leave it alone. The pid
 //! would do, but reading it is a system call (glibc no longer caches it), and the blocking
 //! calls check on every call. Instead, a `pthread_atfork` handler counts the forks that led

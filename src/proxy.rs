@@ -4,36 +4,44 @@
 //!   environment says.
 //! - Otherwise the environment, read once per process: `HTTPS_PROXY` for `https://`
 //!   targets, `HTTP_PROXY` for `http://` ones, `ALL_PROXY` for either when the other is
-//!   unset (each in upper or lower case, upper case first, as Go reads them), and
-//!   `NO_PROXY` (host names and their subdomains, IP addresses, CIDR ranges, `*`, each with
-//!   an optional port). Loopback (`localhost`, `127.0.0.0/8`, `::1`) is never proxied from
-//!   the environment, as in Go, so a shell's proxy never captures a local emulator.
-//!   `HTTP_PROXY` is ignored when `REQUEST_METHOD` is set (a CGI program, where a client
-//!   could set it through a `Proxy:` header), as Go does.
+//!   unset (each in upper or lower case, upper case first), and `NO_PROXY`, matched by
+//!   hyper-util's matcher, the one reqwest itself uses (host names and their subdomains, a
+//!   leading dot optional, IP addresses, CIDR ranges, `*`), plus Go's `*.example.com` (its
+//!   subdomains, not `example.com` itself), which that matcher does not know.
 //!
-//! A client talks to one host, so the choice is made once, when it is created. `https://`
-//! targets go through a CONNECT tunnel, `http://` ones in absolute form; credentials in the
-//! proxy URL are sent as `Proxy-Authorization` (basic), and never shown: messages and the
-//! debug log name the proxy as [`Proxy::shown`].
+//! What reqwest and hyper-util do otherwise, and the library does not:
+//! - Loopback (`localhost`, `127.0.0.0/8`, `::1`) is never proxied from the environment, as
+//!   in Go, so a shell's proxy never captures a local emulator (reqwest proxies it).
+//! - A non-empty `REQUEST_METHOD` (a CGI program, where a client could set `HTTP_PROXY`
+//!   through a `Proxy:` header) makes `HTTP_PROXY` ignored, as Go does; hyper-util then
+//!   ignores every variable, even when `REQUEST_METHOD` is empty.
+//! - A proxy URL of a scheme the library cannot use is refused by name, where hyper-util
+//!   ignores it silently and the request would go out unproxied. `socks://` (what GNOME
+//!   exports) is SOCKS4, as curl reads it.
+//!
+//! A client talks to one host, so the choice is made once, when it is created; reqwest
+//! then carries every request through it: `https://` services through a CONNECT tunnel,
+//! `http://` ones in absolute form, or SOCKS. Credentials in the proxy URL are sent
+//! (`Proxy-Authorization: Basic`, or SOCKS5's user and password), and never shown: messages
+//! and the log name the proxy as [`Proxy::shown`].
 
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use base64::Engine as _;
-use http::HeaderValue;
-use percent_encoding::percent_decode_str;
+use hyper_util::client::proxy::matcher::Matcher;
 
 use crate::error::{invalid_named_argument, without_userinfo, ApiError};
+
+/// The schemes a proxy URL may have.
+const SCHEMES: [&str; 6] = ["http", "https", "socks4", "socks4a", "socks5", "socks5h"];
 
 /// The proxy of a client.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Proxy {
+    /// Credentials included, as reqwest takes it.
     url: url::Url,
     /// Where it was configured: `proxy` (the option) or the environment variable's name.
     pub origin: &'static str,
-    /// `Basic` credentials from the URL's user name and password, marked sensitive so that
-    /// no `Debug` output shows them.
-    authorization: Option<HeaderValue>,
 }
 
 /// Without credentials, like every other way the proxy is shown.
@@ -42,28 +50,47 @@ impl std::fmt::Debug for Proxy {
         f.debug_struct("Proxy")
             .field("url", &self.shown())
             .field("origin", &self.origin)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
 impl Proxy {
-    /// `Proxy-Authorization` for the proxy, when its URL carries credentials.
-    pub fn authorization(&self) -> Option<&HeaderValue> {
-        self.authorization.as_ref()
-    }
-
     /// `scheme://host:port` without credentials, for messages and the log.
     pub fn shown(&self) -> String {
-        let host = self.url.host_str().unwrap_or("?");
+        let host = self.host();
         match self.url.port_or_known_default() {
             Some(port) => format!("{}://{host}:{port}", self.url.scheme()),
-            None => format!("{}://{host}", self.url.scheme()),
+            // SOCKS has no default port in URLs; curl and reqwest take 1080.
+            None => format!("{}://{host}:1080", self.url.scheme()),
         }
+    }
+
+    /// The proxy's host name or address.
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or("?")
     }
 
     /// Whether the connection to the proxy itself is TLS.
     pub fn is_https(&self) -> bool {
         self.url.scheme() == "https"
+    }
+
+    pub fn is_socks(&self) -> bool {
+        self.url.scheme().starts_with("socks")
+    }
+
+    /// The proxy for every request of a reqwest client.
+    pub fn for_reqwest(&self) -> Result<reqwest::Proxy, ApiError> {
+        reqwest::Proxy::all(self.url.as_str()).map_err(|err| {
+            invalid_named_argument(
+                self.origin,
+                format!(
+                    "{} {:?} cannot be used as a proxy: {err}",
+                    self.origin,
+                    self.shown()
+                ),
+            )
+        })
     }
 }
 
@@ -76,7 +103,7 @@ struct Environment {
 }
 
 static ENVIRONMENT: LazyLock<Environment> = LazyLock::new(|| {
-    let cgi = std::env::var_os("REQUEST_METHOD").is_some();
+    let cgi = std::env::var_os("REQUEST_METHOD").is_some_and(|method| !method.is_empty());
     Environment {
         http: if cgi {
             None
@@ -120,11 +147,14 @@ pub fn for_target(option: Option<&str>, target: &url::Url) -> Result<Option<Prox
         return Ok(None);
     };
     let host = target.host_str().unwrap_or_default();
-    let port = target.port_or_known_default().unwrap_or(0);
-    if is_loopback(host) || bypassed(&environment.no_proxy, host, port) {
+    if is_loopback(host) {
         return Ok(None);
     }
-    parse(name, value).map(Some)
+    let proxy = parse(name, value)?;
+    if exempted(&environment.no_proxy, target, &proxy) {
+        return Ok(None);
+    }
+    Ok(Some(proxy))
 }
 
 /// Reads a proxy URL; one without a scheme is taken as `http://`, as curl and Go do.
@@ -138,48 +168,32 @@ fn parse(origin: &'static str, text: &str) -> Result<Proxy, ApiError> {
         invalid_named_argument(
             origin,
             format!(
-                "{origin} {} {why}; pass a proxy URL such as http://proxy.example.com:3128.",
-                shown_for_refusal(text)
+                "{origin} {:?} {why}; pass a proxy URL such as http://proxy.example.com:3128 or \
+                 socks5h://proxy.example.com:1080.",
+                without_userinfo(text)
             ),
         )
     };
-    let url = url::Url::parse(&with_scheme)
+    let mut url = url::Url::parse(&with_scheme)
         .map_err(|err| refuse(&format!("is not a valid URL ({err})")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(refuse("is not an http:// or https:// proxy"));
+    if url.scheme() == "socks" {
+        // Both schemes are not "special" to the URL standard, so this cannot fail.
+        let _ = url.set_scheme("socks4");
+    }
+    if !SCHEMES.contains(&url.scheme()) {
+        return Err(refuse(&format!(
+            "has the scheme {}://, which the library does not support (it supports {})",
+            url.scheme(),
+            SCHEMES.map(|scheme| format!("{scheme}://")).join(", ")
+        )));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(refuse("has no host"));
     }
-    let authorization = basic_authorization(&url)
-        .map_err(|why| refuse(&format!("has credentials that cannot be sent ({why})")))?;
-    Ok(Proxy {
-        url,
-        origin,
-        authorization,
-    })
-}
-
-/// `Basic base64(user:password)` from the URL's percent-decoded credentials, as curl and Go
-/// send them; none without a user name or password.
-fn basic_authorization(url: &url::Url) -> Result<Option<HeaderValue>, String> {
-    if url.username().is_empty() && url.password().is_none() {
-        return Ok(None);
-    }
-    let decoded = |text: &str| percent_decode_str(text).collect::<Vec<u8>>();
-    let mut credentials = decoded(url.username());
-    credentials.push(b':');
-    credentials.extend(decoded(url.password().unwrap_or_default()));
-    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-    let mut value =
-        HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|err| err.to_string())?;
-    value.set_sensitive(true);
-    Ok(Some(value))
-}
-
-/// A refused proxy value, quoted without what could be a password.
-fn shown_for_refusal(text: &str) -> String {
-    format!("{:?}", without_userinfo(text))
+    let proxy = Proxy { url, origin };
+    // reqwest's own reading of the URL, so that a value it refuses is refused now.
+    proxy.for_reqwest()?;
+    Ok(proxy)
 }
 
 /// `localhost`, or a loopback address.
@@ -189,98 +203,37 @@ fn is_loopback(host: &str) -> bool {
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Whether `NO_PROXY` exempts `host:port`.
-fn bypassed(no_proxy: &str, host: &str, port: u16) -> bool {
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_ascii_lowercase();
-    let host_ip = host.parse::<IpAddr>().ok();
-    no_proxy
+/// Whether `NO_PROXY` exempts `target` from `proxy`.
+fn exempted(no_proxy: &str, target: &url::Url, proxy: &Proxy) -> bool {
+    let host = target.host_str().unwrap_or_default().to_ascii_lowercase();
+    let subdomain_of = |domain: &str| {
+        host.strip_suffix(&domain.to_ascii_lowercase())
+            .is_some_and(|start| start.len() > 1 && start.ends_with('.'))
+    };
+    if no_proxy
         .split(',')
-        .map(str::trim)
-        .filter(|entry| !entry.is_empty())
-        .any(|entry| {
-            if entry == "*" {
-                return true;
-            }
-            let (name, entry_port) = split_port(entry);
-            if entry_port.is_some_and(|entry_port| entry_port != port) {
-                return false;
-            }
-            let name = name.to_ascii_lowercase();
-            if let Some((network, bits)) = name.split_once('/') {
-                return match (network.parse::<IpAddr>(), bits.parse::<u8>(), host_ip) {
-                    (Ok(network), Ok(bits), Some(ip)) => in_network(ip, network, bits),
-                    _ => false,
-                };
-            }
-            if let Ok(ip) = name.parse::<IpAddr>() {
-                return host_ip == Some(ip);
-            }
-            let domain = name.trim_start_matches("*.").trim_start_matches('.');
-            host == domain || host.ends_with(&format!(".{domain}"))
-        })
-}
-
-/// `name:port`, `[v6]:port`, `v6`, or `name`.
-fn split_port(entry: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = entry.strip_prefix('[') {
-        return match rest.split_once(']') {
-            Some((address, tail)) => (address, tail.strip_prefix(':').and_then(|p| p.parse().ok())),
-            None => (entry, None),
-        };
+        .filter_map(|entry| entry.trim().strip_prefix("*."))
+        .any(subdomain_of)
+    {
+        return true;
     }
-    match entry.rsplit_once(':') {
-        // More than one colon without brackets: an IPv6 address (or a CIDR) alone.
-        Some((name, port)) if !name.contains(':') => match port.parse() {
-            Ok(port) => (name, Some(port)),
-            Err(_) => (entry, None),
-        },
-        _ => (entry, None),
-    }
-}
-
-fn in_network(ip: IpAddr, network: IpAddr, bits: u8) -> bool {
-    match (ip, network) {
-        (IpAddr::V4(ip), IpAddr::V4(network)) if bits <= 32 => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
-            u32::from(ip) & mask == u32::from(network) & mask
-        }
-        (IpAddr::V6(ip), IpAddr::V6(network)) if bits <= 128 => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
-            u128::from(ip) & mask == u128::from(network) & mask
-        }
-        _ => false,
-    }
+    let Ok(uri) = http::Uri::try_from(format!("{}://{}/", target.scheme(), host)) else {
+        return false;
+    };
+    Matcher::builder()
+        .all(proxy.url.to_string())
+        .no(no_proxy)
+        .build()
+        .intercept(&uri)
+        .is_none()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn no_proxy_entries_match_as_in_go_and_curl() {
-        let list = "example.com, .internal, 10.0.0.0/8, 192.168.1.7, [::2]:8443, api.test:444";
-        for (host, port, expected) in [
-            ("example.com", 443, true),
-            ("a.example.com", 443, true),
-            ("badexample.com", 443, false),
-            ("x.internal", 80, true),
-            ("internal", 80, true),
-            ("10.1.2.3", 80, true),
-            ("11.1.2.3", 80, false),
-            ("192.168.1.7", 80, true),
-            ("::2", 8443, true),
-            ("::2", 443, false),
-            ("api.test", 444, true),
-            ("api.test", 443, false),
-            ("app.altogic.test", 443, false),
-        ] {
-            assert_eq!(bypassed(list, host, port), expected, "{host}:{port}");
-        }
-        assert!(bypassed("*", "anything", 1));
-        assert!(!bypassed("", "anything", 1));
+    fn target(url: &str) -> url::Url {
+        url::Url::parse(url).unwrap()
     }
 
     #[test]
@@ -304,53 +257,84 @@ mod tests {
     fn proxy_urls_are_read_and_shown_without_credentials() {
         let proxy = parse("proxy", "http://user:secret@proxy.example:3128").unwrap();
         assert_eq!(proxy.shown(), "http://proxy.example:3128");
+        assert!(!format!("{proxy:?}").contains("secret"));
         assert_eq!(
             parse("proxy", "proxy.example").unwrap().shown(),
             "http://proxy.example:80"
         );
-        for bad in ["socks5://p:1080", "http://", "http://exa mple:1", "ftp://x"] {
+        for good in [
+            "socks5://p:1080",
+            "socks5h://user:pw@p:1080",
+            "socks4a://p:1080",
+            "https://p",
+        ] {
+            assert!(parse("ALL_PROXY", good).is_ok(), "{good}");
+        }
+        let gnome = parse("all_proxy", "socks://p:1080/").unwrap();
+        assert_eq!(
+            gnome.shown(),
+            "socks4://p:1080",
+            "socks:// is SOCKS4, as curl reads it"
+        );
+        for bad in ["ftp://p:21", "http://", "http://exa mple:1", "quic://p:1"] {
             let error = parse("proxy", bad).unwrap_err();
             assert_eq!(error.items[0]["details"]["argument"], "proxy", "{bad}");
         }
         let error = parse("HTTPS_PROXY", "ftp://user:secret@p").unwrap_err();
         let message = error.items[0]["message"].as_str().unwrap();
         assert!(
-            message.contains("HTTPS_PROXY") && !message.contains("secret"),
+            message.contains("HTTPS_PROXY")
+                && message.contains("ftp://")
+                && !message.contains("secret"),
             "{message}"
         );
     }
 
+    /// The peers' own tables (tests/data/no_proxy.tsv says which, and what is left out).
     #[test]
-    fn credentials_become_basic_authorization_never_shown() {
-        let proxy = parse("proxy", "http://us%40er:p%3Ass@proxy.example:3128").unwrap();
-        let authorization = proxy.authorization().unwrap();
-        // base64("us@er:p:ss")
-        assert_eq!(authorization.to_str().unwrap(), "Basic dXNAZXI6cDpzcw==");
-        let debug = format!("{proxy:?}");
-        assert!(
-            !debug.contains("dXNAZXI6cDpzcw") && !debug.contains("p%3Ass"),
-            "{debug}"
-        );
-        assert_eq!(
-            parse("proxy", "http://user@p:1")
-                .unwrap()
-                .authorization()
-                .unwrap(),
-            "Basic dXNlcjo="
-        );
-        assert!(parse("proxy", "http://p:1")
-            .unwrap()
-            .authorization()
-            .is_none());
+    fn no_proxy_as_the_peers_tables_say() {
+        let proxy = parse("HTTP_PROXY", "http://proxy.example:3128").unwrap();
+        let table = include_str!("../tests/data/no_proxy.tsv");
+        let mut rows = 0;
+        for line in table.lines().filter(|line| !line.starts_with('#')) {
+            let [no_proxy, url, expected, source] = line.split('\t').collect::<Vec<_>>()[..] else {
+                panic!("a row of no_proxy.tsv is not 4 columns: {line:?}");
+            };
+            let target = target(url);
+            let direct =
+                is_loopback(target.host_str().unwrap()) || exempted(no_proxy, &target, &proxy);
+            let answer = if direct { "direct" } else { "proxied" };
+            assert_eq!(
+                answer, expected,
+                "{source}: NO_PROXY={no_proxy:?} for {url}"
+            );
+            rows += 1;
+        }
+        assert!(rows >= 40, "only {rows} rows read");
     }
 
     #[test]
-    fn refused_values_never_show_a_password() {
-        let error = parse("HTTPS_PROXY", "ftp://user:secret@p").unwrap_err();
-        let message = error.items[0]["message"].as_str().unwrap();
-        assert!(
-            message.contains("HTTPS_PROXY") && !message.contains("secret"),
-            "{message}"
-        );
+    fn no_proxy_wildcards_cover_subdomains_only_as_in_go() {
+        let proxy = parse("HTTPS_PROXY", "http://p:3128").unwrap();
+        for (list, url, expected) in [
+            ("*.example.com", "https://a.example.com", true),
+            ("*.example.com", "https://b.a.example.com", true),
+            ("*.example.com", "https://example.com", false),
+            ("*.example.com", "https://badexample.com", false),
+            ("example.com", "https://example.com", true),
+            ("example.com", "https://a.example.com", true),
+            ("example.com", "https://badexample.com", false),
+            (".example.com", "https://a.example.com", true),
+            ("10.0.0.0/8", "https://10.1.2.3", true),
+            ("10.0.0.0/8", "https://11.1.2.3", false),
+            ("*", "https://anything.test", true),
+            ("", "https://anything.test", false),
+        ] {
+            assert_eq!(
+                exempted(list, &target(url), &proxy),
+                expected,
+                "NO_PROXY={list} for {url}"
+            );
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! A completion queue: calls started on the library's background runtime
-//! ([`crate::transport::background`]) deliver their results here, each with the tag its
+//! A completion queue: calls started on the library's runtime
+//! ([`crate::transport::runtime`]) deliver their results here, each with the tag its
 //! caller gave, exactly once; the caller takes them with [`Queue::next`], from any thread.
 //!
 //! A readiness signal ([`Readiness`], an eventfd in C) is raised when the queue goes from
@@ -32,8 +32,8 @@ use crate::client::Client;
 use crate::error::{codes, ApiError};
 use crate::process::{self, ProcessId};
 use crate::task::{Call, TaskResult};
-use crate::transport::background::Background;
 use crate::transport::cancellable;
+use crate::transport::runtime::Runtime;
 
 /// The queue's readiness signal, raised and cleared under the queue's lock.
 pub trait Readiness: Send + Sync {
@@ -137,7 +137,7 @@ impl Drop for Delivery {
 pub struct Queue {
     process: ProcessId,
     shared: Arc<Shared>,
-    background: Arc<Background>,
+    runtime: Arc<Runtime>,
 }
 
 fn refused(message: &str) -> ApiError {
@@ -149,7 +149,7 @@ fn refused(message: &str) -> ApiError {
 }
 
 impl Queue {
-    pub fn new(background: Arc<Background>, readiness: Box<dyn Readiness>) -> Queue {
+    pub fn new(runtime: Arc<Runtime>, readiness: Box<dyn Readiness>) -> Queue {
         Queue {
             process: process::current(),
             shared: Arc::new(Shared {
@@ -159,7 +159,7 @@ impl Queue {
                 readiness,
                 closing: CancelToken::new(),
             }),
-            background,
+            runtime,
         }
     }
 
@@ -178,7 +178,7 @@ impl Queue {
     /// come) when the queue is closing or was inherited from another process.
     pub fn start(
         &self,
-        job: Result<(Arc<Client>, Call), ApiError>,
+        job: Result<(Client, Call), ApiError>,
         tag: u64,
         cancel: Option<CancelToken>,
     ) -> Result<(), ApiError> {
@@ -211,13 +211,13 @@ impl Queue {
             }
         };
         let closing = self.shared.closing.clone();
-        let background = Arc::clone(&self.background);
+        let runtime = Arc::clone(&self.runtime);
         let started = Instant::now();
         // The whole call in one allocation, the runtime's task: a few hundred bytes while it
         // waits for a turn or pauses between polls (execute_started boxes each request).
-        self.background.spawn(async move {
+        self.runtime.spawn(async move {
             let description = call.description();
-            let work = client.execute_started(&background, &call, started);
+            let work = client.execute_started(&runtime, &call, started);
             let cancellable_work = cancellable(cancel.as_ref(), description, started, work);
             let result = cancellable(Some(&closing), description, started, cancellable_work).await;
             delivery.deliver(result);
@@ -328,9 +328,9 @@ impl Queue {
     pub fn abandon(self) {
         // The runtime and the calls of the parent are not in this process: never touch them.
         let Queue {
-            shared, background, ..
+            shared, runtime, ..
         } = self;
-        std::mem::forget(background);
+        std::mem::forget(runtime);
         if let Ok(mut state) = shared.state.try_lock() {
             let results = std::mem::take(&mut state.results);
             drop(state);
@@ -356,7 +356,7 @@ mod tests {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use crate::client::ClientOptions;
-    use crate::transport::background;
+    use crate::transport::runtime;
 
     /// Records what the queue did to its signal.
     #[derive(Default)]
@@ -381,20 +381,18 @@ mod tests {
         }
     }
 
-    fn nothing() {}
-
     fn queue() -> (Queue, Arc<Recorder>) {
         let recorder = Arc::new(Recorder::default());
-        let background = background::current(nothing).unwrap();
+        let runtime = runtime::current().unwrap();
         (
-            Queue::new(background, Box::new(Arc::clone(&recorder))),
+            Queue::new(runtime, Box::new(Arc::clone(&recorder))),
             recorder,
         )
     }
 
-    fn client() -> Arc<Client> {
+    fn client() -> Client {
         // A port nothing listens on: connecting fails at once.
-        Arc::new(Client::new("http://127.0.0.1:9", "k", ClientOptions::default()).unwrap())
+        Client::new("http://127.0.0.1:9", "k", ClientOptions::default()).unwrap()
     }
 
     fn code(result: &TaskResult) -> Option<&str> {
@@ -434,9 +432,7 @@ mod tests {
         let (queue, _) = queue();
         let client = client();
         let call = client.run_once_call("x").unwrap();
-        queue
-            .start(Ok((Arc::clone(&client), call)), 1, None)
-            .unwrap();
+        queue.start(Ok((client.clone(), call)), 1, None).unwrap();
         let (tag, result) = queue.next(Some(Duration::from_secs(10))).unwrap();
         assert_eq!((tag, code(&result)), (1, Some(codes::NETWORK_ERROR)));
 
@@ -529,13 +525,13 @@ mod tests {
         let call = client
             .wait_call("id", Some(Duration::from_millis(500)))
             .unwrap();
-        let background = background::current(nothing).unwrap();
+        let library = runtime::current().unwrap();
         let started = Instant::now() - Duration::from_secs(1);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let result = runtime.block_on(client.execute_started(&background, &call, started));
+        let result = runtime.block_on(client.execute_started(&library, &call, started));
         let error = result.unwrap_err();
         assert_eq!(error.first_code(), Some(codes::TIMEOUT));
         assert_eq!(

@@ -3,13 +3,14 @@
 //! Each call is made in two steps, so that every way of running it shares them:
 //! 1. [`Client::run_once_call`], [`Client::status_call`] or [`Client::wait_call`] checks
 //!    the arguments and prepares a [`Call`], without any I/O;
-//! 2. [`Client::execute`] runs it on a connection pool, asynchronously: on the calling
-//!    thread's runtime for the blocking calls below (`transport::local`), or, through
-//!    [`Client::execute_started`], on the completion queue's runtime
-//!    (`transport::background`), where requests to one host take turns.
+//! 2. it runs on the library's one runtime for the process (`transport::runtime`), with
+//!    the process's connection pools: the blocking calls below spawn it there and wait for
+//!    its result; a completion queue's started calls run through
+//!    [`Client::execute_started`], where requests to one host take turns.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use http::Method;
@@ -17,13 +18,13 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
 
 pub use crate::answer::{interpret, TaskResult};
-use crate::cancel::CancelToken;
+use crate::cancel::{cancelled_error, CancelToken};
 use crate::client::Client;
 use crate::error::{codes, invalid_named_argument, missing_value, ApiError};
 use crate::info::TaskInfo;
-use crate::transport::background::Background;
 use crate::transport::limit::HostLimit;
-use crate::transport::{self, Pool, Request};
+use crate::transport::runtime::{self, Runtime};
+use crate::transport::{self, cancellable, Request};
 
 const INVALID_SESSION_TOKEN: &str = "invalid_session_token";
 const MISSING_SESSION_TOKEN: &str = "missing_session_token";
@@ -52,6 +53,13 @@ pub const WAIT: &str = "wait";
 /// What [`Client::wait_for_task_watching`] calls with each TaskInfo its polls find before
 /// the execution ends.
 pub type WatchStatus<'a> = dyn Fn(&TaskInfo) + Sync + 'a;
+
+/// What a blocking call's task sends its caller: each status a wait's polls find, then the
+/// result.
+enum Progress {
+    Status(TaskInfo),
+    Done(TaskResult),
+}
 
 /// A started call's request, boxed (see [`Client::execute_started`]).
 type Sending<'a> = Pin<Box<dyn Future<Output = TaskResult> + Send + 'a>>;
@@ -226,39 +234,79 @@ impl Client {
         self.block_on(call, cancel, Some(watch))
     }
 
-    /// Runs `call` on the calling thread's runtime.
+    /// Runs `call` on the library's runtime and waits for its result on the calling thread,
+    /// which touches no socket (see `crate::signals`) and calls `watch` itself with each
+    /// status a wait's polls find. A token triggered before the call makes it return at
+    /// once, sending nothing.
     fn block_on(
         &self,
         call: Call,
         cancel: Option<&CancelToken>,
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult {
-        transport::local::block_on(
-            self.connection(),
-            cancel,
-            call.description(),
-            !matches!(call, Call::Wait { .. }),
-            |pool| async move { self.execute(&pool, &call, watch).await },
-        )
+        let started = Instant::now();
+        let description = call.description();
+        if cancel.is_some_and(CancelToken::is_triggered) {
+            return Err(cancelled_error(description, started.elapsed()));
+        }
+        let runtime = runtime::current()?;
+        let (sender, progress) = mpsc::channel();
+        let client = self.clone();
+        let cancel = cancel.cloned();
+        let watching = watch.is_some();
+        let on_runtime = Arc::clone(&runtime);
+        runtime.spawn(async move {
+            let statuses = sender.clone();
+            let report = move |info: &TaskInfo| {
+                let _ = statuses.send(Progress::Status(info.clone()));
+            };
+            let watch: Option<&WatchStatus<'_>> = watching.then_some(&report);
+            let send = |request| client.exchange(&on_runtime, request);
+            let work = client.execute_with(&call, started, &send, watch);
+            let result = cancellable(cancel.as_ref(), description, started, work).await;
+            // The caller is waiting, unless the whole thread is gone.
+            let _ = sender.send(Progress::Done(result));
+        });
+        loop {
+            match progress.recv() {
+                Ok(Progress::Status(info)) => {
+                    if let Some(watch) = watch {
+                        watch(&info);
+                    }
+                }
+                Ok(Progress::Done(result)) => return result,
+                // The call's task ended without a result: it panicked.
+                Err(mpsc::RecvError) => {
+                    return Err(ApiError::client(
+                        codes::INTERNAL_ERROR,
+                        format!(
+                        "internal error in the altogic library (please report it): {description} \
+                             ended without a result"
+                    ),
+                        None,
+                    ))
+                }
+            }
+        }
     }
 
-    /// Runs a prepared call on `pool`, a wait calling `watch` as
+    /// Runs a prepared call on `runtime`'s pools, a wait calling `watch` as
     /// [`Client::wait_for_task_watching`] describes. Cancellation is the caller's: drop the
     /// future, or run it inside `transport::cancellable`.
     pub async fn execute(
         &self,
-        pool: &Pool,
+        runtime: &Runtime,
         call: &Call,
         watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult {
-        let send = |request| self.exchange(pool, request);
+        let send = |request| self.exchange(runtime, request);
         self.execute_with(call, Instant::now(), &send, watch).await
     }
 
     /// [`Client::execute`] for a call started on a completion queue at `started` (a wait's
-    /// timeout counts from then, not from when the queue's thread first got to it), with the
-    /// connections of `background`: each request first takes a turn of its host's
-    /// [`HostLimit`], and the wait for a turn counts against the request's deadline.
+    /// timeout counts from then, not from when the runtime first got to it): each request
+    /// first takes a turn of its host's [`HostLimit`], and the wait for a turn counts
+    /// against the request's deadline.
     ///
     /// The call is borrowed, not moved: each future that took it by value would keep a copy
     /// of its own, and this one lives on the heap for as long as the call runs. A request's
@@ -266,19 +314,19 @@ impl Client {
     /// thousands of calls waiting for one, or pausing between polls, stay small.
     pub async fn execute_started(
         &self,
-        background: &Background,
+        runtime: &Runtime,
         call: &Call,
         started: Instant,
     ) -> TaskResult {
-        let (pool, limit) = background.connections(self.connection(), self.origin())?;
-        let send = |request| self.send_limited(&pool, &limit, request);
+        let limit = runtime.host_limit(self.origin());
+        let send = |request| self.send_limited(runtime, &limit, request);
         self.execute_with(call, started, &send, None).await
     }
 
     /// One request of a started call: its turn of `limit`, then the exchange, each boxed.
     fn send_limited<'a>(
         &'a self,
-        pool: &'a Pool,
+        runtime: &'a Runtime,
         limit: &'a HostLimit,
         request: CallRequest,
     ) -> Sending<'a> {
@@ -290,7 +338,7 @@ impl Client {
                 deadline: left,
                 ..request
             };
-            let sending: Sending<'a> = Box::pin(self.exchange(pool, request));
+            let sending: Sending<'a> = Box::pin(self.exchange(runtime, request));
             let result = sending.await;
             drop(turn);
             result
@@ -393,8 +441,9 @@ impl Client {
         }
     }
 
-    /// One request and its answer within the request's deadline.
-    async fn exchange(&self, pool: &Pool, request: CallRequest) -> TaskResult {
+    /// One request and its answer within the request's deadline, on the pool of the
+    /// client's connection settings.
+    async fn exchange(&self, runtime: &Runtime, request: CallRequest) -> TaskResult {
         let CallRequest {
             method,
             url,
@@ -404,8 +453,9 @@ impl Client {
         } = request;
         let session = self.session_snapshot();
         let headers = self.request_headers(session.token.as_deref())?;
+        let pool = runtime.pool(self.connection(), self.idle_timeout())?;
         let response = transport::send(
-            pool,
+            &pool,
             Request {
                 method,
                 url,
@@ -418,6 +468,9 @@ impl Client {
             },
         )
         .await?;
+        if let Some(announced) = response.keep_alive {
+            self.note_keep_alive(announced);
+        }
         let result = interpret(response.status, &response.body);
         if let Err(errors) = &result {
             if errors.status != 0

@@ -15,6 +15,7 @@ use rustls::{CertificateError, RootCertStore};
 use serde_json::json;
 
 use crate::error::{codes, invalid_named_argument, ApiError};
+use crate::proxy::Proxy;
 
 /// Where the default trust store came from, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,8 +181,30 @@ pub fn closed_during_handshake(err: &(dyn std::error::Error + 'static)) -> bool 
     .is_some()
 }
 
-/// `tls_error` for a certificate or handshake failure talking to `host`.
-pub fn tls_error(description: &str, url: &str, host: &str, err: &rustls::Error) -> ApiError {
+/// Whom a TLS connection was opened to.
+pub enum Peer<'a> {
+    /// The service at `url`, whose host is `host`.
+    Service { url: &'a str, host: &'a str },
+    /// An `https://` proxy.
+    Proxy(&'a Proxy),
+}
+
+/// `tls_error` for a certificate or handshake failure talking to `peer`.
+pub fn tls_error(description: &str, peer: &Peer<'_>, err: &rustls::Error) -> ApiError {
+    let (to, host, setting, details) = match peer {
+        Peer::Service { url, host } => (
+            (*url).to_owned(),
+            (*host).to_owned(),
+            "envUrl",
+            json!({ "tls": err.to_string() }),
+        ),
+        Peer::Proxy(proxy) => (
+            format!("the proxy {} (from {})", proxy.shown(), proxy.origin),
+            proxy.host().to_owned(),
+            "the proxy setting",
+            json!({ "tls": err.to_string(), "proxy": proxy.shown() }),
+        ),
+    };
     let (what, advice) = match err {
         rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => (
             format!("the certificate of {host} is not signed by a CA this machine trusts"),
@@ -203,7 +226,7 @@ pub fn tls_error(description: &str, url: &str, host: &str, err: &rustls::Error) 
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
         ) => (
             format!("the certificate of the server is not valid for the name {host}"),
-            "Use the host name the certificate was issued for in envUrl.".to_owned(),
+            format!("Use the host name the certificate was issued for in {setting}."),
         ),
         rustls::Error::InvalidCertificate(other) => (
             format!("the certificate of {host} was refused ({other:?})"),
@@ -211,16 +234,18 @@ pub fn tls_error(description: &str, url: &str, host: &str, err: &rustls::Error) 
         ),
         rustls::Error::AlertReceived(alert) => (
             format!("{host} refused the TLS handshake (alert {alert:?})"),
-            "Check that envUrl names the right port and that the server accepts TLS 1.2 or 1.3."
-                .to_owned(),
+            format!(
+                "Check that {setting} names the right port and that the server accepts TLS 1.2 \
+                 or 1.3."
+            ),
         ),
         rustls::Error::HandshakeNotComplete => (
             format!("{host} closed the connection during the TLS handshake (is it a plain http:// service?)"),
-            "Check the scheme and port of envUrl.".to_owned(),
+            format!("Check the scheme and port of {setting}."),
         ),
         rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => (
             format!("{host} did not answer in TLS (is it a plain http:// service?)"),
-            "Check the scheme and port of envUrl.".to_owned(),
+            format!("Check the scheme and port of {setting}."),
         ),
         other => (
             format!("the TLS connection to {host} failed ({other})"),
@@ -229,8 +254,8 @@ pub fn tls_error(description: &str, url: &str, host: &str, err: &rustls::Error) 
     };
     ApiError::client(
         codes::TLS_ERROR,
-        format!("{description} could not open a trusted TLS connection to {url}: {what}. {advice}"),
-        Some(json!({ "tls": err.to_string() })),
+        format!("{description} could not open a trusted TLS connection to {to}: {what}. {advice}"),
+        Some(details),
     )
 }
 

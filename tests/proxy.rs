@@ -12,6 +12,7 @@ use altogic::{Client, ClientOptions, TaskResult};
 use support::child::run_child;
 use support::fixture::Fixture;
 use support::proxy::{Behaviour, ProxyFixture, EXPECTED_AUTHORIZATION};
+use support::socks::{self, SocksFixture};
 use support::tls::{temp_dir, Ca, TlsServer};
 
 const MADE_UP_HOST: &str = "app.altogic.test";
@@ -171,7 +172,12 @@ fn a_proxy_that_refuses_is_a_proxy_error_that_names_it_without_credentials() {
 
 #[test]
 fn a_malformed_proxy_is_invalid_argument_naming_the_option() {
-    for bad in ["socks5://127.0.0.1:1080", "http://", "http://a b:1"] {
+    for bad in [
+        "ftp://127.0.0.1:21",
+        "http://",
+        "http://a b:1",
+        "quic://127.0.0.1:1",
+    ] {
         let error = client("https://example.com", Some(bad), None).unwrap_err();
         assert_eq!(error.first_code(), Some(codes::INVALID_ARGUMENT), "{bad}");
         assert_eq!(error.items[0]["details"]["argument"], "proxy");
@@ -330,5 +336,157 @@ fn the_debug_log_says_which_proxy_without_its_credentials() {
     assert!(
         !printed.contains("s3cret") && !printed.contains("tester"),
         "{printed}"
+    );
+}
+
+/// `socks5h://user:password@host:port` for the SOCKS fixture.
+fn socks_with(fixture: &SocksFixture, user: &str, password: &str) -> String {
+    fixture
+        .url
+        .replace("socks5h://", &format!("socks5h://{user}:{password}@"))
+}
+
+#[test]
+fn socks5_carries_https_and_http_with_credentials_and_names_a_refusal() {
+    let socks = SocksFixture::start(true);
+    let (server, ca_file) = https_server();
+    let https = format!("https://{MADE_UP_HOST}:{}", server.port);
+    let fixture = Fixture::start();
+    let port = fixture.url.rsplit_once(':').unwrap().1.to_owned();
+    let http = format!("http://{MADE_UP_HOST}:{port}");
+    let through = socks_with(&socks, socks::USER, socks::PASSWORD);
+    let result = client(&https, Some(&through), Some(&ca_file))
+        .unwrap()
+        .run_once("t", None);
+    assert_eq!(code(&result), "ok", "{}", message(&result));
+    let result = client(&http, Some(&through), None)
+        .unwrap()
+        .get_task_status("via-socks", None);
+    assert_eq!(code(&result), "ok", "{}", message(&result));
+    // socks5h: the proxy resolved the made-up name.
+    assert_eq!(
+        socks.seen(),
+        [
+            format!("{MADE_UP_HOST}:{}", server.port),
+            format!("{MADE_UP_HOST}:{port}")
+        ]
+    );
+
+    let wrong = socks_with(&socks, socks::USER, "WRONGPASS");
+    for target in [&https, &http] {
+        let result = client(target, Some(&wrong), Some(&ca_file))
+            .unwrap()
+            .get_task_status("t", None);
+        let text = message(&result);
+        assert_eq!(code(&result), codes::PROXY_ERROR, "{target}: {text}");
+        assert!(text.contains(&socks.url), "{text}");
+        assert!(!text.contains("WRONGPASS"), "{text}");
+    }
+}
+
+#[test]
+fn a_proxy_whose_tls_fails_is_named_not_the_service() {
+    let (server, ca_file) = https_server();
+    // A TLS server whose CA the client does not trust, standing as an https:// proxy.
+    let untrusted = TlsServer::start(&Ca::new("untrusted proxy CA").issue(&["127.0.0.1"]));
+    let proxy = format!("https://127.0.0.1:{}", untrusted.port);
+    let fixture = Fixture::start();
+    let port = fixture.url.rsplit_once(':').unwrap().1;
+    for target in [
+        format!("https://{MADE_UP_HOST}:{}", server.port),
+        format!("http://{MADE_UP_HOST}:{port}"),
+    ] {
+        let result = client(&target, Some(&proxy), Some(&ca_file))
+            .unwrap()
+            .run_once("t", None);
+        let error = result.unwrap_err();
+        let text = error.to_json();
+        assert_eq!(
+            error.first_code(),
+            Some(codes::TLS_ERROR),
+            "{target}: {text}"
+        );
+        let message = error.items[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("to the proxy {proxy}")) && message.contains("127.0.0.1"),
+            "{message}"
+        );
+        assert!(!message.contains("envUrl"), "blames the service: {message}");
+        assert_eq!(error.items[0]["details"]["proxy"], proxy.as_str());
+    }
+}
+
+#[test]
+fn environment_socks_cgi_and_wildcards_as_go_reads_them() {
+    let child = "child_calls_through_the_environment";
+    let (server, ca_file) = https_server();
+    let https = format!("https://{MADE_UP_HOST}:{}", server.port);
+    let fixture = Fixture::start();
+    let port = fixture.url.rsplit_once(':').unwrap().1.to_owned();
+    let http = format!("http://{MADE_UP_HOST}:{port}");
+    let expect = |pairs: &[(&str, &str)], expected: &str| {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("ALTOGIC_TEST_CA_FILE", &ca_file));
+        pairs.push(("ALTOGIC_TEST_EXPECT", expected));
+        run_child(child, &env(&pairs), None);
+    };
+
+    // ALL_PROXY with a SOCKS URL, either case, for either scheme.
+    let socks = SocksFixture::start(false);
+    expect(
+        &[("ALL_PROXY", &socks.url), ("ALTOGIC_TEST_URL", &https)],
+        "ok",
+    );
+    expect(
+        &[("all_proxy", &socks.url), ("ALTOGIC_TEST_URL", &http)],
+        "ok",
+    );
+    assert_eq!(socks.seen().len(), 2, "{:?}", socks.seen());
+
+    // CGI: a non-empty REQUEST_METHOD turns HTTP_PROXY off (unproxied, the made-up host
+    // does not resolve), an empty one does not; HTTPS_PROXY still serves https://.
+    let proxy = ProxyFixture::start(Behaviour::Carry);
+    let via_http_proxy = [
+        ("HTTP_PROXY", proxy.url.as_str()),
+        ("ALTOGIC_TEST_URL", &http),
+    ];
+    expect(
+        &[&via_http_proxy[..], &[("REQUEST_METHOD", "GET")]].concat(),
+        codes::NETWORK_ERROR,
+    );
+    expect(
+        &[&via_http_proxy[..], &[("REQUEST_METHOD", "")]].concat(),
+        "ok",
+    );
+    expect(
+        &[
+            ("HTTPS_PROXY", proxy.url.as_str()),
+            ("REQUEST_METHOD", "GET"),
+            ("ALTOGIC_TEST_URL", &https),
+        ],
+        "ok",
+    );
+    assert_eq!(proxy.seen().len(), 2, "{:?}", proxy.seen());
+
+    // NO_PROXY=*.domain: its subdomains, not the domain itself.
+    let proxy = ProxyFixture::start(Behaviour::Carry);
+    let via = ("HTTPS_PROXY", proxy.url.as_str());
+    let to = ("ALTOGIC_TEST_URL", https.as_str());
+    expect(
+        &[via, to, ("NO_PROXY", "*.altogic.test")],
+        codes::NETWORK_ERROR,
+    );
+    expect(&[via, to, ("NO_PROXY", "*.app.altogic.test")], "ok");
+    assert_eq!(proxy.seen().len(), 1, "{:?}", proxy.seen());
+
+    // socks:// (what GNOME exports) is read, as curl reads it (SOCKS4): a client is made,
+    // and its call goes to that proxy (which refuses: nothing listens there). The target is
+    // an address of TEST-NET-1, so nothing is looked up and nothing leaves this machine.
+    expect(
+        &[
+            ("all_proxy", "socks://127.0.0.1:1/"),
+            ("ALTOGIC_TEST_URL", "https://192.0.2.1"),
+        ],
+        codes::NETWORK_ERROR,
     );
 }

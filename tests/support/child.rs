@@ -43,6 +43,7 @@ pub fn run_child(test: &str, env: &[(&str, String)], system_certs: Option<&Path>
         "all_proxy",
         "NO_PROXY",
         "no_proxy",
+        "REQUEST_METHOD",
         "ALTOGIC_LOG",
     ] {
         command.env_remove(variable);

@@ -42,6 +42,9 @@ struct State {
     slow_max_in_flight: AtomicUsize,
     /// How long a connection may sit idle before the fixture closes it, silently.
     idle_limit: Duration,
+    /// Whether every answer says `Keep-Alive: timeout=N` with N the idle limit in seconds,
+    /// as Node's servers do.
+    announces_idle_limit: bool,
 }
 
 /// A running fixture; it serves until the process ends.
@@ -57,12 +60,26 @@ impl Fixture {
     /// A fixture that closes a kept-alive connection idle for `idle_limit`, without a
     /// `Connection: close` or any other word, as gunicorn, uvicorn and many proxies do.
     pub fn start_closing_idle_after(idle_limit: Duration) -> Fixture {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let state = Arc::new(State {
+        Fixture::serve(State {
             idle_limit,
             ..State::default()
-        });
+        })
+    }
+
+    /// A fixture that closes a kept-alive connection idle for `seconds` and says so in every
+    /// answer (`Keep-Alive: timeout=N`), as Node's servers do (N = 5 there).
+    pub fn start_announcing_idle_limit(seconds: u64) -> Fixture {
+        Fixture::serve(State {
+            idle_limit: Duration::from_secs(seconds),
+            announces_idle_limit: true,
+            ..State::default()
+        })
+    }
+
+    fn serve(state: State) -> Fixture {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let state = Arc::new(state);
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let state = Arc::clone(&state);
@@ -167,7 +184,13 @@ fn serve_connection(stream: TcpStream, connection: usize, state: &State) {
             bump(&state.seen, &key);
             return;
         }
-        let reply = route(&request, connection, state);
+        let mut reply = route(&request, connection, state);
+        if let Reply::Full { extra_headers, .. } = &mut reply {
+            if state.announces_idle_limit {
+                let seconds = state.idle_limit.as_secs();
+                extra_headers.push(("Keep-Alive", format!("timeout={seconds}")));
+            }
+        }
         if write_reply(&mut writer, reply).is_err() {
             return;
         }

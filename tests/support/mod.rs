@@ -1,4 +1,5 @@
 pub mod child;
 pub mod fixture;
 pub mod proxy;
+pub mod socks;
 pub mod tls;

@@ -1,10 +1,13 @@
-//! The signal mask of the library's own threads.
+//! The signal mask of the library's own threads (the runtime's workers and its host-name
+//! lookup threads, `transport::runtime`).
 //!
-//! SIGPIPE, which a write on a socket the peer has reset raises and whose default action
-//! ends the process, is not raised by the library's sockets at all: every write is a
-//! `sendmsg(MSG_NOSIGNAL)` (`transport::connect`). Before the library opened its own
-//! connections, each C call blocked it in the calling thread instead, as libcurl does: three
-//! system calls per call.
+//! Every socket of the library is read and written on those threads only: a blocking call's
+//! thread waits for the result and touches no socket. A write on a socket the peer has reset
+//! raises SIGPIPE, whose default action ends the process, and a C or C++ host usually keeps
+//! that default; blocked in the threads that write, it is never raised, with no change to the
+//! process's dispositions and no system call per call.
+
+#![allow(unsafe_code)]
 
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -12,7 +15,7 @@ use std::ptr;
 /// Blocks SIGPIPE, and every other signal a thread can block but those a fault raises on the
 /// faulting thread itself (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), in the calling
 /// thread for good: the hook of every thread the library starts itself (see
-/// `transport::background`), whose signal mask is the library's own. So a write on a reset
+/// `transport::runtime`), whose signal mask is the library's own. So a write on a reset
 /// connection raises nothing there, and the kernel delivers the process's signals (SIGINT,
 /// SIGTERM, SIGCHLD, a Go or Python runtime's own) to the program's threads, never to ours.
 pub fn block_in_this_thread() {
