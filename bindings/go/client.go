@@ -11,6 +11,7 @@ import "C"
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -22,11 +23,10 @@ import (
 // it with [Client.Close].
 //
 // A Client is safe for use by any number of goroutines at once, and its calls run
-// concurrently. A Wait holds no OS thread while it waits (it runs on the library's
-// completion queue: queue.go); RunOnce and GetStatus block their thread for their round
-// trip while no other is in progress, and go through the queue while others are, so
-// thousands of goroutines calling at once need only a few threads. Close may be called at any time,
-// even while calls are running.
+// concurrently. Every call runs on the library's completion queue (queue.go): no call holds
+// an OS thread while it waits for the service, so thousands of goroutines calling at once
+// need only a few threads, and a call returns as soon as its context is done. Close may be
+// called at any time, even while calls are running.
 type Client struct {
 	ptr *C.AltogicClient
 	// state is the number of calls using ptr, plus closedBit once Close was called. The
@@ -50,9 +50,8 @@ func Version() string {
 // The library checks every argument and option and answers an [*APIError] matching
 // [ErrInvalidArgument] for bad ones (an empty envURL or clientKey, a URL that is not
 // http(s), CR or LF in a key, a negative timeout...). Creating a client is cheap: it opens
-// no connection. Connections belong to the OS threads that make blocking calls (each keeps
-// its own small pool) and to the library's thread that runs the queued ones (queue.go), and
-// every client with the same connection settings shares them.
+// no connection. The library runs the calls of every client of the process (queue.go) and
+// keeps their connections alive for reuse ([WithIdleTimeout]).
 func NewClient(envURL, clientKey string, opts ...Option) (*Client, error) {
 	if err := checkNUL("envURL", envURL); err != nil {
 		return nil, err
@@ -143,8 +142,8 @@ const (
 // its TaskID identifies this execution.
 //
 // When ctx is done before the answer arrives the call returns at once with an error
-// matching ctx.Err() and [ErrCancelled]; the task may still have run, since the service
-// may have received the request.
+// matching ctx.Err() and [ErrCancelled], and the library's call is cancelled behind it; the
+// task may still have run, since the service may have received the request.
 func (c *Client) RunOnce(ctx context.Context, nameOrID string) (*TaskInfo, error) {
 	return c.call(ctx, opRunOnce, "nameOrID", nameOrID)
 }
@@ -153,7 +152,7 @@ func (c *Client) RunOnce(ctx context.Context, nameOrID string) (*TaskInfo, error
 // no longer keeps the execution (it keeps them for seven days).
 //
 // When ctx is done before the answer arrives the call returns at once with an error
-// matching ctx.Err() and [ErrCancelled].
+// matching ctx.Err() and [ErrCancelled], and the library's call is cancelled behind it.
 func (c *Client) GetStatus(ctx context.Context, taskID string) (*TaskInfo, error) {
 	return c.call(ctx, opGetStatus, "taskID", taskID)
 }
@@ -170,10 +169,11 @@ func (c *Client) GetStatus(ctx context.Context, taskID string) (*TaskInfo, error
 // When ctx has a deadline, the time left (less 2 ms) is the library's own timeout for the
 // wait, so that a wait reaching the deadline returns the last TaskInfo it saw together
 // with an error matching [ErrTimeout] and context.DeadlineExceeded. (On a machine too
-// loaded for the library to keep that appointment, the cancellation token ends the wait
-// at the deadline instead: the error matches [ErrCancelled] and
-// context.DeadlineExceeded, and there is no TaskInfo.) When ctx is cancelled, the error
-// matches [ErrCancelled] and context.Canceled.
+// loaded for the library's answer to come before the deadline, the wait returns at the
+// deadline without it: the error matches [ErrCancelled] and context.DeadlineExceeded, and
+// there is no TaskInfo.) When ctx is cancelled, the wait returns at once with an error
+// matching [ErrCancelled] and context.Canceled. Either way the library's wait is cancelled
+// behind it.
 func (c *Client) Wait(ctx context.Context, taskID string) (*TaskInfo, error) {
 	info, err := c.call(ctx, opWait, "taskID", taskID)
 	if info == nil && err == nil {
@@ -184,8 +184,11 @@ func (c *Client) Wait(ctx context.Context, taskID string) (*TaskInfo, error) {
 
 // waitMargin: the library's own wait deadline is set this much before ctx's, so that a
 // wait reaching the deadline usually ends through the library's timeout (which reports
-// the last TaskInfo) rather than through the cancellation token (which does not).
+// the last TaskInfo) rather than through ctx (which cannot).
 const waitMargin = 2 * time.Millisecond
+
+// opNames are the calls' names in the library's messages.
+var opNames = [...]string{opRunOnce: "runOnce", opGetStatus: "getTaskStatus", opWait: "wait"}
 
 // call makes one task call. The library does the work; what is done here is Go's part:
 // the C strings, the cancellation token tied to ctx, and turning the answer into Go values.
@@ -196,24 +199,28 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 	if !c.acquire() {
 		return nil, closedError()
 	}
-	cArg := C.CString(arg)
+	// Released when this returns, even if the library's call runs on: the started call
+	// holds a reference of its own to the library's client.
+	defer c.release()
+	q, err := sharedQueue() // queue.go
+	if err != nil {
+		return nil, err
+	}
 
-	// The fast path: a context that can never be done needs no token (NULL). Otherwise
-	// the token is triggered once ctx is done: by the waiting goroutine itself for a
-	// queued call, from context.AfterFunc for a blocking one (queue.go).
+	// The fast path: a context that can never be done needs no token (NULL).
 	var token *C.AltogicCancel
+	var started time.Time
 	done := ctx.Done()
 	if done != nil {
+		if ctx.Err() != nil {
+			// Already done: nothing is sent, as the library would send nothing.
+			return nil, cancelledError(ctx, op, 0)
+		}
 		token = C.altogic_cancel_new()
 		if token == nil {
-			C.free(unsafe.Pointer(cArg))
-			c.release()
 			return nil, clientError("internal_error", "out of memory: no cancellation token")
 		}
-		if ctx.Err() != nil {
-			// Already done: the call returns at once.
-			C.altogic_cancel_trigger(token)
-		}
+		started = time.Now()
 	}
 
 	var timeoutMs C.uint64_t
@@ -222,22 +229,21 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 		timeoutMs = C.uint64_t(C.ALTOGIC_WAIT_FOREVER)
 		if deadline, ok := ctx.Deadline(); ok {
 			waitDeadline = true
-			timeoutMs = 0 // polls once; the token ends it at the deadline
+			timeoutMs = 0 // polls once; ctx ends it at the deadline
 			if left := time.Until(deadline) - waitMargin; left > 0 {
 				timeoutMs = C.uint64_t(left / time.Millisecond)
 			}
 		}
 	}
-	res, refused := c.invoke(ctx, op, cArg, timeoutMs, token) // queue.go
-
-	if token != nil { // no goroutine triggers it any more
-		C.altogic_cancel_free(token)
-	}
+	cArg := C.CString(arg) // copied by the library's start
+	res, refused, abandoned := q.call(c, op, cArg, timeoutMs, token, done)
 	C.free(unsafe.Pointer(cArg))
-	c.release()
 
 	if refused != nil {
 		return nil, decodeError(takeString(refused))
+	}
+	if abandoned {
+		return nil, cancelledError(ctx, op, time.Since(started))
 	}
 	info, err := decodeResult(takeString(res))
 	if err != nil && done != nil {
@@ -261,6 +267,15 @@ func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskIn
 		}
 	}
 	return info, err
+}
+
+// cancelledError is the error of a call that ctx ended before the library answered, in the
+// shape of the library's own "cancelled" error.
+func cancelledError(ctx context.Context, op int, elapsed time.Duration) error {
+	e := clientError("cancelled", fmt.Sprintf("%s was cancelled after %d ms: %v",
+		opNames[op], elapsed.Milliseconds(), ctx.Err()))
+	e.ctxErr, e.cause = ctx.Err(), context.Cause(ctx)
+	return e
 }
 
 // SetSession sets the session token sent in the Session header; "" clears it. The library

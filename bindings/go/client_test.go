@@ -354,7 +354,7 @@ func TestErrorsSpeakGo(t *testing.T) {
 		{altogic.WithMaxResponseBytes(0), "WithMaxResponseBytes", "maxResponseBytes"},
 		{altogic.WithAPIKey(""), "WithAPIKey", "apiKey"},
 		{altogic.WithCAFile("/nonexistent/ca.pem"), "WithCAFile", "caFile"},
-		{altogic.WithProxy("socks5://127.0.0.1:1"), "WithProxy", "proxy"},
+		{altogic.WithProxy("ftp://127.0.0.1:1"), "WithProxy", "proxy"},
 	} {
 		_, err := altogic.NewClient(emulatorURL, demoKey, tc.opt)
 		message := asAPIError(t, err).Items[0].Message
@@ -485,6 +485,25 @@ func TestBadInput(t *testing.T) {
 	// Odd ids are sent percent-encoded: the service just does not know them.
 	if info, err := c.GetStatus(bg, "../x?y#z"); info != nil || err != nil {
 		t.Errorf("GetStatus of an odd id: %+v, %v", info, err)
+	}
+}
+
+// WithIdleTimeout becomes the library's idleTimeoutMs, which it accepts positive only.
+// (Needs a library that knows idleTimeoutMs: older ones refuse the key itself.)
+func TestIdleTimeoutOption(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Second} {
+		c, err := altogic.NewClient(emulatorURL, demoKey, altogic.WithIdleTimeout(d))
+		if c != nil || !errors.Is(err, altogic.ErrInvalidArgument) {
+			t.Errorf("WithIdleTimeout(%v): NewClient = %v, %v; want nil and ErrInvalidArgument", d, c, err)
+		}
+	}
+	for _, d := range []time.Duration{time.Millisecond, 5 * time.Second, 90 * time.Second} {
+		c, err := altogic.NewClient(emulatorURL, demoKey, altogic.WithIdleTimeout(d))
+		if err != nil {
+			t.Fatalf("WithIdleTimeout(%v): %v", d, err)
+		}
+		runOnce(t, c, "heartbeat")
+		c.Close()
 	}
 }
 

@@ -146,34 +146,166 @@ func TestAlreadyCancelled(t *testing.T) {
 	}
 }
 
-// Cancelling RunOnce and GetStatus while they wait for an answer that never comes, as
-// blocking calls (the token triggered from another goroutine) and through the queue (by
-// the waiting goroutine itself).
+// Cancelling RunOnce, GetStatus and Wait while they wait for an answer that never comes:
+// each returns at its deadline, long before the client's own timeout.
 func TestCancelStalledCall(t *testing.T) {
-	c := newClient(t, stallingServer(t), demoKey)
-	altogic.StartQueue()
+	c := newClient(t, stallingServer(t), demoKey, altogic.WithTimeout(10*time.Second))
 	before := runtime.NumGoroutine()
-	for route, routeName := range map[int32]string{altogic.RouteBlocking: "blocking", altogic.RouteQueue: "queued"} {
-		restore := altogic.SetRouting(route)
-		for name, call := range map[string]func(context.Context) error{
-			"RunOnce":   func(ctx context.Context) error { _, err := c.RunOnce(ctx, "x"); return err },
-			"GetStatus": func(ctx context.Context) error { _, err := c.GetStatus(ctx, "x"); return err },
-			"Wait":      func(ctx context.Context) error { _, err := c.Wait(ctx, "x"); return err },
-		} {
-			ctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
-			start := time.Now()
-			err := call(ctx)
-			elapsed := time.Since(start)
-			cancel()
-			wantCancelled(t, err, ctx)
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("%s %s: %v does not match context.DeadlineExceeded", routeName, name, err)
+	for name, call := range stalledCalls(c) {
+		ctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
+		start := time.Now()
+		err := call(ctx)
+		elapsed := time.Since(start)
+		cancel()
+		wantCancelled(t, err, ctx)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: %v does not match context.DeadlineExceeded", name, err)
+		}
+		if elapsed > 100*time.Millisecond+cancelBound {
+			t.Errorf("%s: a 100 ms deadline returned after %v", name, elapsed)
+		}
+	}
+	waitQueueEmpty(t)
+	checkGoroutines(t, before)
+}
+
+// stalledCalls are the three calls, by name, with fixed arguments.
+func stalledCalls(c *altogic.Client) map[string]func(context.Context) error {
+	return map[string]func(context.Context) error{
+		"RunOnce":   func(ctx context.Context) error { _, err := c.RunOnce(ctx, "x"); return err },
+		"GetStatus": func(ctx context.Context) error { _, err := c.GetStatus(ctx, "x"); return err },
+		"Wait":      func(ctx context.Context) error { _, err := c.Wait(ctx, "x"); return err },
+	}
+}
+
+// waitQueueEmpty fails the test unless every call started on the queue has had its result
+// taken (abandoned calls' results freed by the reading goroutine) within a bound.
+func waitQueueEmpty(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(2 * cancelBound)
+	for altogic.QueuedCalls() != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := altogic.QueuedCalls(); n != 0 {
+		t.Fatalf("%d calls still in the queue's map (%d abandoned by their callers)", n, altogic.AbandonedCalls())
+	}
+}
+
+// A call returns as soon as its ctx is done, from its own goroutine, without waiting for
+// the library: here nobody takes the queue's results, yet every cancelled call returns.
+// Their late results, once the queue is read, are freed by its goroutine.
+func TestCancelledCallsReturnBeforeTheLibraryAnswers(t *testing.T) {
+	c := newClient(t, stallingServer(t), demoKey, altogic.WithTimeout(10*time.Second))
+	read, restore := altogic.UseUnreadQueue()
+	defer restore()
+	const perCall = 20
+	ctx, cancel := context.WithCancel(bg)
+	calls := stalledCalls(c)
+	errs := make(chan error, perCall*len(calls))
+	returned := make(chan time.Time, perCall*len(calls))
+	for _, call := range calls {
+		for i := 0; i < perCall; i++ {
+			go func(call func(context.Context) error) {
+				err := call(ctx)
+				returned <- time.Now()
+				errs <- err
+			}(call)
+		}
+	}
+	n := perCall * len(calls)
+	deadline := time.Now().Add(5 * time.Second)
+	for altogic.QueuedCalls() < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := altogic.QueuedCalls(); got != n {
+		t.Fatalf("%d calls started, want %d", got, n)
+	}
+	cancelled := time.Now()
+	cancel()
+	var slowest time.Duration
+	for i := 0; i < n; i++ {
+		select {
+		case at := <-returned:
+			slowest = max(slowest, at.Sub(cancelled))
+			wantCancelled(t, <-errs, ctx)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of %d calls did not return within 5 s of cancel() while the queue was not read", n-i, n)
+		}
+	}
+	t.Logf("%d calls returned at most %v after cancel()", n, slowest)
+	if slowest > cancelBound {
+		t.Errorf("cancelled calls returned up to %v after cancel(), want < %v", slowest, cancelBound)
+	}
+	if got := altogic.AbandonedCalls(); got != n {
+		t.Fatalf("%d abandoned calls, want %d: a result was taken though nobody read the queue", got, n)
+	}
+	if got := altogic.CallsInFlight(c); got != 0 {
+		t.Errorf("%d calls still hold the client after they returned", got)
+	}
+	read()
+	waitQueueEmpty(t)
+}
+
+// Many concurrent calls cancelled at once, and calls whose ctx ends about when their answer
+// comes (the result and the cancellation racing): every one returns, and no call is left
+// in the queue's map, nor any goroutine.
+func TestManyCancelledCallsLeaveNothing(t *testing.T) {
+	stalled := newClient(t, stallingServer(t), demoKey, altogic.WithTimeout(10*time.Second))
+	c := demoClient(t)
+	before := runtime.NumGoroutine()
+	startedBefore := altogic.QueuedStarts()
+
+	const goroutines = 300
+	ctx, cancel := context.WithCancel(bg)
+	calls := stalledCalls(stalled)
+	names := []string{"RunOnce", "GetStatus", "Wait"}
+	start := time.Now()
+	var wg sync.WaitGroup
+	var wrong atomic.Int32
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(call func(context.Context) error) {
+			defer wg.Done()
+			if err := call(ctx); !errors.Is(err, context.Canceled) || !errors.Is(err, altogic.ErrCancelled) {
+				wrong.Add(1)
 			}
-			if elapsed > 100*time.Millisecond+cancelBound {
-				t.Errorf("%s %s: a 100 ms deadline returned after %v", routeName, name, elapsed)
+		}(calls[names[g%3]])
+	}
+	for altogic.QueuedStarts()-startedBefore < goroutines && time.Since(start) < 5*time.Second {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancelled := time.Now()
+	cancel()
+	wg.Wait()
+	if elapsed := time.Since(cancelled); elapsed > 2*cancelBound {
+		t.Errorf("%d stalled calls took %v to return after cancel()", goroutines, elapsed)
+	}
+	if wrong.Load() != 0 {
+		t.Fatalf("%d calls did not end with context.Canceled and ErrCancelled", wrong.Load())
+	}
+
+	// Deadlines of 0 to 400 µs against the emulator, which answers in about as long.
+	var answered, cancelledCalls atomic.Int32
+	inGoroutines(t, 8, func(g int) error {
+		for i := 0; i < 50; i++ {
+			ctx, cancel := context.WithTimeout(bg, time.Duration((g*50+i)%40)*10*time.Microsecond)
+			_, err := c.GetStatus(ctx, unknownTaskID)
+			cancel()
+			switch {
+			case err == nil:
+				answered.Add(1)
+			case errors.Is(err, altogic.ErrCancelled) && errors.Is(err, context.DeadlineExceeded):
+				cancelledCalls.Add(1)
+			default:
+				return err
 			}
 		}
-		restore()
+		return nil
+	})
+	t.Logf("racing deadlines: %d answered, %d cancelled", answered.Load(), cancelledCalls.Load())
+	waitQueueEmpty(t)
+	if n := altogic.CallsInFlight(c) + altogic.CallsInFlight(stalled); n != 0 {
+		t.Errorf("%d calls still hold the clients", n)
 	}
 	checkGoroutines(t, before)
 }
@@ -209,7 +341,7 @@ func TestCancelMany(t *testing.T) {
 }
 
 // A context that is never done but can be (WithCancel) and a finished call: the token is
-// freed and the AfterFunc stopped, nothing left behind.
+// freed, nothing left behind.
 func TestContextNotCancelled(t *testing.T) {
 	c := demoClient(t)
 	before := runtime.NumGoroutine()

@@ -10,9 +10,9 @@
 // and errors.As ([APIError] and the Err sentinels), and [context.Context] support through
 // the library's cancellation tokens.
 //
-// Every task call takes a [context.Context] (never nil): when it is done, the call ends
-// within milliseconds through the library's cancellation token, with an error matching
-// ctx.Err(). With context.Background() no token is made at all.
+// Every task call takes a [context.Context] (never nil): when it is done, the call returns
+// at once with an error matching ctx.Err(), and the library's call is ended behind it
+// through its cancellation token. With context.Background() no token is made at all.
 //
 // # Linking
 //

@@ -177,6 +177,7 @@ var goNames = map[string]string{
 	"session_token":    "token",
 	"timeoutMs":        "WithTimeout",
 	"connectTimeoutMs": "WithConnectTimeout",
+	"idleTimeoutMs":    "WithIdleTimeout",
 	"maxResponseBytes": "WithMaxResponseBytes",
 	"caFile":           "WithCAFile",
 	"proxy":            "WithProxy",

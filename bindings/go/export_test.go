@@ -6,33 +6,10 @@ package altogic
 
 // StartQueue makes the process's completion queue and starts its goroutine now, so that
 // tests counting goroutines do not see it appear in the middle.
-func StartQueue() bool { return sharedQueue() != nil }
-
-// Routes for SetRouting.
-const (
-	RouteAuto     = routeAuto
-	RouteBlocking = routeBlocking
-	RouteQueue    = routeQueue
-)
-
-// SetRouting makes RunOnce and GetStatus take route (RouteBlocking: always the blocking
-// call; RouteQueue: always the queue; RouteAuto: the default) and returns a function
-// restoring the previous route.
-func SetRouting(route int32) (restore func()) {
-	old := routing.Swap(route)
-	return func() { routing.Store(old) }
+func StartQueue() error {
+	_, err := sharedQueue()
+	return err
 }
-
-// QueueWaitsInLibrary tells whether the queue's goroutine waits in altogic_queue_next
-// (holding a thread) rather than in Go's poller.
-func QueueWaitsInLibrary() bool {
-	q := queueShared.Load()
-	return q != nil && q.waitsInLibrary.Load()
-}
-
-// LibraryWaitFor is how long the queue's goroutine keeps waiting in the library after the
-// last queued RunOnce or GetStatus call ended, at most.
-const LibraryWaitFor = libraryWaitFor
 
 // QueuedStarts is the number of calls the queue took so far (the last tag it gave).
 func QueuedStarts() uint64 {
@@ -45,7 +22,8 @@ func QueuedStarts() uint64 {
 	return q.next
 }
 
-// QueuedCalls is the number of calls started on the queue whose result did not come out.
+// QueuedCalls is the number of calls started on the queue whose result did not come out,
+// those abandoned by their callers included.
 func QueuedCalls() int {
 	q := queueShared.Load()
 	if q == nil {
@@ -56,6 +34,24 @@ func QueuedCalls() int {
 	return len(q.calls)
 }
 
+// AbandonedCalls is the number of calls whose callers returned (their ctx was done) and
+// whose result did not come out yet.
+func AbandonedCalls() int {
+	q := queueShared.Load()
+	if q == nil {
+		return 0
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, w := range q.calls {
+		if w.ch == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // CallsInFlight is the number of calls holding c.
 func CallsInFlight(c *Client) int64 { return c.state.Load() &^ closedBit }
 
@@ -64,12 +60,25 @@ func CallsInFlight(c *Client) int64 { return c.state.Load() &^ closedBit }
 // for the rest of the process), and returns a function restoring the process's queue.
 // Call it, and the restore, only while no call runs.
 func UseQueueWithoutPoller() (restore func()) {
-	q := newCompletionQueue()
-	if q == nil {
-		panic("no queue")
+	q, err := newCompletionQueue()
+	if err != nil {
+		panic(err)
 	}
 	q.withoutPoller = true
 	go q.read()
 	old := queueShared.Swap(q)
 	return func() { queueShared.Store(old) }
+}
+
+// UseUnreadQueue makes calls go through a new queue whose results nobody takes until read
+// is called (which starts its goroutine, in Go's poller, for the rest of the process), and
+// returns read and a function restoring the process's queue. Call it, and the restore,
+// only while no call runs.
+func UseUnreadQueue() (read, restore func()) {
+	q, err := newCompletionQueue()
+	if err != nil {
+		panic(err)
+	}
+	old := queueShared.Swap(q)
+	return func() { go q.read() }, func() { queueShared.Store(old) }
 }

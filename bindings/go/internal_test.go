@@ -3,7 +3,6 @@
 package altogic
 
 import (
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -77,52 +76,21 @@ func TestGuardFreesOnce(t *testing.T) {
 	}
 }
 
-// RunOnce and GetStatus are blocking calls while no more of them are in progress than
-// GOMAXPROCS, and go through the queue while more are and for queuedAfterCrowdFor after;
-// the other routes are fixed.
-func TestRoutingFollowsCrowds(t *testing.T) {
-	defer func(crowd int64, route int32) {
-		lastCrowd.Store(crowd)
-		routing.Store(route)
-	}(lastCrowd.Load(), routing.Load())
-	enter := func() (leave func()) {
-		shortCalls.Add(1)
-		return func() { shortCalls.Add(-1) }
-	}
-	routing.Store(routeAuto)
-	lastCrowd.Store(-int64(time.Hour))
-	procs := runtime.GOMAXPROCS(0)
-	var leaves []func()
-	for i := 1; i <= procs; i++ {
-		leaves = append(leaves, enter())
-		if !blockingFits() {
-			t.Fatalf("%d calls with GOMAXPROCS %d, never more: queued, want blocking", i, procs)
+// Durations reach the library as whole milliseconds under their JSON names, a positive
+// fraction rounded up; zero and negative values are passed on for the library to refuse.
+func TestOptionsJSON(t *testing.T) {
+	for _, tc := range []struct {
+		opt  Option
+		want string
+	}{
+		{WithIdleTimeout(90 * time.Second), `{"idleTimeoutMs":90000}`},
+		{WithIdleTimeout(1500 * time.Microsecond), `{"idleTimeoutMs":2}`},
+		{WithIdleTimeout(0), `{"idleTimeoutMs":0}`},
+		{WithIdleTimeout(-time.Second), `{"idleTimeoutMs":-1000}`},
+		{WithTimeout(time.Second), `{"timeoutMs":1000}`},
+	} {
+		if got, err := optionsJSON([]Option{tc.opt}); err != nil || got != tc.want {
+			t.Errorf("optionsJSON = %s, %v; want %s", got, err, tc.want)
 		}
 	}
-	leaveOneMore := enter()
-	if blockingFits() {
-		t.Errorf("%d calls with GOMAXPROCS %d: blocking, want queued", procs+1, procs)
-	}
-	leaveOneMore()
-	if blockingFits() {
-		t.Error("as many calls as GOMAXPROCS right after more were: blocking, want queued")
-	}
-	for _, leave := range leaves[1:] {
-		leave()
-	}
-	lastCrowd.Store(int64(time.Since(routingEpoch) - queuedAfterCrowdFor - time.Millisecond))
-	if !blockingFits() {
-		t.Errorf("a call alone %v after the last crowd: queued, want blocking", queuedAfterCrowdFor)
-	}
-	leaveSecond := enter()
-	routing.Store(routeBlocking)
-	if !blockingFits() {
-		t.Error("routeBlocking, two calls: queued, want blocking")
-	}
-	leaveSecond()
-	routing.Store(routeQueue)
-	if blockingFits() {
-		t.Error("routeQueue, one call: blocking, want queued")
-	}
-	leaves[0]()
 }

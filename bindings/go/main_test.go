@@ -40,8 +40,8 @@ func TestMain(m *testing.M) {
 	emulatorURL = emu.url
 	// The completion queue's goroutine exists from the start, so that tests counting
 	// goroutines before and after a call do not see it appear.
-	if !altogic.StartQueue() {
-		fmt.Fprintln(os.Stderr, "altogic tests: the completion queue could not be made")
+	if err := altogic.StartQueue(); err != nil {
+		fmt.Fprintln(os.Stderr, "altogic tests: the completion queue could not be made:", err)
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -19,6 +19,7 @@ type clientOptions struct {
 	Session          *string `json:"session,omitempty"`
 	TimeoutMs        *int64  `json:"timeoutMs,omitempty"`
 	ConnectTimeoutMs *int64  `json:"connectTimeoutMs,omitempty"`
+	IdleTimeoutMs    *int64  `json:"idleTimeoutMs,omitempty"`
 	MaxResponseBytes *int64  `json:"maxResponseBytes,omitempty"`
 	CAFile           *string `json:"caFile,omitempty"`
 	Proxy            *string `json:"proxy,omitempty"`
@@ -45,6 +46,13 @@ func WithTimeout(d time.Duration) Option {
 // WithConnectTimeout bounds connecting to the service; the library's default is 10 s.
 func WithConnectTimeout(d time.Duration) Option {
 	return func(o *clientOptions) { o.ConnectTimeoutMs = millis(d) }
+}
+
+// WithIdleTimeout sets how long an idle connection is kept for reuse; the library's default
+// is 90 s, and a server that announces Keep-Alive: timeout=N is followed. A zero or
+// negative duration makes [NewClient] fail with [ErrInvalidArgument].
+func WithIdleTimeout(d time.Duration) Option {
+	return func(o *clientOptions) { o.IdleTimeoutMs = millis(d) }
 }
 
 // WithMaxResponseBytes bounds the size of an answer's body; the library's default is

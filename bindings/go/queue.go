@@ -9,111 +9,56 @@ package altogic
 import "C"
 
 import (
-	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
-// Calls that wait for the service without holding an OS thread.
+// Every task call goes through the library's completion queue.
 //
 // A goroutine inside a cgo call holds its OS thread until the call returns, so 3,000
-// goroutines waiting in the library's blocking calls make some 2,000 threads (Go aborts
-// past 10,000). Instead, a call can be started in the library (altogic_task_*_start), which
-// returns at once, and its result read later from a completion queue (AltogicQueue). The
-// process has one queue and one goroutine reading it: that goroutine waits for the queue's
-// descriptor through Go's poller (epoll), which parks it without a thread, drains the queue
-// with altogic_queue_next(queue, 0) and hands each result to its caller over the channel
-// registered under the call's tag. The caller, meanwhile, is parked on that channel.
+// goroutines waiting in the library's blocking calls made some 2,000 threads (Go aborts past
+// 10,000), and a blocking call cannot return before the library does. Instead each call is
+// started in the library (altogic_task_*_start), which returns at once, and its result is
+// read later from a completion queue (AltogicQueue). The process has one queue and one
+// goroutine reading it: that goroutine waits for the queue's descriptor through Go's poller
+// (epoll), which parks it without a thread, drains the queue with altogic_queue_next(queue,
+// 0) and hands each result to its caller over the channel registered under the call's tag.
+// The caller, meanwhile, is parked in a select on that channel and on its ctx.Done(), so it
+// returns as soon as ctx is done, as net/http does, without waiting for the library.
 //
-// While RunOnce or GetStatus calls are in flight through the queue, the goroutine waits in
-// altogic_queue_next instead, holding one OS thread, and goes back to the poller at most
-// libraryWaitFor after the last of them ended. The library then wakes that thread directly
-// with each result, where through the poller a result wakes whichever thread is in epoll,
-// which then wakes another to run the caller: against nginx on 2 cores with 4 goroutines,
-// 0.95-0.98x net/http's calls per second against 0.85-0.88x (README.md). Waits alone
-// (thousands of them, each lasting as long as its task) never hold a thread.
+// A call abandoned that way is cancelled behind its caller: the caller triggers its
+// cancellation token and leaves the token to the reading goroutine, which frees the late
+// result and then the token when the result comes out (within milliseconds of the trigger).
+// The token is thus freed only once the library is done with the call, whatever the library
+// does with its own reference.
 //
-// Which calls go through the queue:
-//
-//   - Wait always: it lasts as long as its task.
-//   - RunOnce and GetStatus (one round trip, about 50-100 µs) are made with the blocking
-//     call while no more of them are in progress than GOMAXPROCS, and through the queue
-//     once more are (see blockingFits). Up to GOMAXPROCS at once, the blocking call is the
-//     faster (no hand-off to the library's thread and back: about 1.8x the calls per
-//     second alone, 1.15x with 2 goroutines on 2 CPUs); beyond, the queue is (blocking
-//     calls' threads leave and retake Go's processors around every call: 1.15x from 4
-//     goroutines on 2 CPUs). At most GOMAXPROCS threads are ever held for RunOnce and
-//     GetStatus calls, whatever the number of goroutines: the blocking calls' while few
-//     are in progress, the queue goroutine's one while more are (a blocking call comes
-//     100 ms after the last crowd at the earliest; the goroutine is back in the poller
-//     within libraryWaitFor of the last queued call). README.md gives the measurements.
-//
-// If the queue cannot be made (the process is out of descriptors), calls fall back to the
-// blocking calls, as before.
+// If the queue cannot be made (the process is out of descriptors), the call fails with the
+// library's error and the next call tries again: a blocking fallback would bring back a
+// second way of calling, and of cancelling, for a process that is failing anyway.
 
-// How RunOnce and GetStatus are routed: routeAuto, unless a test or benchmark sets
-// another (export_test.go).
-const (
-	routeAuto     int32 = iota // blocking up to GOMAXPROCS calls at once, queued beyond
-	routeBlocking              // always the blocking call
-	routeQueue                 // always through the queue
-)
-
-var routing atomic.Int32
-
-// queuedAfterCrowdFor is how long after more RunOnce or GetStatus calls than GOMAXPROCS
-// were last in progress the calls still go through the queue: a program that makes many
-// concurrent calls keeps making them, and switching paths at every lull would mix the two
-// (blocking calls beside queued ones made fewer calls per second than either path alone).
-const queuedAfterCrowdFor = 100 * time.Millisecond
-
-var (
-	// shortCalls counts the RunOnce and GetStatus calls in progress, on either path.
-	shortCalls atomic.Int32
-	// queuedShortCalls counts those of them in flight through the queue.
-	queuedShortCalls atomic.Int32
-	// lastCrowd is when a call last started with more than GOMAXPROCS in progress, as
-	// time since routingEpoch (a monotonic reading).
-	lastCrowd    atomic.Int64
-	routingEpoch = time.Now()
-)
-
-// blockingFits tells whether a RunOnce or GetStatus call that just entered (shortCalls
-// counts it already) is made as a blocking call.
-func blockingFits() bool {
-	switch routing.Load() {
-	case routeBlocking:
-		return true
-	case routeQueue:
-		return false
-	}
-	now := int64(time.Since(routingEpoch))
-	if shortCalls.Load() > int32(runtime.GOMAXPROCS(0)) {
-		lastCrowd.Store(now)
-		return false
-	}
-	return now-lastCrowd.Load() > int64(queuedAfterCrowdFor)
+// waiter is where the result of one started call goes.
+type waiter struct {
+	// ch receives the result; nil once the caller abandoned the call (its ctx was done
+	// first), and then the reading goroutine frees the result and token.
+	ch    chan *C.char
+	token *C.AltogicCancel
 }
 
 // completionQueue is the process's AltogicQueue and the calls waiting for its results.
 type completionQueue struct {
 	ptr *C.AltogicQueue
 	// fd is the library's descriptor, never read, registered or closed here (the poller
-	// watches duplicates of it).
+	// watches a duplicate of it).
 	fd int
 	// withoutPoller: the goroutine always waits in the library (set by a test).
 	withoutPoller bool
-	// waitsInLibrary tells where the goroutine waits now: in the library, holding a
-	// thread, or in the poller.
-	waitsInLibrary atomic.Bool
 	// tagOut receives altogic_queue_next's tag: C memory, used by the reading goroutine only.
 	tagOut *C.uint64_t
 
 	mu    sync.Mutex
-	calls map[uint64]chan *C.char // by tag: where each result goes
-	next  uint64                  // the last tag given
+	calls map[uint64]waiter // by tag: started calls whose result has not come out
+	next  uint64            // the last tag given
 }
 
 var (
@@ -122,105 +67,90 @@ var (
 )
 
 // resultChans recycles the one-result channels: each receives exactly one result, which
-// its caller takes before putting it back.
+// its caller takes before putting it back, or none when its caller abandoned the call.
 var resultChans = sync.Pool{New: func() any { return make(chan *C.char, 1) }}
 
 // sharedQueue returns the process's queue, made (and its reading goroutine started) on
-// first use; nil when it cannot be made, and then the next call tries again.
-func sharedQueue() *completionQueue {
+// first use; the library's error when it cannot be made, and then the next call tries again.
+func sharedQueue() (*completionQueue, error) {
 	if q := queueShared.Load(); q != nil {
-		return q
+		return q, nil
 	}
 	queueMu.Lock()
 	defer queueMu.Unlock()
 	if q := queueShared.Load(); q != nil {
-		return q
+		return q, nil
 	}
-	q := newCompletionQueue()
-	if q != nil {
-		queueShared.Store(q)
-		go q.read()
+	q, err := newCompletionQueue()
+	if err != nil {
+		return nil, err
 	}
-	return q
+	queueShared.Store(q)
+	go q.read()
+	return q, nil
 }
 
-func newCompletionQueue() *completionQueue {
+func newCompletionQueue() (*completionQueue, error) {
 	var cErr *C.char
 	ptr := C.altogic_queue_new(&cErr)
 	if ptr == nil {
-		takeString(cErr)
-		return nil
+		return nil, decodeError(takeString(cErr))
 	}
 	return &completionQueue{
 		ptr:    ptr,
 		fd:     int(C.altogic_queue_fd(ptr)),
 		tagOut: (*C.uint64_t)(C.malloc(C.sizeof_uint64_t)),
-		calls:  make(map[uint64]chan *C.char),
-	}
+		calls:  make(map[uint64]waiter),
+	}, nil
 }
-
-// libraryWaitFor bounds each wait of the queue's goroutine in altogic_queue_next while
-// RunOnce or GetStatus calls are queued, hence how long it keeps its thread after they end.
-const libraryWaitFor = 10 * time.Millisecond
 
 // read is the queue's goroutine, for the life of the process.
 //
-// In the poller: RawConn.Read calls the function, and each time it answers false parks
-// the goroutine until the descriptor becomes readable, without ever reading it. The poller
-// is edge-triggered; the library makes each change of its queue from empty to not empty an
+// In the poller: RawConn.Read calls the function, and each time it answers false parks the
+// goroutine until the descriptor becomes readable, without ever reading it. The poller is
+// edge-triggered; the library makes each change of its queue from empty to not empty an
 // edge, and an edge that comes while drain runs makes the next wait return at once: no
-// result is missed. The function answers true (Read returns) once RunOnce or GetStatus
-// calls are queued: the goroutine then waits in the library (see the top of this file),
-// and the descriptor leaves the poller meanwhile (its duplicate is closed), or each result
-// would also wake the poller's thread for nothing. Registered again, a descriptor that is
-// readable reports so at once, and drain runs first in any case.
+// result is missed.
 //
 // Where the poller cannot watch the descriptor (no descriptor, or one it refuses), the
-// goroutine always waits in altogic_queue_next, holding one OS thread for the queue.
+// goroutine waits in altogic_queue_next instead, holding one OS thread for the queue.
 func (q *completionQueue) read() {
-	for !q.withoutPoller {
-		if queuedShortCalls.Load() > 0 {
-			q.waitsInLibrary.Store(true)
-			q.waitInLibrary(C.uint64_t(libraryWaitFor / time.Millisecond))
-			continue
-		}
-		q.waitsInLibrary.Store(false)
-		q.withoutPoller = !q.waitInPoller()
+	if !q.withoutPoller {
+		q.waitInPoller()
 	}
-	q.waitsInLibrary.Store(true)
 	for {
-		q.waitInLibrary(C.ALTOGIC_WAIT_FOREVER)
+		q.waitInLibrary()
 	}
 }
 
-// waitInPoller delivers results as they come through Go's poller until RunOnce or
-// GetStatus calls are queued; false when the poller cannot watch the queue's descriptor.
-func (q *completionQueue) waitInPoller() bool {
+// waitInPoller delivers results as they come through Go's poller; it returns only when the
+// poller cannot watch the queue's descriptor.
+func (q *completionQueue) waitInPoller() {
 	file := pollerFile(q.fd) // queue_unix.go
 	if file == nil {
-		return false
+		return
 	}
 	defer file.Close()
 	conn, err := file.SyscallConn()
 	if err != nil {
-		return false
+		return
 	}
-	// An error means the poller refused the descriptor (the file is not closed before
-	// Read returns), before any result was missed: drain ran first.
-	return conn.Read(func(uintptr) bool {
+	// Read returns only with an error: the poller refused the descriptor (the file is not
+	// closed before Read returns), after drain ran, so no result was missed.
+	conn.Read(func(uintptr) bool {
 		q.drain()
-		return queuedShortCalls.Load() > 0
-	}) == nil
+		return false
+	})
 }
 
-// waitInLibrary waits up to timeoutMs for one result in altogic_queue_next and delivers it.
+// waitInLibrary waits in altogic_queue_next for one result and delivers it.
 //
 // Then it yields: the caller it just made runnable runs at once on this thread, whose
 // processor would otherwise sit in the next cgo call with the caller queued on it until
-// another thread, woken for it, took it over. Measured against nginx on 2 CPUs: 2-8% more
-// calls per second with 4 goroutines, 13-14% with 8.
-func (q *completionQueue) waitInLibrary(timeoutMs C.uint64_t) {
-	if res := C.altogic_queue_next(q.ptr, timeoutMs, q.tagOut); res != nil {
+// another thread, woken for it, took it over (measured against nginx on 2 CPUs: 2-8% more
+// calls per second with 4 goroutines, 13-14% with 8).
+func (q *completionQueue) waitInLibrary() {
+	if res := C.altogic_queue_next(q.ptr, C.ALTOGIC_WAIT_FOREVER, q.tagOut); res != nil {
 		q.deliver(res, uint64(*q.tagOut))
 		runtime.Gosched()
 	}
@@ -237,29 +167,38 @@ func (q *completionQueue) drain() {
 	}
 }
 
-// deliver hands the result of the call tag to its caller.
+// deliver hands the result of the call tag to its caller, or frees it (and the call's
+// token) when the caller abandoned the call.
 func (q *completionQueue) deliver(res *C.char, tag uint64) {
 	q.mu.Lock()
-	ch := q.calls[tag]
+	w := q.calls[tag]
 	delete(q.calls, tag)
 	q.mu.Unlock()
-	if ch == nil { // not reached: every tag is registered before its call starts
+	if w.ch == nil {
+		// Abandoned: the caller triggered the token before leaving it here, and the
+		// library, having answered, no longer uses it.
 		C.altogic_string_free(res)
+		if w.token != nil {
+			C.altogic_cancel_free(w.token)
+		}
 		return
 	}
-	ch <- res // buffered: never blocks
+	w.ch <- res // buffered: never blocks
 }
 
-// call starts op in the library on the queue and waits for its result: the task call's
-// JSON answer, or (refused non-nil) the APIError of a call that could not be started.
-// When done is closed meanwhile, it triggers token (non-nil then), and the result, most
-// likely "cancelled", comes within milliseconds.
-func (q *completionQueue) call(c *Client, op int, cArg *C.char, timeoutMs C.uint64_t, token *C.AltogicCancel, done <-chan struct{}) (res, refused *C.char) {
+// call starts op in the library on the queue and waits for its result or for done,
+// whichever comes first. It answers the task call's JSON answer (res); or refused, the
+// APIError of a call that could not be started; or abandoned, when done came first: the
+// call is then cancelled behind the caller, and its result will be freed unread.
+//
+// call takes token (NULL when done is nil): it frees it, or leaves it to the reading
+// goroutine for an abandoned call.
+func (q *completionQueue) call(c *Client, op int, cArg *C.char, timeoutMs C.uint64_t, token *C.AltogicCancel, done <-chan struct{}) (res, refused *C.char, abandoned bool) {
 	ch := resultChans.Get().(chan *C.char)
 	q.mu.Lock()
 	q.next++
 	tag := q.next
-	q.calls[tag] = ch // before the start: the result may come out at once
+	q.calls[tag] = waiter{ch: ch} // before the start: the result may come out at once
 	q.mu.Unlock()
 	cTag := C.uint64_t(tag)
 	switch op {
@@ -275,7 +214,8 @@ func (q *completionQueue) call(c *Client, op int, cArg *C.char, timeoutMs C.uint
 		delete(q.calls, tag)
 		q.mu.Unlock()
 		resultChans.Put(ch)
-		return nil, refused
+		freeToken(token)
+		return nil, refused, false
 	}
 	// Watching done here rather than through context.AfterFunc saves what that allocates
 	// for each call (about 350 bytes of a waiting call's 1.6 KB of Go heap, its goroutine
@@ -283,57 +223,28 @@ func (q *completionQueue) call(c *Client, op int, cArg *C.char, timeoutMs C.uint
 	select {
 	case res = <-ch:
 	case <-done: // nil, and never ready, when there is no token
+		// Triggered while the token is surely alive: only this goroutine frees it until
+		// it is handed over below.
 		C.altogic_cancel_trigger(token)
-		res = <-ch
+		q.mu.Lock()
+		_, pending := q.calls[tag]
+		if pending {
+			q.calls[tag] = waiter{token: token}
+		}
+		q.mu.Unlock()
+		if pending {
+			resultChans.Put(ch) // empty, and out of the map: nothing will be sent on it
+			return nil, nil, true
+		}
+		res = <-ch // the reader took the result first and has sent it, or is about to
 	}
 	resultChans.Put(ch)
-	return res, nil
+	freeToken(token)
+	return res, nil, false
 }
 
-// invoke makes the library call for op, through the queue or as a blocking call (see
-// the top of this file), and returns its answer; refused is set instead when a queued
-// call could not be started.
-func (c *Client) invoke(ctx context.Context, op int, cArg *C.char, timeoutMs C.uint64_t, token *C.AltogicCancel) (res, refused *C.char) {
-	if op != opWait {
-		shortCalls.Add(1)
-		defer shortCalls.Add(-1)
-		if blockingFits() {
-			return c.blockingCall(ctx, op, cArg, timeoutMs, token), nil
-		}
-	}
-	if q := sharedQueue(); q != nil {
-		if op != opWait {
-			queuedShortCalls.Add(1)
-			defer queuedShortCalls.Add(-1)
-		}
-		return q.call(c, op, cArg, timeoutMs, token, ctx.Done())
-	}
-	return c.blockingCall(ctx, op, cArg, timeoutMs, token), nil // no queue
-}
-
-// blockingCall makes op's blocking library call. The goroutine stays inside it until it
-// returns, so context.AfterFunc triggers token (NULL: not cancellable) if ctx is done
-// meanwhile.
-func (c *Client) blockingCall(ctx context.Context, op int, cArg *C.char, timeoutMs C.uint64_t, token *C.AltogicCancel) (res *C.char) {
+func freeToken(token *C.AltogicCancel) {
 	if token != nil {
-		fired := make(chan struct{})
-		stop := context.AfterFunc(ctx, func() {
-			C.altogic_cancel_trigger(token)
-			close(fired)
-		})
-		// The caller frees the token next: if the AfterFunc has started, let it finish.
-		defer func() {
-			if !stop() {
-				<-fired
-			}
-		}()
-	}
-	switch op {
-	case opRunOnce:
-		return C.altogic_task_run_once_cancellable(c.ptr, cArg, token)
-	case opGetStatus:
-		return C.altogic_task_get_status_cancellable(c.ptr, cArg, token)
-	default:
-		return C.altogic_task_wait_cancellable(c.ptr, cArg, timeoutMs, token)
+		C.altogic_cancel_free(token)
 	}
 }

@@ -4,15 +4,14 @@ package altogic_test
 
 // Benchmarks of the completion queue:
 //
-//   - BenchmarkPaths: RunOnce always as a blocking call, always through the queue, and as
-//     the package routes it by default (blockingFits in queue.go), sequentially and from 4
+//   - BenchmarkGoroutines: RunOnce (every call through the queue) sequentially and from 4
 //     and 16 goroutines, beside net/http.
 //   - BenchmarkManyWaits: 10,000 goroutines each waiting with a 1 s deadline for an
 //     execution that lasts a minute, through this package and through net/http polling
 //     as the library does; each in a child process of its own, which reports the wall
 //     time, its OS threads and its resident memory.
 //
-//	go test -run '^$' -bench 'Paths|ManyWaits' -benchtime 1x    (ManyWaits: 1x is one run)
+//	go test -run '^$' -bench 'Goroutines|ManyWaits' -benchtime 1x    (ManyWaits: 1x is one run)
 
 import (
 	"context"
@@ -31,26 +30,19 @@ import (
 	altogic "github.com/altogic/altogic-ffi/bindings/go"
 )
 
-func BenchmarkPaths(b *testing.B) {
+func BenchmarkGoroutines(b *testing.B) {
 	client, httpClient := benchClients(b)
 	ctx := context.Background()
-	viaAltogic := func() (string, error) {
-		info, err := client.RunOnce(ctx, "bench")
-		if err != nil {
-			return "", err
-		}
-		return string(info.Status), nil
-	}
 	for _, goroutines := range []int{1, 4, 16} {
-		for _, path := range []struct {
-			name  string
-			route int32
-		}{{"blocking", altogic.RouteBlocking}, {"queue", altogic.RouteQueue}, {"default", altogic.RouteAuto}} {
-			b.Run(fmt.Sprintf("%s/goroutines=%d", path.name, goroutines), func(b *testing.B) {
-				defer altogic.SetRouting(path.route)()
-				runCalls(b, goroutines, viaAltogic)
+		b.Run(fmt.Sprintf("altogic/goroutines=%d", goroutines), func(b *testing.B) {
+			runCalls(b, goroutines, func() (string, error) {
+				info, err := client.RunOnce(ctx, "bench")
+				if err != nil {
+					return "", err
+				}
+				return string(info.Status), nil
 			})
-		}
+		})
 		b.Run(fmt.Sprintf("nethttp/goroutines=%d", goroutines), func(b *testing.B) {
 			runCalls(b, goroutines, func() (string, error) {
 				info, err := httpClient.runOnce(ctx, "bench")

@@ -275,6 +275,7 @@ func TestThousandsOfWaitsHoldFewThreads(t *testing.T) {
 func TestCancelQueuedWaits(t *testing.T) {
 	c := demoClient(t)
 	info := runOnce(t, c, "slowReport")
+	waitQueueEmpty(t) // late results of earlier tests' cancelled calls
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(bg)
 	const goroutines = 300
@@ -307,9 +308,7 @@ func TestCancelQueuedWaits(t *testing.T) {
 	if wrong.Load() != 0 {
 		t.Fatalf("%d waits did not end with context.Canceled and ErrCancelled", wrong.Load())
 	}
-	if n := altogic.QueuedCalls(); n != 0 {
-		t.Fatalf("%d calls still queued", n)
-	}
+	waitQueueEmpty(t) // the late results, freed by the queue's goroutine
 	checkGoroutines(t, before)
 }
 
@@ -365,82 +364,60 @@ func TestCloseWithQueuedCalls(t *testing.T) {
 	}
 }
 
-// By default, RunOnce calls from more goroutines than GOMAXPROCS go through the queue (up
-// to GOMAXPROCS at once are blocking calls: TestRoutingFollowsCrowds), so they hold no OS
-// thread.
-func TestCrowdedCallsAreQueued(t *testing.T) {
+// Every call goes through the queue: RunOnce, GetStatus and Wait, with or without a
+// context that can be done.
+func TestEveryCallGoesThroughTheQueue(t *testing.T) {
 	c := demoClient(t)
-	before := altogic.QueuedStarts()
-	goroutines := 4 * runtime.GOMAXPROCS(0)
-	inGoroutines(t, goroutines, func(int) error {
-		for i := 0; i < 20; i++ {
-			if _, err := c.RunOnce(bg, "billOnDemand"); err != nil {
-				return err
-			}
+	ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+	defer cancel()
+	for _, ctx := range []context.Context{bg, ctx} {
+		before := altogic.QueuedStarts()
+		info, err := c.RunOnce(ctx, "heartbeat")
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	if altogic.QueuedStarts() == before {
-		t.Errorf("20 RunOnce calls from each of %d goroutines at once: none went through the queue", goroutines)
+		if _, err := c.GetStatus(ctx, info.TaskID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Wait(ctx, info.TaskID); err != nil {
+			t.Fatal(err)
+		}
+		if n := altogic.QueuedStarts() - before; n != 3 {
+			t.Errorf("3 calls started %d calls on the queue", n)
+		}
 	}
 }
 
-// While RunOnce calls are in flight through the queue, its goroutine waits in the library
-// (one thread); soon after they end it is back in Go's poller, and waits alone never take
-// it out of there.
-func TestQueueGoroutineWaitsInTheLibraryOnlyWhileShortCallsAreQueued(t *testing.T) {
-	defer altogic.SetRouting(altogic.RouteQueue)()
+// Where Go's poller cannot watch the queue's descriptor, its goroutine waits in
+// altogic_queue_next: results still reach their callers, and cancelled calls return.
+func TestQueueWithoutPoller(t *testing.T) {
 	c := demoClient(t)
-	var inLibrary atomic.Bool
-	inGoroutines(t, 4, func(int) error {
-		for i := 0; i < 50; i++ {
-			if _, err := c.RunOnce(bg, "billOnDemand"); err != nil {
-				return err
-			}
-			if altogic.QueueWaitsInLibrary() {
-				inLibrary.Store(true)
-			}
+	defer altogic.UseQueueWithoutPoller()()
+	inGoroutines(t, 20, func(g int) error {
+		info, err := c.RunOnce(bg, "heartbeat")
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if !inLibrary.Load() {
-		t.Error("200 queued RunOnce calls from 4 goroutines: the queue's goroutine never waited in the library")
-	}
-	backInPoller := func() bool {
-		deadline := time.Now().Add(altogic.LibraryWaitFor + 2*time.Second)
-		for time.Now().Before(deadline) {
-			if !altogic.QueueWaitsInLibrary() {
-				return true
-			}
-			time.Sleep(time.Millisecond)
-		}
-		return false
-	}
-	if !backInPoller() {
-		t.Fatal("the queue's goroutine still waits in the library after the calls ended")
-	}
-	info, err := c.RunOnce(bg, "heartbeat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !backInPoller() {
-		t.Fatal("the queue's goroutine did not go back to the poller after one more call")
-	}
-	inGoroutines(t, 50, func(int) error {
-		ctx, cancel := context.WithTimeout(bg, 5*time.Second)
-		defer cancel()
-		_, err := c.Wait(ctx, info.TaskID)
-		if altogic.QueueWaitsInLibrary() {
-			return errors.New("waits alone took the queue's goroutine out of the poller")
+		got, err := c.GetStatus(bg, info.TaskID)
+		if err == nil && (got == nil || got.TaskID != info.TaskID) {
+			err = fmt.Errorf("GetStatus(%s) = %+v", info.TaskID, got)
 		}
 		return err
 	})
+	stalled := newClient(t, stallingServer(t), demoKey, altogic.WithTimeout(10*time.Second))
+	ctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := stalled.RunOnce(ctx, "x")
+	wantCancelled(t, err, ctx)
+	if elapsed := time.Since(start); elapsed > 100*time.Millisecond+cancelBound {
+		t.Errorf("a 100 ms deadline returned after %v", elapsed)
+	}
+	waitQueueEmpty(t)
 }
 
-// With every call on the queue (no blocking calls at all), each result reaches the
-// goroutine that made the call, errors included.
+// Each result reaches the goroutine that made the call, errors included.
 func TestQueuedResultsReachTheirCallers(t *testing.T) {
-	defer altogic.SetRouting(altogic.RouteQueue)()
 	c := demoClient(t)
 	inGoroutines(t, 200, func(g int) error {
 		task := []string{"billOnDemand", "heartbeat", "failingTask"}[g%3]
