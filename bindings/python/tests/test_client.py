@@ -92,6 +92,7 @@ def test_ctypes_refuses_a_handle_of_the_wrong_type() -> None:
         ({"timeout": 0}, "invalid_argument"),
         ({"timeout": 10 * 86400}, "invalid_argument"),
         ({"connect_timeout": 0}, "invalid_argument"),
+        ({"idle_timeout": 0}, "invalid_argument"),
         ({"max_response_bytes": 0}, "invalid_argument"),
         ({"max_response_bytes": -1}, "invalid_argument"),
         ({"max_response_bytes": 1.5}, "invalid_argument"),
@@ -249,10 +250,11 @@ def test_an_incompatible_library_version_is_refused(monkeypatch: pytest.MonkeyPa
     [
         ({"timeout": 0}, "timeout", "timeoutMs"),
         ({"connect_timeout": 10 * 86400}, "connect_timeout", "connectTimeoutMs"),
+        ({"idle_timeout": 0}, "idle_timeout", "idleTimeoutMs"),
         ({"max_response_bytes": 0}, "max_response_bytes", "maxResponseBytes"),
         ({"api_key": ""}, "api_key", "apiKey"),
         ({"ca_file": "/nonexistent/ca.pem"}, "ca_file", "caFile"),
-        ({"proxy": "socks5://127.0.0.1:1080"}, "proxy", "proxy"),
+        ({"proxy": "ftp://127.0.0.1:21"}, "proxy", "proxy"),
     ],
 )
 def test_argument_errors_speak_python(kwargs: Dict[str, Any], python_name: str, c_name: str) -> None:

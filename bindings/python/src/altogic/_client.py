@@ -119,6 +119,7 @@ class _BaseClient:
         session: Optional[str] = None,
         timeout: Seconds = 30.0,
         connect_timeout: Seconds = 10.0,
+        idle_timeout: Seconds = 90.0,
         max_response_bytes: int = 10 * 2**20,
         ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
         proxy: Optional[str] = None,
@@ -126,6 +127,7 @@ class _BaseClient:
         options: Dict[str, Any] = {
             "timeoutMs": _milliseconds(timeout, "timeout"),
             "connectTimeoutMs": _milliseconds(connect_timeout, "connect_timeout"),
+            "idleTimeoutMs": _milliseconds(idle_timeout, "idle_timeout"),
             "maxResponseBytes": max_response_bytes,
         }
         if api_key is not None:
@@ -245,6 +247,9 @@ class Client(_BaseClient):
         session: a session token, sent in ``Session``.
         timeout: seconds that one whole call may take (body included).
         connect_timeout: seconds that connecting may take.
+        idle_timeout: seconds an idle kept-alive connection is kept for the next call (the
+            process's connections are shared by every client and thread; a server that
+            announces ``Keep-Alive: timeout=N`` is followed).
         max_response_bytes: the largest answer body accepted.
         ca_file: a PEM file of CA certificates trusted besides the system's (which the
             library reads as OpenSSL does: ``SSL_CERT_FILE``, ``SSL_CERT_DIR``, the system

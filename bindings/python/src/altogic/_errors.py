@@ -153,6 +153,7 @@ _PYTHON_NAMES: Dict[str, str] = {
     "session_token": "session",
     "timeoutMs": "timeout",
     "connectTimeoutMs": "connect_timeout",
+    "idleTimeoutMs": "idle_timeout",
     "maxResponseBytes": "max_response_bytes",
     "caFile": "ca_file",
     "proxy": "proxy",
