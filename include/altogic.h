@@ -65,6 +65,13 @@
 #define ALTOGIC_CODE_CANCELLED "cancelled"
 
 /**
+ * A wait's execution is not kept by the service: the id is unknown, or the execution is
+ * older than the service's retention (seven days). `details.taskId` names it. (A
+ * getTaskStatus answers `info` null instead, as the official client does.)
+ */
+#define ALTOGIC_CODE_EXECUTION_NOT_FOUND "execution_not_found"
+
+/**
  * A 2xx answer whose body is not a JSON TaskInfo.
  */
 #define ALTOGIC_CODE_INVALID_RESPONSE "invalid_response"
@@ -364,11 +371,13 @@ char *altogic_task_get_status_cancellable(const struct AltogicClient *client,
 
 /**
  * Waits for a task execution to end: polls its status, pausing about 50 ms at first and
- * doubling up to about 1 s, until the status is `completed` or `errors`, or `info` is null
- * (the execution is no longer kept).
+ * doubling up to about 1 s, until the status is `completed` or `errors`.
  *
  * Returns compact one-line JSON `{"info":...,"errors":...}` of the last poll. `timeout_ms`
- * 0 polls once; `ALTOGIC_WAIT_FOREVER` waits with no deadline of its own.
+ * 0 polls once (it means "now", not "no deadline"); `ALTOGIC_WAIT_FOREVER` waits with no
+ * deadline of its own. An execution the service does not keep (an unknown id, or one older
+ * than its retention of seven days) ends the wait with `info` null and one error item of
+ * code `execution_not_found` (since 1.2; getTaskStatus answers `info` null then).
  *
  * A poll that fails for a transient reason (`network_error`, a poll's `timeout`, HTTP 429
  * or 5xx) is retried with the same backoff until the deadline; any other error (401, 404,

@@ -18,7 +18,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::{
-    codes, invalid_argument, invalid_named_argument, missing_value, without_userinfo, ApiError,
+    argument_error, codes, invalid_argument, invalid_named_argument, missing_value,
+    without_userinfo, ApiError,
 };
 use crate::proxy::{self, Proxy};
 use crate::tls::ExtraTrust;
@@ -65,11 +66,14 @@ impl ClientOptions {
     /// Parses the JSON text of `options_json`.
     pub fn from_json(text: &str) -> Result<ClientOptions, ApiError> {
         serde_json::from_str(text).map_err(|err| {
-            invalid_argument(format!(
-                "options_json is not a valid options object: {err}. Expected a JSON object \
-                 with any of apiKey, session, caFile, proxy (strings), timeoutMs, \
-                 connectTimeoutMs, idleTimeoutMs, maxResponseBytes (positive integers)."
-            ))
+            invalid_named_argument(
+                "options_json",
+                format!(
+                    "is not a valid options object ({err}); pass a JSON object with any of \
+                     apiKey, session, caFile, proxy (strings), timeoutMs, connectTimeoutMs, \
+                     idleTimeoutMs, maxResponseBytes (positive integers)"
+                ),
+            )
         })
     }
 }
@@ -181,15 +185,17 @@ impl Client {
         if max_response_bytes == 0 {
             return Err(invalid_named_argument(
                 "maxResponseBytes",
-                "maxResponseBytes must be at least 1 byte (the default is 10 MiB).",
+                "must be at least 1 byte (the default is 10 MiB)",
             ));
         }
         let extra_trust = match options.ca_file.as_deref() {
             None => None,
-            Some(path) if path.trim().is_empty() => return Err(invalid_named_argument(
-                "caFile",
-                "caFile is empty; pass the path of a PEM file of CA certificates, or leave it out.",
-            )),
+            Some(path) if path.trim().is_empty() => {
+                return Err(invalid_named_argument(
+                    "caFile",
+                    "is empty; pass the path of a PEM file of CA certificates, or leave it out",
+                ))
+            }
             Some(path) => Some(Arc::new(ExtraTrust::load(path)?)),
         };
         let proxy = proxy::for_target(options.proxy.as_deref(), &task_url)?;
@@ -341,16 +347,13 @@ pub fn header_value(name: &str, value: &str) -> Result<HeaderValue, ApiError> {
             '\n' => "a line feed (LF)".to_owned(),
             other => format!("the control character U+{:04X}", other as u32),
         };
-        return Err(ApiError::client(
-            codes::INVALID_ARGUMENT,
-            format!(
-                "{name} contains {what}; it is sent as an HTTP header value, which cannot hold it."
-            ),
-            Some(json!({ "argument": name })),
+        return Err(invalid_named_argument(
+            name,
+            format!("contains {what}; it is sent as an HTTP header value, which cannot hold it"),
         ));
     }
     HeaderValue::from_str(value)
-        .map_err(|_| invalid_argument(format!("{name} cannot be sent as an HTTP header value.")))
+        .map_err(|_| invalid_named_argument(name, "cannot be sent as an HTTP header value"))
 }
 
 fn checked_millis(name: &str, value: Option<u64>, default: u64) -> Result<u64, ApiError> {
@@ -362,7 +365,7 @@ fn checked_millis(name: &str, value: Option<u64>, default: u64) -> Result<u64, A
         Some(_) => Err(invalid_named_argument(
             name,
             format!(
-                "{name} must be at least 1 millisecond and at most one day (the default is {}).",
+                "must be at least 1 millisecond and at most one day (the default is {})",
                 in_words(Duration::from_millis(default))
             ),
         )),
@@ -388,14 +391,16 @@ pub fn normalize_env_url(env_url: &str) -> Result<String, ApiError> {
     // Whatever is wrong with it, a password it might hold is never repeated.
     let shown = without_userinfo(env_url);
     let invalid = |reason: &str| {
-        ApiError::client(
+        let mut error = argument_error(
             codes::INVALID_ENV_URL,
+            "env_url",
             format!(
-                "envUrl {shown:?} {reason}. Pass your app's environment URL, \
+                "{shown:?} {reason}; pass your app's environment URL, \
                  e.g. https://myapp.c1-na.altogic.com"
             ),
-            Some(json!({ "envUrl": shown })),
-        )
+        );
+        error.items[0]["details"]["envUrl"] = json!(shown);
+        error
     };
     if trimmed.is_empty() {
         return Err(missing_value("env_url"));

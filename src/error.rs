@@ -40,6 +40,10 @@ pub mod codes {
     pub const TIMEOUT: &str = "timeout";
     /// The call was cancelled through its cancellation token.
     pub const CANCELLED: &str = "cancelled";
+    /// A wait's execution is not kept by the service: the id is unknown, or the execution is
+    /// older than the service's retention (seven days). `details.taskId` names it. (A
+    /// getTaskStatus answers `info` null instead, as the official client does.)
+    pub const EXECUTION_NOT_FOUND: &str = "execution_not_found";
     /// A 2xx answer whose body is not a JSON TaskInfo.
     pub const INVALID_RESPONSE: &str = "invalid_response";
     /// The answer's body is larger than `maxResponseBytes`.
@@ -126,22 +130,40 @@ pub fn invalid_argument(message: impl Into<String>) -> ApiError {
     ApiError::client(codes::INVALID_ARGUMENT, message, None)
 }
 
-/// `invalid_argument` naming the argument in `details.argument`, so a binding can tell
-/// which of its own parameters it was.
-pub fn invalid_named_argument(name: &str, message: impl Into<String>) -> ApiError {
+/// An error about the argument `name` (as the C API names it): the message is
+/// "{name} {reason}.", and `details` carries both, `argument` and `reason`, so that a
+/// binding says the same with its own name for the argument ("{its name} {reason}")
+/// instead of rewriting the message. `reason` follows the name, ends without a full stop,
+/// and uses no word of one language (no `NULL`, `None` or `nil`; quantities in words).
+pub fn argument_error(code: &str, name: &str, reason: impl Into<String>) -> ApiError {
+    let reason = reason.into();
     ApiError::client(
-        codes::INVALID_ARGUMENT,
-        message,
-        Some(json!({ "argument": name })),
+        code,
+        format!("{name} {reason}."),
+        Some(json!({ "argument": name, "reason": reason })),
     )
 }
 
-/// `missing_required_value` for the argument `name`.
+/// `invalid_argument` about the argument `name` (see [`argument_error`]).
+pub fn invalid_named_argument(name: &str, reason: impl Into<String>) -> ApiError {
+    argument_error(codes::INVALID_ARGUMENT, name, reason)
+}
+
+/// `missing_required_value`: the argument `name` was empty or blank.
 pub fn missing_value(name: &str) -> ApiError {
-    ApiError::client(
+    argument_error(
         codes::MISSING_REQUIRED_VALUE,
-        format!("{name} is required but was NULL, empty or blank."),
-        Some(json!({ "argument": name })),
+        name,
+        "is required but was empty or blank",
+    )
+}
+
+/// `missing_required_value`: the argument `name` was a NULL pointer, which only C can pass.
+pub fn null_argument(name: &str) -> ApiError {
+    argument_error(
+        codes::MISSING_REQUIRED_VALUE,
+        name,
+        "is required but was NULL",
     )
 }
 

@@ -84,11 +84,7 @@ impl Proxy {
         reqwest::Proxy::all(self.url.as_str()).map_err(|err| {
             invalid_named_argument(
                 self.origin,
-                format!(
-                    "{} {:?} cannot be used as a proxy: {err}",
-                    self.origin,
-                    self.shown()
-                ),
+                format!("{:?} cannot be used as a proxy ({err})", self.shown()),
             )
         })
     }
@@ -168,8 +164,8 @@ fn parse(origin: &'static str, text: &str) -> Result<Proxy, ApiError> {
         invalid_named_argument(
             origin,
             format!(
-                "{origin} {:?} {why}; pass a proxy URL such as http://proxy.example.com:3128 or \
-                 socks5h://proxy.example.com:1080.",
+                "{:?} {why}; pass a proxy URL such as http://proxy.example.com:3128 or \
+                 socks5h://proxy.example.com:1080",
                 without_userinfo(text)
             ),
         )

@@ -169,8 +169,8 @@ impl Client {
             return Err(invalid_named_argument(
                 "task_id",
                 format!(
-                    "task_id {task_id:?} cannot be sent as a path segment; pass the taskId \
-                     that runOnce returned."
+                    "{task_id:?} cannot be sent as a path segment; pass the taskId that \
+                     runOnce returned"
                 ),
             ));
         }
@@ -178,8 +178,8 @@ impl Client {
             return Err(invalid_named_argument(
                 "task_id",
                 format!(
-                    "task_id is {} bytes long, more than the {MAX_TASK_ID_BYTES} accepted; \
-                     pass the taskId that runOnce returned (24 hex digits).",
+                    "is {} bytes long, more than the {MAX_TASK_ID_BYTES} accepted; pass the \
+                     taskId that runOnce returned (24 hex digits)",
                     task_id.len()
                 ),
             ));
@@ -202,10 +202,10 @@ impl Client {
         self.block_on(call, cancel, None)
     }
 
-    /// Polls the status until it is `completed` or `errors`, or the execution is gone,
-    /// backing off from [`WAIT_FIRST_BACKOFF`] to [`WAIT_MAX_BACKOFF`]. `timeout` None waits
-    /// without a deadline of its own (until the task ends or `cancel` is triggered); zero
-    /// polls once. Blocks the calling thread.
+    /// Polls the status until it is `completed` or `errors`, backing off from
+    /// [`WAIT_FIRST_BACKOFF`] to [`WAIT_MAX_BACKOFF`]; an execution the service does not keep
+    /// is `execution_not_found`. `timeout` None waits without a deadline of its own (until
+    /// the task ends or `cancel` is triggered); zero polls once. Blocks the calling thread.
     ///
     /// A poll that fails for a transient reason (network, timeout, 429, 5xx) is retried
     /// with the same backoff; any other error ends the wait. On its deadline the wait fails
@@ -424,6 +424,7 @@ impl Client {
                     last_info = Some(info);
                     last_error = None;
                 }
+                Ok(None) => return Err(execution_not_found(task_id)),
                 Ok(done) => return Ok(done),
                 Err(error) if error.is_client(codes::TIMEOUT) && cut_by_wait => {
                     let cut = Some(Box::new(error));
@@ -482,6 +483,18 @@ impl Client {
         }
         result
     }
+}
+
+/// `execution_not_found`: the service does not keep the execution a wait is for.
+fn execution_not_found(task_id: &str) -> ApiError {
+    ApiError::client(
+        codes::EXECUTION_NOT_FOUND,
+        format!(
+            "the service does not keep an execution {task_id:?}: the id is unknown, or the \
+             execution is older than the service's retention (seven days)."
+        ),
+        Some(json!({ "taskId": task_id })),
+    )
 }
 
 fn wait_timeout(

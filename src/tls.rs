@@ -104,7 +104,7 @@ impl ExtraTrust {
         let refused = |why: String| {
             let mut error = invalid_named_argument(
                 "caFile",
-                format!("caFile {path:?} {why}. Pass a PEM file of CA certificates."),
+                format!("{path:?} {why}; pass a PEM file of CA certificates"),
             );
             error.items[0]["details"]["path"] = json!(path);
             error

@@ -284,8 +284,12 @@ fn wait_follows_an_execution_to_its_end() {
         json(&client.wait_for_task("seq-errors-wait-2", Some(Duration::from_secs(10)), None));
     assert_eq!(failed["info"]["status"], "errors");
     assert_eq!(failed["info"]["errors"]["code"], "job_failed");
-    let gone = client.wait_for_task("vanish-wait-3", Some(Duration::from_secs(10)), None);
-    assert_eq!(gone, Ok(None));
+    let gone = client
+        .wait_for_task("vanish-wait-3", Some(Duration::from_secs(10)), None)
+        .unwrap_err();
+    assert_eq!(gone.first_code(), Some(codes::EXECUTION_NOT_FOUND));
+    assert_eq!(gone.status, 0);
+    assert_eq!(gone.items[0]["details"]["taskId"], "vanish-wait-3");
     let denied =
         json(&client.wait_for_task("deny-after-1-wait-4", Some(Duration::from_secs(10)), None));
     assert_eq!(denied["errors"]["status"], 403);

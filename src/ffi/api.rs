@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::cancel::CancelToken;
 use crate::client::{Client, ClientOptions};
-use crate::error::missing_value;
+use crate::error::null_argument;
 use crate::ffi::boundary::{construct, error_string, ffi_guard, internal_error};
 use crate::ffi::envelope::envelope_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, ArcHandle, BoxedHandle};
@@ -48,7 +48,7 @@ unsafe fn task_call(
                 )
             };
             let result = match client {
-                None => Err(missing_value("client")),
+                None => Err(null_argument("client")),
                 Some(client) => call(client, cancel),
             };
             to_c_string(envelope_json(result))
@@ -277,11 +277,13 @@ pub unsafe extern "C" fn altogic_task_get_status_cancellable(
 }
 
 /// Waits for a task execution to end: polls its status, pausing about 50 ms at first and
-/// doubling up to about 1 s, until the status is `completed` or `errors`, or `info` is null
-/// (the execution is no longer kept).
+/// doubling up to about 1 s, until the status is `completed` or `errors`.
 ///
 /// Returns compact one-line JSON `{"info":...,"errors":...}` of the last poll. `timeout_ms`
-/// 0 polls once; `ALTOGIC_WAIT_FOREVER` waits with no deadline of its own.
+/// 0 polls once (it means "now", not "no deadline"); `ALTOGIC_WAIT_FOREVER` waits with no
+/// deadline of its own. An execution the service does not keep (an unknown id, or one older
+/// than its retention of seven days) ends the wait with `info` null and one error item of
+/// code `execution_not_found` (since 1.2; getTaskStatus answers `info` null then).
 ///
 /// A poll that fails for a transient reason (`network_error`, a poll's `timeout`, HTTP 429
 /// or 5xx) is retried with the same backoff until the deadline; any other error (401, 404,
@@ -363,7 +365,7 @@ pub unsafe extern "C" fn altogic_client_set_session(
             let set = (|| {
                 // SAFETY: the caller passes NULL or a live handle, and NULL or a C string.
                 let client = unsafe { AltogicClient::try_ref(client) }
-                    .ok_or_else(|| missing_value("client"))?;
+                    .ok_or_else(|| null_argument("client"))?;
                 let token = unsafe { optional_str("session_token", session_token) }?;
                 client.set_session(token)
             })();

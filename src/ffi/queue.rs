@@ -7,7 +7,7 @@ use std::ptr;
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::error::{missing_value, ApiError};
+use crate::error::{null_argument, ApiError};
 use crate::ffi::boundary::{construct, error_string, ffi_guard, internal_error};
 use crate::ffi::envelope::envelope_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, AltogicQueue, ArcHandle, BoxedHandle};
@@ -96,7 +96,7 @@ pub unsafe extern "C" fn altogic_queue_fd(queue: *const AltogicQueue) -> c_int {
 
 /// The refusal of a start whose queue is NULL.
 fn no_queue() -> ApiError {
-    missing_value("queue")
+    null_argument("queue")
 }
 
 /// Starts a call on a queue: checks the arguments it can (queue, client, token), then hands
@@ -126,7 +126,7 @@ unsafe fn start_call(
                 return error_string(&no_queue());
             };
             let job = match client {
-                None => Err(missing_value("client")),
+                None => Err(null_argument("client")),
                 Some(client) => check(&client).map(|call| (Client::clone(&client), call)),
             };
             match queue.start(job, tag, cancel) {

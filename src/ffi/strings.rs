@@ -4,7 +4,7 @@
 use std::ffi::{c_char, CStr, CString};
 
 use crate::error::ApiError;
-use crate::error::{invalid_named_argument, missing_value};
+use crate::error::{invalid_named_argument, missing_value, null_argument};
 
 /// Reads a required argument: NULL or empty is `missing_required_value`, bytes that are not
 /// UTF-8 are `invalid_argument`.
@@ -14,7 +14,8 @@ use crate::error::{invalid_named_argument, missing_value};
 pub unsafe fn required_str<'a>(name: &str, ptr: *const c_char) -> Result<&'a str, ApiError> {
     match unsafe { optional_str(name, ptr) }? {
         Some(text) if !text.is_empty() => Ok(text),
-        _ => Err(missing_value(name)),
+        Some(_) => Err(missing_value(name)),
+        None => Err(null_argument(name)),
     }
 }
 
@@ -35,7 +36,7 @@ pub unsafe fn optional_str<'a>(
         invalid_named_argument(
             name,
             format!(
-                "{name} is not valid UTF-8 (invalid byte at offset {}); pass UTF-8 text.",
+                "is not valid UTF-8 (invalid byte at offset {}); pass UTF-8 text",
                 err.valid_up_to()
             ),
         )

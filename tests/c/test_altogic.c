@@ -143,20 +143,100 @@ static void test_json_get(void) {
           "json_get: NULL arguments are NULL");
 }
 
+/* The whole of a file, NUL-terminated; NULL when it cannot be read. */
+static char *read_file(const char *path) {
+    FILE *file = fopen(path, "rb");
+    if (!file) return NULL;
+    size_t size = 0, capacity = 4096;
+    char *text = malloc(capacity);
+    size_t got;
+    while (text && (got = fread(text + size, 1, capacity - size - 1, file)) > 0) {
+        size += got;
+        if (size + 1 == capacity) {
+            char *grown = realloc(text, capacity *= 2);
+            if (!grown) free(text);
+            text = grown;
+        }
+    }
+    fclose(file);
+    if (text) text[size] = '\0';
+    return text;
+}
+
+/* `pointer` of `json` as a string (NULL when absent), formatted from `format` and `i`. */
+static char *json_at(const char *json, const char *format, int i) {
+    char pointer[128];
+    snprintf(pointer, sizeof pointer, format, i);
+    return altogic_json_get(json, pointer);
+}
+
+/* The shared table of bad input (tests/data/bad_input.json), read by the Rust, Python and Go
+   suites too: each case is refused with its code, names its argument, and never repeats a
+   secret it was given. */
+static void test_shared_bad_input(void) {
+    const char *path = getenv("ALTOGIC_BAD_INPUT");
+    char *table = read_file(path ? path : "tests/data/bad_input.json");
+    CHECK(table != NULL, "tests/data/bad_input.json is read (run from the repository's root)");
+    if (!table) return;
+    AltogicClient *client = altogic_client_new("http://127.0.0.1:9", "k", NULL, NULL);
+    int cases = 0, ok = 0;
+    char *code;
+    while ((code = json_at(table, "/cases/%d/code", cases)) != NULL) {
+        char *argument = json_at(table, "/cases/%d/argument", cases);
+        char *never = json_at(table, "/cases/%d/never", cases);
+        char *env_url = json_at(table, "/cases/%d/create/env_url", cases);
+        char *error = NULL;
+        if (env_url) {
+            char *key = json_at(table, "/cases/%d/create/client_key", cases);
+            char *options = json_at(table, "/cases/%d/create/options", cases);
+            AltogicClient *made = altogic_client_new(env_url, key, options, &error);
+            altogic_client_free(made);
+            altogic_string_free(key);
+            altogic_string_free(options);
+        } else {
+            char *name = json_at(table, "/cases/%d/call/name", cases);
+            char *arg = json_at(table, "/cases/%d/call/argument", cases);
+            char *answer = NULL;
+            if (name && strcmp(name, "run_once") == 0) answer = altogic_task_run_once(client, arg);
+            else if (name && strcmp(name, "get_status") == 0) answer = altogic_task_get_status(client, arg);
+            else if (name && strcmp(name, "wait") == 0) answer = altogic_task_wait(client, arg, 0);
+            else if (name && strcmp(name, "set_session") == 0) answer = altogic_client_set_session(client, arg);
+            error = answer ? altogic_json_get(answer, "/errors") : NULL;
+            if (!error) error = answer ? altogic_json_get(answer, "") : NULL; /* set_session: the APIError itself */
+            altogic_string_free(answer);
+            altogic_string_free(name);
+            altogic_string_free(arg);
+        }
+        char *got_code = error ? altogic_json_get(error, "/items/0/code") : NULL;
+        char *got_argument = error ? altogic_json_get(error, "/items/0/details/argument") : NULL;
+        int right = got_code && strcmp(got_code, code) == 0 && got_argument && argument &&
+                    strcmp(got_argument, argument) == 0 && !(never && strstr(error, never));
+        if (!right) fprintf(stderr, "bad_input.json case %d: got %s\n", cases, error ? error : "(no error)");
+        ok += right;
+        cases++;
+        altogic_string_free(got_code);
+        altogic_string_free(got_argument);
+        altogic_string_free(error);
+        altogic_string_free(env_url);
+        altogic_string_free(argument);
+        altogic_string_free(never);
+        altogic_string_free(code);
+    }
+    printf("shared bad input: %d of %d cases refused as the table says\n", ok, cases);
+    CHECK(cases >= 30 && ok == cases, "every case of tests/data/bad_input.json is refused as it says");
+    altogic_client_free(client);
+    free(table);
+}
+
+/* What only C can pass: NULL, bytes that are not UTF-8, options that are not JSON or not an
+   options object. The rest is the shared table's. */
 static void test_client_new_refuses_bad_input(void) {
     expect_create_error(NULL, "k", NULL, "\"code\":\"missing_required_value\"");
-    expect_create_error("", "k", NULL, "\"code\":\"missing_required_value\"");
     expect_create_error("http://127.0.0.1:1", NULL, NULL, "\"code\":\"missing_required_value\"");
-    expect_create_error("http://127.0.0.1:1", "", NULL, "\"code\":\"missing_required_value\"");
-    expect_create_error("myapp.altogic.com", "k", NULL, "\"code\":\"invalid_env_url\"");
-    expect_create_error("ftp://myapp.altogic.com", "k", NULL, "\"code\":\"invalid_env_url\"");
-    expect_create_error("http://127.0.0.1:1", "k\r\nX-Evil: 1", NULL, "\"code\":\"invalid_argument\"");
     expect_create_error("http://127.0.0.1:1", "k\xff", NULL, "\"code\":\"invalid_argument\"");
     expect_create_error("http://127.0.0.1:1", "k", "{not json", "\"code\":\"invalid_argument\"");
     expect_create_error("http://127.0.0.1:1", "k", "{\"timeout\":5}", "unknown field `timeout`");
     expect_create_error("http://127.0.0.1:1", "k", "{\"timeoutMs\":\"5\"}", "\"code\":\"invalid_argument\"");
-    expect_create_error("http://127.0.0.1:1", "k", "{\"timeoutMs\":0}", "\"code\":\"invalid_argument\"");
-    expect_create_error("http://127.0.0.1:1", "k", "{\"apiKey\":\"a\\nb\"}", "\"code\":\"invalid_argument\"");
     expect_create_error("http://127.0.0.1:1", "k", "[]", "\"code\":\"invalid_argument\"");
     /* error_out may be NULL. */
     CHECK(altogic_client_new(NULL, NULL, NULL, NULL) == NULL, "NULL error_out is fine");
@@ -178,8 +258,6 @@ static void test_bad_call_arguments(void) {
            "\"code\":\"missing_required_value\"");
     EXPECT(altogic_task_run_once(client, NULL),
            "\"code\":\"missing_required_value\"");
-    EXPECT(altogic_task_run_once(client, ""),
-           "\"code\":\"missing_required_value\"");
     EXPECT(altogic_task_run_once(client, "bad\xc3(utf8"),
            "\"code\":\"invalid_argument\"",
            "not valid UTF-8");
@@ -187,8 +265,6 @@ static void test_bad_call_arguments(void) {
            "\"code\":\"missing_required_value\"");
     EXPECT(altogic_task_get_status(client, NULL),
            "\"code\":\"missing_required_value\"");
-    EXPECT(altogic_task_get_status(client, ".."),
-           "\"code\":\"invalid_argument\"");
     EXPECT(altogic_task_wait(NULL, "x", 10),
            "\"code\":\"missing_required_value\"");
     EXPECT(altogic_task_wait(client, "\xff", 10),
@@ -393,7 +469,8 @@ static void test_wait(void) {
     EXPECT(altogic_task_wait(client, "seq-errors-c-wait-2", 10000),
            "\"status\":\"errors\",\"errors\":{\"code\":\"job_failed\"");
     char *r = altogic_task_wait(client, "vanish-c-wait-3", 10000);
-    CHECK(r && strcmp(r, "{\"info\":null,\"errors\":null}") == 0, "wait ends when the execution is gone");
+    CHECK(r && strstr(r, "{\"info\":null,\"errors\":{") == r && strstr(r, "\"code\":\"" ALTOGIC_CODE_EXECUTION_NOT_FOUND "\""),
+          "wait ends with execution_not_found when the execution is gone");
     altogic_string_free(r);
     EXPECT(altogic_task_wait(client, "deny-after-1-c-wait-4", 10000),
            "{\"info\":null,\"errors\":{\"status\":403");
@@ -508,6 +585,17 @@ static void test_threads_that_exit_release_their_connections(void) {
     altogic_client_free(client);
 }
 
+/* Whether memory figures are the program's own: not under ASan (whose shadow memory and
+   redzones grow with every allocation) nor valgrind (which preloads its vgpreload library). */
+static int measured_natively(void) {
+#if defined(__SANITIZE_ADDRESS__)
+    return 0;
+#else
+    const char *preload = getenv("LD_PRELOAD");
+    return !(preload && strstr(preload, "vgpreload"));
+#endif
+}
+
 static void test_clients_are_cheap(void) {
     enum { N = 1000 };
     static AltogicClient *clients[N];
@@ -524,7 +612,9 @@ static void test_clients_are_cheap(void) {
     long after = proc_status("Threads:"), rss_after = proc_status("VmRSS:");
     CHECK(ok, "every sampled client works");
     CHECK(after >= 0 && after - before <= 0, "a thousand clients start no threads");
-    /* A figure to read, not a pass/fail: memory depends on the allocator and valgrind. */
+    /* Memory is the program's own only without ASan's shadow and valgrind's bookkeeping. */
+    if (measured_natively())
+        CHECK(rss_after - rss_before <= 4 * N, "a thousand clients take at most 4 KiB each");
     printf("clients: %d clients: threads %ld -> %ld, RSS %ld -> %ld KiB\n", N, before, after,
            rss_before, rss_after);
     for (int i = 0; i < N; i++) altogic_client_free(clients[i]);
@@ -1254,6 +1344,7 @@ int main(int argc, char **argv) {
     test_version();
     test_json_get();
     test_client_new_refuses_bad_input();
+    test_shared_bad_input();
     test_bad_call_arguments();
     test_run_once_on_the_wire();
     test_get_status_on_the_wire();
