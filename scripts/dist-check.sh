@@ -38,7 +38,21 @@ cleanup() {
 start_emulator "$work"
 trap cleanup EXIT
 echo "emulator at $url; working in $work"
-no_cargo_path=/usr/local/bin:/usr/bin:/bin
+# A PATH of the tools the checks use, and nothing else: so no cargo or rustc reaches them,
+# wherever the machine keeps its own (a Debian cargo package puts one in /usr/bin).
+tools=$work/tools
+mkdir -p "$tools"
+for tool in sh bash env cat ls mkdir rm cp mv ln grep sed awk tr head tail sort uname dirname \
+    basename readlink id tar gzip ldd file gcc cc g++ c++ cpp as ld ld.bfd ld.gold ar nm \
+    objdump strip pkg-config pkgconf cmake make; do
+    found=$(command -v "$tool" 2>/dev/null) && ln -sf "$found" "$tools/$tool"
+done
+no_cargo_path=$tools
+for rust_tool in cargo rustc; do
+    if found=$(PATH=$no_cargo_path command -v "$rust_tool"); then
+        fail "$rust_tool is on the checks' PATH, at $found: the release files must work without it; remove it from $tools"
+    fi
+done
 
 # A Python program that imports altogic from the given interpreter, checks where the library
 # came from, runs billOnDemand and waits for it.
@@ -86,9 +100,10 @@ check_sdist() {
 
 check_go() {
     step "the Go module through GOPROXY=file://$dist/goproxy, in a module of its own"
-    local module app=$work/goapp go_bin
+    local module app=$work/goapp
     module=$(sed -n 's/^module //p' bindings/go/go.mod)
-    go_bin=$(dirname "$(command -v go)")
+    # go by itself, not its folder: that may be /usr/bin, beside a Debian cargo.
+    ln -sf "$(command -v go)" "$tools/go"
     mkdir -p "$app"
     cat >"$app/main.go" <<'GO'
 package main
@@ -126,10 +141,10 @@ func main() {
 GO
     (
         cd "$app"
-        export PATH=$go_bin:$no_cargo_path GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=1 \
+        export PATH=$no_cargo_path GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=1 \
             GOPATH=$work/gopath GOMODCACHE=$work/gopath/pkg/mod GOCACHE=$work/gocache \
             GOPROXY=file://$dist/goproxy GONOSUMDB=$module GOPRIVATE= GONOPROXY=
-        command -v cargo >/dev/null && fail "cargo is on PATH"
+        if found=$(command -v cargo); then fail "cargo is on the Go check's PATH, at $found"; fi
         go mod init example.com/goapp >/dev/null 2>&1
         go get "$module@v$version"
         go build -o goapp .

@@ -33,5 +33,6 @@ fn ten_thousand_connect_timeouts_keep_memory_and_pools_bounded() {
     }
     let grown_mib = resident_kib().saturating_sub(before) as f64 / 1024.0;
     println!("10000 clients, 10000 connect timeouts: memory grew {grown_mib:.1} MiB");
-    assert!(grown_mib < 50.0, "memory grew {grown_mib:.1} MiB");
+    // The README says "about 1 MiB"; allocator noise stays well under 4.
+    assert!(grown_mib < 4.0, "memory grew {grown_mib:.1} MiB");
 }
