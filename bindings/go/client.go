@@ -53,10 +53,10 @@ func Version() string {
 // no connection. The library runs the calls of every client of the process (queue.go) and
 // keeps their connections alive for reuse ([WithIdleTimeout]).
 func NewClient(envURL, clientKey string, opts ...Option) (*Client, error) {
-	if err := checkNUL("envURL", envURL); err != nil {
+	if err := checkNUL("env_url", envURL); err != nil {
 		return nil, err
 	}
-	if err := checkNUL("clientKey", clientKey); err != nil {
+	if err := checkNUL("client_key", clientKey); err != nil {
 		return nil, err
 	}
 	options, err := optionsJSON(opts)
@@ -145,7 +145,7 @@ const (
 // matching ctx.Err() and [ErrCancelled], and the library's call is cancelled behind it; the
 // task may still have run, since the service may have received the request.
 func (c *Client) RunOnce(ctx context.Context, nameOrID string) (*TaskInfo, error) {
-	return c.call(ctx, opRunOnce, "nameOrID", nameOrID)
+	return c.call(ctx, opRunOnce, "task_name_or_id", nameOrID)
 }
 
 // GetStatus reads the status of the execution taskID. It returns nil, nil when the service
@@ -154,17 +154,21 @@ func (c *Client) RunOnce(ctx context.Context, nameOrID string) (*TaskInfo, error
 // When ctx is done before the answer arrives the call returns at once with an error
 // matching ctx.Err() and [ErrCancelled], and the library's call is cancelled behind it.
 func (c *Client) GetStatus(ctx context.Context, taskID string) (*TaskInfo, error) {
-	return c.call(ctx, opGetStatus, "taskID", taskID)
+	return c.call(ctx, opGetStatus, "task_id", taskID)
 }
 
 // Wait waits for the execution taskID to end, polling its status (with the library's backoff,
 // which altogic_task_wait in altogic.h describes; transient failures retried), and returns its
 // final TaskInfo: Status StatusCompleted or StatusErrors. An execution the service does not
-// keep (an unknown id, or one older than its retention) is an error matching
-// [ErrExecutionNotFound], as the Python binding raises ExecutionNotFound.
+// keep (an unknown id, or one older than its retention) is the library's error
+// "execution_not_found", matching [ErrExecutionNotFound], with no TaskInfo.
 //
-// ctx alone bounds the wait: with no deadline and no cancellation (context.Background()) it
-// lasts until the execution ends or a non-transient error (401, 404, ...) ends it.
+// ctx alone bounds the wait; there is no timeout argument, and no zero timeout: with no
+// deadline and no cancellation (context.Background()) it lasts until the execution ends or a
+// non-transient error (401, 404, ...) ends it. A ctx already done (cancelled, or past its
+// deadline) returns at once, nothing sent, with an error matching [ErrCancelled] and
+// ctx.Err() (context.DeadlineExceeded for a deadline). A deadline closer than the time one
+// poll takes still makes one poll, bounded by the deadline.
 //
 // When ctx has a deadline, the time left (less 2 ms) is the library's own timeout for the
 // wait, so that a wait reaching the deadline returns the last TaskInfo it saw together
@@ -175,11 +179,7 @@ func (c *Client) GetStatus(ctx context.Context, taskID string) (*TaskInfo, error
 // matching [ErrCancelled] and context.Canceled. Either way the library's wait is cancelled
 // behind it.
 func (c *Client) Wait(ctx context.Context, taskID string) (*TaskInfo, error) {
-	info, err := c.call(ctx, opWait, "taskID", taskID)
-	if info == nil && err == nil {
-		return nil, executionNotFound(taskID)
-	}
-	return info, err
+	return c.call(ctx, opWait, "task_id", taskID)
 }
 
 // waitMargin: the library's own wait deadline is set this much before ctx's, so that a
@@ -192,8 +192,8 @@ var opNames = [...]string{opRunOnce: "runOnce", opGetStatus: "getTaskStatus", op
 
 // call makes one task call. The library does the work; what is done here is Go's part:
 // the C strings, the cancellation token tied to ctx, and turning the answer into Go values.
-func (c *Client) call(ctx context.Context, op int, argName, arg string) (*TaskInfo, error) {
-	if err := checkNUL(argName, arg); err != nil {
+func (c *Client) call(ctx context.Context, op int, argument, arg string) (*TaskInfo, error) {
+	if err := checkNUL(argument, arg); err != nil {
 		return nil, err
 	}
 	if !c.acquire() {
@@ -284,7 +284,7 @@ func cancelledError(ctx context.Context, op int, elapsed time.Duration) error {
 // with. The library also clears the session when the service answers
 // invalid_session_token or missing_session_token.
 func (c *Client) SetSession(token string) error {
-	if err := checkNUL("token", token); err != nil {
+	if err := checkNUL("session_token", token); err != nil {
 		return err
 	}
 	if !c.acquire() {
@@ -326,10 +326,10 @@ func takeString(s *C.char) []byte {
 }
 
 // checkNUL refuses a string holding a NUL byte, which a C string cannot carry: the
-// library would see it cut short.
-func checkNUL(name, s string) error {
+// library would see it cut short. argument is the C API's name of the argument.
+func checkNUL(argument, s string) error {
 	if strings.IndexByte(s, 0) >= 0 {
-		return clientError("invalid_argument", name+" contains a NUL byte, which the library cannot receive")
+		return argumentError(argument, "contains a NUL byte, which the library cannot receive")
 	}
 	return nil
 }

@@ -239,9 +239,20 @@ func TestGetStatus(t *testing.T) {
 	if got != nil || err != nil {
 		t.Fatalf("GetStatus(unknown) = %+v, %v; want nil, nil", got, err)
 	}
+	// A wait for it fails in the library, with code execution_not_found naming the id.
 	got, err = c.Wait(bg, unknownTaskID)
 	if got != nil || !errors.Is(err, altogic.ErrExecutionNotFound) {
 		t.Fatalf("Wait(unknown) = %+v, %v; want nil, ErrExecutionNotFound", got, err)
+	}
+	item := wantCode(t, err, 0, "execution_not_found").Items[0]
+	var details struct{ TaskID string }
+	if json.Unmarshal(item.Details, &details) != nil || details.TaskID != unknownTaskID {
+		t.Errorf("execution_not_found details %s, want taskId %s", item.Details, unknownTaskID)
+	}
+	for _, sentinel := range []error{altogic.ErrInvalidArgument, altogic.ErrNetwork, altogic.ErrTimeout} {
+		if errors.Is(err, sentinel) {
+			t.Errorf("execution_not_found matches %v", sentinel)
+		}
 	}
 }
 
@@ -344,38 +355,56 @@ func TestTLSAndProxyErrors(t *testing.T) {
 	}
 }
 
+// Every kind of error reads as Go's errors do: lower case first, no final full stop, one
+// line. (The messages of argument errors: TestSharedBadInput.)
 func TestErrorsSpeakGo(t *testing.T) {
-	for _, tc := range []struct {
-		opt         altogic.Option
-		name, cName string
-	}{
-		{altogic.WithTimeout(0), "WithTimeout", "timeoutMs"},
-		{altogic.WithConnectTimeout(48 * time.Hour), "WithConnectTimeout", "connectTimeoutMs"},
-		{altogic.WithMaxResponseBytes(0), "WithMaxResponseBytes", "maxResponseBytes"},
-		{altogic.WithAPIKey(""), "WithAPIKey", "apiKey"},
-		{altogic.WithCAFile("/nonexistent/ca.pem"), "WithCAFile", "caFile"},
-		{altogic.WithProxy("ftp://127.0.0.1:1"), "WithProxy", "proxy"},
-	} {
-		_, err := altogic.NewClient(emulatorURL, demoKey, tc.opt)
-		message := asAPIError(t, err).Items[0].Message
-		if !strings.HasPrefix(message, tc.name) || (tc.cName != "proxy" && strings.Contains(message, tc.cName)) {
-			t.Errorf("%s: %q", tc.name, message)
+	goStyle := func(what string, err error) {
+		t.Helper()
+		text := err.Error()
+		if !strings.HasPrefix(text, "altogic: ") || strings.HasSuffix(text, ".") ||
+			strings.ContainsAny(text, "\r\n") {
+			t.Errorf("%s: Error() = %q", what, text)
+		}
+		for _, item := range asAPIError(t, err).Items {
+			if item.Message == "" {
+				t.Errorf("%s: an item without message", what)
+			}
 		}
 	}
+	// The service's 401 and 404, whose messages are sentences.
+	_, err := newClient(t, emulatorURL, "wrong-key").RunOnce(bg, "billOnDemand")
+	goStyle("401", err)
 	c := demoClient(t)
-	_, err := c.RunOnce(bg, "  ")
-	if message := asAPIError(t, err).Items[0].Message; !strings.HasPrefix(message, "nameOrID is required") {
-		t.Errorf("RunOnce(blank): %q", message)
+	_, err = c.RunOnce(bg, "noSuchTask")
+	goStyle("404", err)
+	// The library's client errors: no answer, a wait for an execution it does not keep.
+	_, err = newClient(t, closedPort(t), demoKey).GetStatus(bg, "x")
+	goStyle("network_error", err)
+	_, err = c.Wait(bg, unknownTaskID)
+	goStyle("execution_not_found", err)
+	// An argument error of the library, with the Go name of the argument.
+	_, err = c.RunOnce(bg, "  ")
+	goStyle("missing_required_value", err)
+	if want := "altogic: missing_required_value: nameOrID is required but was empty or blank"; err.Error() != want {
+		t.Errorf("RunOnce(blank): %q, want %q", err.Error(), want)
 	}
-	_, err = c.GetStatus(bg, strings.Repeat("x", 5000))
-	if message := asAPIError(t, err).Items[0].Message; !strings.HasPrefix(message, "taskID is 5000 bytes long") {
-		t.Errorf("GetStatus(long id): %q", message)
+	// Cancelled by its context, before and while the call runs.
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	_, err = c.Wait(ctx, unknownTaskID)
+	goStyle("cancelled before", err)
+	ctx, cancel = context.WithTimeout(bg, 50*time.Millisecond)
+	defer cancel()
+	_, err = newClient(t, stallingServer(t), demoKey).RunOnce(ctx, "billOnDemand")
+	goStyle("cancelled while running", err)
+	// A closed client.
+	closed, err := altogic.NewClient(emulatorURL, demoKey)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// A password in envURL is refused and never shown.
-	_, err = altogic.NewClient("https://user:PASSWORD@app.example.com", demoKey)
-	if !errors.Is(err, altogic.ErrInvalidArgument) || strings.Contains(fmt.Sprintf("%v %+v", err, err), "PASSWORD") {
-		t.Errorf("NewClient with a password in the URL: %v", err)
-	}
+	closed.Close()
+	_, err = closed.RunOnce(bg, "billOnDemand")
+	goStyle("closed", err)
 }
 
 func TestTimeout(t *testing.T) {
@@ -426,61 +455,20 @@ func TestUnusableAnswers(t *testing.T) {
 	}
 }
 
+// Bad input as such: TestSharedBadInput (the table every suite shares) and
+// TestGoOnlyBadInput (bad_input_test.go). What else is refused or sent.
 func TestBadInput(t *testing.T) {
 	url := emulatorURL
-	for _, tc := range []struct {
-		name, url, key string
-		opts           []altogic.Option
-	}{
-		{"NUL in envURL", url + "\x00x", demoKey, nil},
-		{"NUL in clientKey", url, "demo\x00key", nil},
-		{"empty envURL", "", demoKey, nil},
-		{"empty clientKey", url, "", nil},
-		{"bad envURL", "ftp://example.com", demoKey, nil},
-		{"envURL with query", url + "/?x=1", demoKey, nil},
-		{"LF in clientKey", url, "a\nb", nil},
-		{"negative timeout", url, demoKey, []altogic.Option{altogic.WithTimeout(-time.Second)}},
-		{"zero timeout", url, demoKey, []altogic.Option{altogic.WithTimeout(0)}},
-		{"timeout over a day", url, demoKey, []altogic.Option{altogic.WithTimeout(25 * time.Hour)}},
-		{"negative connect timeout", url, demoKey, []altogic.Option{altogic.WithConnectTimeout(-1)}},
-		{"negative max response", url, demoKey, []altogic.Option{altogic.WithMaxResponseBytes(-1)}},
-		{"zero max response", url, demoKey, []altogic.Option{altogic.WithMaxResponseBytes(0)}},
-		{"empty API key", url, demoKey, []altogic.Option{altogic.WithAPIKey("")}},
-		{"CR in API key", url, demoKey, []altogic.Option{altogic.WithAPIKey("a\rb")}},
-		{"NUL in API key", url, demoKey, []altogic.Option{altogic.WithAPIKey("a\x00b")}},
-		{"API key not UTF-8", url, demoKey, []altogic.Option{altogic.WithAPIKey("a\xffb")}},
-		{"LF in session", url, demoKey, []altogic.Option{altogic.WithSession("a\nb")}},
-	} {
-		c, err := altogic.NewClient(tc.url, tc.key, tc.opts...)
-		if c != nil || !errors.Is(err, altogic.ErrInvalidArgument) {
-			t.Errorf("%s: NewClient = %v, %v; want nil and ErrInvalidArgument", tc.name, c, err)
-			continue
-		}
-		apiErr := asAPIError(t, err)
-		if apiErr.Status != 0 || apiErr.StatusText != "Client Error" {
-			t.Errorf("%s: %+v", tc.name, apiErr)
-		}
-	}
-
 	// Good options, a sub-millisecond timeout rounded up, nil options ignored.
 	newClient(t, url+"/", demoKey, altogic.WithTimeout(500*time.Microsecond), nil,
 		altogic.WithConnectTimeout(time.Second), altogic.WithMaxResponseBytes(1<<20),
 		altogic.WithAPIKey("key"), altogic.WithSession("s"))
 
 	c := demoClient(t)
-	for _, id := range []string{"", "a\x00b", ".", ".."} {
-		for name, call := range map[string]func() error{
-			"RunOnce":   func() error { _, err := c.RunOnce(bg, id); return err },
-			"GetStatus": func() error { _, err := c.GetStatus(bg, id); return err },
-			"Wait":      func() error { _, err := c.Wait(bg, id); return err },
-		} {
-			if name == "RunOnce" && (id == "." || id == "..") {
-				continue // a task name, not a path segment: the service answers 404
-			}
-			if err := call(); !errors.Is(err, altogic.ErrInvalidArgument) {
-				t.Errorf("%s(%q): %v, want ErrInvalidArgument", name, id, err)
-			}
-		}
+	// "." and ".." are a task name to RunOnce, not a path segment: the service answers 404.
+	for _, id := range []string{".", ".."} {
+		_, err := c.RunOnce(bg, id)
+		wantCode(t, err, 404, "not_found")
 	}
 	// Odd ids are sent percent-encoded: the service just does not know them.
 	if info, err := c.GetStatus(bg, "../x?y#z"); info != nil || err != nil {
@@ -488,15 +476,9 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// WithIdleTimeout becomes the library's idleTimeoutMs, which it accepts positive only.
-// (Needs a library that knows idleTimeoutMs: older ones refuse the key itself.)
+// WithIdleTimeout becomes the library's idleTimeoutMs. (Zero and negative values:
+// bad_input_test.go.)
 func TestIdleTimeoutOption(t *testing.T) {
-	for _, d := range []time.Duration{0, -time.Second} {
-		c, err := altogic.NewClient(emulatorURL, demoKey, altogic.WithIdleTimeout(d))
-		if c != nil || !errors.Is(err, altogic.ErrInvalidArgument) {
-			t.Errorf("WithIdleTimeout(%v): NewClient = %v, %v; want nil and ErrInvalidArgument", d, c, err)
-		}
-	}
 	for _, d := range []time.Duration{time.Millisecond, 5 * time.Second, 90 * time.Second} {
 		c, err := altogic.NewClient(emulatorURL, demoKey, altogic.WithIdleTimeout(d))
 		if err != nil {

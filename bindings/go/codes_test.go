@@ -31,7 +31,8 @@ func TestEveryErrorCodeOfTheHeaderHasAKind(t *testing.T) {
 		covered[code] = true
 	}
 	for _, s := range []error{ErrTimeout, ErrNetwork, ErrTLS, ErrProxy, ErrInvalidArgument,
-		ErrResponseTooLarge, ErrRedirectNotFollowed, ErrInvalidResponse, ErrCancelled} {
+		ErrResponseTooLarge, ErrRedirectNotFollowed, ErrInvalidResponse, ErrCancelled,
+		ErrExecutionNotFound} {
 		for _, code := range s.(*sentinel).codes {
 			covered[code] = true
 		}

@@ -114,6 +114,7 @@ func TestSentinels(t *testing.T) {
 		"cancelled":              ErrCancelled,
 		"client_closed":          ErrClosed,
 		"cgo_required":           ErrCgoRequired,
+		"execution_not_found":    ErrExecutionNotFound,
 	} {
 		err := error(clientError(code, "m"))
 		if !errors.Is(err, want) {
@@ -131,8 +132,56 @@ func TestSentinels(t *testing.T) {
 	if !errors.Is(e, context.Canceled) || !errors.Is(e, e.cause) || !errors.Is(e, ErrCancelled) {
 		t.Error("a cancelled error does not match its context error, cause and ErrCancelled")
 	}
-	if got := (&APIError{Status: 404, StatusText: "Not Found", Items: []ErrorItem{{Code: "a", Message: "b"},
-		{Code: "c", Message: "d"}}}).Error(); got != "altogic: 404 Not Found: a: b; c: d" {
-		t.Errorf("Error() = %q", got)
+}
+
+// Error() reads as Go's errors do: no final full stop, whoever wrote the message.
+func TestErrorText(t *testing.T) {
+	for _, tc := range []struct {
+		err  *APIError
+		want string
+	}{
+		{&APIError{Status: 404, StatusText: "Not Found", Items: []ErrorItem{{Code: "a", Message: "b."},
+			{Code: "c", Message: "d"}}}, "altogic: 404 Not Found: a: b; c: d"},
+		{&APIError{Status: 502, StatusText: "Bad Gateway"}, "altogic: 502 Bad Gateway"},
+		{&APIError{StatusText: "Client Error"}, "altogic: Client Error"},
+		{clientError("network_error", "No answer from http://127.0.0.1:1.\n"),
+			"altogic: network_error: No answer from http://127.0.0.1:1"},
+		{clientError("internal_error", "wait..."), "altogic: internal_error: wait..."},
+		{argumentError("task_id", "contains a NUL byte"), "altogic: invalid_argument: taskID contains a NUL byte"},
+		{argumentError("HTTPS_PROXY", "is not a valid URL"), "altogic: invalid_argument: HTTPS_PROXY is not a valid URL"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("Error() = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// The library's argument errors get Go's name of the argument, composed from
+// details.argument and details.reason; other messages are left as they are.
+func TestArgumentErrorsInGoTerms(t *testing.T) {
+	err := decodeError([]byte(`{"status":0,"statusText":"Client Error","items":[` +
+		`{"origin":"client_error","code":"invalid_argument","message":"timeoutMs must be positive.",` +
+		`"details":{"argument":"timeoutMs","reason":"must be positive"}},` +
+		`{"origin":"client_error","code":"invalid_argument","message":"HTTPS_PROXY is odd.",` +
+		`"details":{"argument":"HTTPS_PROXY","reason":"is odd"}},` +
+		`{"origin":"client_error","code":"invalid_argument","message":"Something timeoutMs.","details":null},` +
+		`{"origin":"client_error","code":"invalid_argument","message":"m.","details":{"argument":"x"}}]}`))
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, item := range apiErr.Items {
+		got = append(got, item.Message)
+	}
+	want := []string{"WithTimeout must be positive", "HTTPS_PROXY is odd", "Something timeoutMs.", "m."}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("messages %q, want %q", got, want)
+	}
+	// A service's error keeps its messages.
+	err = decodeError([]byte(`{"status":400,"statusText":"Bad Request","items":[{"origin":"client_error",` +
+		`"code":"x","message":"timeoutMs.","details":{"argument":"timeoutMs","reason":"r"}}]}`))
+	if err.(*APIError).Items[0].Message != "timeoutMs." {
+		t.Errorf("a service's message was changed: %v", err)
 	}
 }

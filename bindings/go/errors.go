@@ -2,7 +2,6 @@ package altogic
 
 import (
 	"encoding/json"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -18,6 +17,12 @@ import (
 //	var apiErr *altogic.APIError
 //	if errors.As(err, &apiErr) && apiErr.Status == 401 { ... }
 //	if errors.Is(err, altogic.ErrTimeout) { ... }
+//
+// An argument error (codes "invalid_argument", "missing_required_value",
+// "invalid_env_url") names the argument as this package does, e.g. "WithTimeout must be at
+// least 1 millisecond and at most one day (the default is 30 seconds)"; its Details hold the
+// library's (C API's) name of the argument and the reason: {"argument":"timeoutMs",
+// "reason":"must be at least 1 millisecond ..."}.
 //
 // A call ended by its context answers an APIError with code "cancelled" (or "timeout" for
 // a [Client.Wait] that reached the context's deadline) that also wraps the context's error,
@@ -47,8 +52,10 @@ type ErrorItem struct {
 	Details json.RawMessage `json:"details,omitempty"`
 }
 
-// Error formats the status and every item, e.g.
-// "altogic: 401 Unauthorized: invalid_client_key: The client key is not valid".
+// Error formats the status and every item in Go's style (lower case first, no final full
+// stop: a message's final full stop is left out), e.g.
+// "altogic: 401 Unauthorized: invalid_client_key: The client key is not valid" or
+// "altogic: missing_required_value: nameOrID is required but was empty or blank".
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("altogic: ")
@@ -56,9 +63,10 @@ func (e *APIError) Error() string {
 		b.WriteString(strconv.Itoa(e.Status))
 		b.WriteByte(' ')
 		b.WriteString(e.StatusText)
-		b.WriteString(": ")
-	}
-	if len(e.Items) == 0 && e.Status == 0 {
+		if len(e.Items) > 0 {
+			b.WriteString(": ")
+		}
+	} else if len(e.Items) == 0 {
 		b.WriteString(e.StatusText)
 	}
 	for i, item := range e.Items {
@@ -67,9 +75,20 @@ func (e *APIError) Error() string {
 		}
 		b.WriteString(item.Code)
 		b.WriteString(": ")
-		b.WriteString(item.Message)
+		b.WriteString(withoutFullStop(item.Message))
 	}
 	return b.String()
+}
+
+// withoutFullStop is message without surrounding white space and its final full stop (an
+// ellipsis is kept): the library's and the service's messages are sentences, Go's errors
+// are not.
+func withoutFullStop(message string) string {
+	message = strings.TrimSpace(message)
+	if strings.HasSuffix(message, ".") && !strings.HasSuffix(message, "..") {
+		message = message[:len(message)-1]
+	}
+	return message
 }
 
 // HasCode reports whether one of the items has the given code.
@@ -148,10 +167,10 @@ var (
 	// ErrCancelled: code "cancelled", the call's context was done. Such errors also
 	// match the context's error (context.Canceled or context.DeadlineExceeded).
 	ErrCancelled = newSentinel("altogic: cancelled", "cancelled")
-	// ErrExecutionNotFound: code "execution_not_found" (made by this package), a
-	// [Client.Wait] for an execution the service does not keep (an unknown id, or one
-	// older than its retention). [Client.GetStatus] answers nil, nil in that case instead.
-	ErrExecutionNotFound = newSentinel("altogic: execution not found", codeExecutionNotFound)
+	// ErrExecutionNotFound: code "execution_not_found", a [Client.Wait] for an execution
+	// the service does not keep (an unknown id, or one older than its retention); the
+	// item's details hold taskId. [Client.GetStatus] answers nil, nil in that case instead.
+	ErrExecutionNotFound = newSentinel("altogic: execution not found", "execution_not_found")
 	// ErrClosed: code "client_closed" (made by this package), a call on a closed Client.
 	ErrClosed = newSentinel("altogic: client is closed", codeClientClosed)
 	// ErrCgoRequired: code "cgo_required" (made by this package), the program was built
@@ -161,14 +180,14 @@ var (
 
 // Codes of the errors this package makes itself, beside the library's.
 const (
-	codeClientClosed      = "client_closed"
-	codeCgoRequired       = "cgo_required"
-	codeExecutionNotFound = "execution_not_found"
+	codeClientClosed = "client_closed"
+	codeCgoRequired  = "cgo_required"
 )
 
-// goNames maps the library's names of arguments (details.argument of its errors) to this
-// package's. The library states quantities in words, so putting the Go name in is all it
-// takes for its messages to speak Go.
+// goNames maps the library's names of arguments (details.argument of its errors, the C
+// API's names) to this package's. The library states what is wrong with an argument in
+// details.reason, a phrase that follows the argument's name (quantities in words, no
+// language's words), so this package says the same in Go: "{Go name} {reason}".
 var goNames = map[string]string{
 	"env_url":          "envURL",
 	"client_key":       "clientKey",
@@ -185,26 +204,37 @@ var goNames = map[string]string{
 	"task_id":          "taskID",
 }
 
-// inGoTerms puts this package's name of the argument into the messages of argument errors.
+// goName is this package's name of the library's argument name; a name it does not know
+// (an environment variable's, such as HTTPS_PROXY) is kept.
+func goName(argument string) string {
+	if name, ok := goNames[argument]; ok {
+		return name
+	}
+	return argument
+}
+
+// argumentDetails is what the library's argument errors carry in details.
+type argumentDetails struct {
+	Argument string `json:"argument"`
+	Reason   string `json:"reason"`
+}
+
+// inGoTerms gives the argument errors of the library the messages of this package: its
+// name of the argument, then the library's reason ("WithTimeout must be at least 1
+// millisecond ..."), composed from details.argument and details.reason, never by
+// rewriting the library's message. Other messages are kept as they are.
 func (e *APIError) inGoTerms() {
 	if e.Status != 0 {
 		return
 	}
 	for i := range e.Items {
 		item := &e.Items[i]
-		if item.Code != "invalid_argument" && item.Code != "missing_required_value" {
+		var details argumentDetails
+		if len(item.Details) == 0 || json.Unmarshal(item.Details, &details) != nil ||
+			details.Argument == "" || details.Reason == "" {
 			continue
 		}
-		var details struct {
-			Argument string `json:"argument"`
-		}
-		if json.Unmarshal(item.Details, &details) != nil {
-			continue
-		}
-		if name, ok := goNames[details.Argument]; ok && name != details.Argument {
-			pattern := regexp.MustCompile(`\b` + regexp.QuoteMeta(details.Argument) + `\b`)
-			item.Message = pattern.ReplaceAllLiteralString(item.Message, name)
-		}
+		item.Message = goName(details.Argument) + " " + details.Reason
 	}
 }
 
@@ -223,11 +253,12 @@ func clientError(code, message string) *APIError {
 	}
 }
 
-// executionNotFound is the error of a Wait for an execution the service does not keep.
-func executionNotFound(taskID string) error {
-	e := clientError(codeExecutionNotFound, "the service does not keep an execution "+
-		strconv.Quote(taskID)+": the id is unknown, or the execution is older than the service's retention")
-	e.Items[0].Details, _ = json.Marshal(map[string]string{"taskId": taskID})
+// argumentError makes an error of the library's argument-error shape for what this
+// package refuses itself: argument is the C API's name (details.argument), reason follows
+// it (details.reason), and the message says it with this package's name.
+func argumentError(argument, reason string) *APIError {
+	e := clientError("invalid_argument", goName(argument)+" "+reason)
+	e.Items[0].Details, _ = json.Marshal(argumentDetails{argument, reason})
 	return e
 }
 

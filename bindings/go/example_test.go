@@ -32,10 +32,10 @@ func Example() {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && done != nil:
 		fmt.Println("still running; last status:", done.Status) // the last TaskInfo seen
+	case errors.Is(err, altogic.ErrExecutionNotFound):
+		fmt.Println("the service no longer keeps this execution")
 	case err != nil:
 		log.Fatal(err)
-	case done == nil:
-		fmt.Println("the service no longer keeps this execution")
 	default:
 		fmt.Println(done.Status, done.CompletedAt)
 	}

@@ -77,7 +77,8 @@ func TestGuardFreesOnce(t *testing.T) {
 }
 
 // Durations reach the library as whole milliseconds under their JSON names, a positive
-// fraction rounded up; zero and negative values are passed on for the library to refuse.
+// fraction rounded up; zero is passed on for the library to refuse, and so is a negative
+// value, as 0 (a negative number would make options_json invalid as a whole).
 func TestOptionsJSON(t *testing.T) {
 	for _, tc := range []struct {
 		opt  Option
@@ -86,8 +87,10 @@ func TestOptionsJSON(t *testing.T) {
 		{WithIdleTimeout(90 * time.Second), `{"idleTimeoutMs":90000}`},
 		{WithIdleTimeout(1500 * time.Microsecond), `{"idleTimeoutMs":2}`},
 		{WithIdleTimeout(0), `{"idleTimeoutMs":0}`},
-		{WithIdleTimeout(-time.Second), `{"idleTimeoutMs":-1000}`},
+		{WithIdleTimeout(-time.Second), `{"idleTimeoutMs":0}`},
 		{WithTimeout(time.Second), `{"timeoutMs":1000}`},
+		{WithMaxResponseBytes(-1), `{"maxResponseBytes":0}`},
+		{WithMaxResponseBytes(1 << 20), `{"maxResponseBytes":1048576}`},
 	} {
 		if got, err := optionsJSON([]Option{tc.opt}); err != nil || got != tc.want {
 			t.Errorf("optionsJSON = %s, %v; want %s", got, err, tc.want)

@@ -8,8 +8,9 @@ import (
 
 // Option configures a [Client] made by [NewClient]. Options are passed to the library as
 // altogic_client_new's options_json; the library checks them, and refuses bad values
-// (a negative or zero duration, a limit of zero) with an error matching
-// [ErrInvalidArgument].
+// (a negative or zero duration, a limit of zero or less) with an error matching
+// [ErrInvalidArgument] whose message names the option, e.g. "WithTimeout must be at least
+// 1 millisecond and at most one day (the default is 30 seconds)".
 type Option func(*clientOptions)
 
 // clientOptions is the JSON object altogic_client_new reads; nil fields are left out so
@@ -37,28 +38,34 @@ func WithSession(token string) Option {
 }
 
 // WithTimeout bounds each whole call (connecting, sending, reading the answer); the
-// library's default is 30 s and its largest accepted value one day. A [Client.Wait] is
-// bounded by its context instead; each of its polls is bounded by this timeout.
+// library's default is 30 s. d must be at least 1 ms (a fraction of a millisecond rounds
+// up) and at most one day: there is no "no timeout" value, and WithTimeout(0) or a negative
+// d makes [NewClient] fail with [ErrInvalidArgument]. A [Client.Wait] is bounded by its
+// context instead; each of its polls is bounded by this timeout.
 func WithTimeout(d time.Duration) Option {
 	return func(o *clientOptions) { o.TimeoutMs = millis(d) }
 }
 
-// WithConnectTimeout bounds connecting to the service; the library's default is 10 s.
+// WithConnectTimeout bounds connecting to the service; the library's default is 10 s. As
+// for [WithTimeout], d must be at least 1 ms and at most one day: zero or a negative d
+// makes [NewClient] fail with [ErrInvalidArgument].
 func WithConnectTimeout(d time.Duration) Option {
 	return func(o *clientOptions) { o.ConnectTimeoutMs = millis(d) }
 }
 
 // WithIdleTimeout sets how long an idle connection is kept for reuse; the library's default
-// is 90 s, and a server that announces Keep-Alive: timeout=N is followed. A zero or
-// negative duration makes [NewClient] fail with [ErrInvalidArgument].
+// is 90 s, and a server that announces Keep-Alive: timeout=N is followed. As for
+// [WithTimeout], d must be at least 1 ms and at most one day: zero or a negative d makes
+// [NewClient] fail with [ErrInvalidArgument].
 func WithIdleTimeout(d time.Duration) Option {
 	return func(o *clientOptions) { o.IdleTimeoutMs = millis(d) }
 }
 
 // WithMaxResponseBytes bounds the size of an answer's body; the library's default is
-// 10 MiB. A larger body fails with [ErrResponseTooLarge].
+// 10 MiB. A larger body fails with [ErrResponseTooLarge]. n must be at least 1: zero or a
+// negative n makes [NewClient] fail with [ErrInvalidArgument].
 func WithMaxResponseBytes(n int64) Option {
-	return func(o *clientOptions) { o.MaxResponseBytes = &n }
+	return func(o *clientOptions) { o.MaxResponseBytes = atLeastZero(n) }
 }
 
 // WithCAFile trusts the CA certificates of the PEM file at path besides the system's
@@ -78,14 +85,21 @@ func WithProxy(url string) Option {
 }
 
 // millis converts d to whole milliseconds for the library, rounding a positive fraction
-// up so that a positive duration never becomes 0. Negative values are passed on for the
-// library to refuse.
+// up so that a positive duration never becomes 0. A negative d becomes 0, which the library
+// refuses naming the option ("... must be at least 1 millisecond ..."): a negative number
+// is no valid options_json, which it would refuse as a whole.
 func millis(d time.Duration) *int64 {
 	ms := d.Milliseconds()
 	if d > 0 && d%time.Millisecond != 0 {
 		ms++
 	}
-	return &ms
+	return atLeastZero(ms)
+}
+
+// atLeastZero is n, or 0 for a negative n (see millis).
+func atLeastZero(n int64) *int64 {
+	n = max(n, 0)
+	return &n
 }
 
 // optionsJSON is the options_json text of opts, or "" when there are none (NULL is
@@ -103,11 +117,11 @@ func optionsJSON(opts []Option) (string, error) {
 	// encoding/json would silently replace invalid UTF-8 with U+FFFD and send another key
 	// than the caller's; refuse it as the library refuses a string argument that is not
 	// UTF-8.
-	for name, s := range map[string]*string{
-		"WithAPIKey": o.APIKey, "WithSession": o.Session, "WithCAFile": o.CAFile, "WithProxy": o.Proxy,
+	for argument, s := range map[string]*string{
+		"apiKey": o.APIKey, "session": o.Session, "caFile": o.CAFile, "proxy": o.Proxy,
 	} {
 		if s != nil && !utf8.ValidString(*s) {
-			return "", clientError("invalid_argument", name+" is not valid UTF-8")
+			return "", argumentError(argument, "is not valid UTF-8; pass UTF-8 text")
 		}
 	}
 	text, err := json.Marshal(&o)

@@ -12,9 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use altogic::error::codes;
 use altogic::{ApiError, CancelToken, Client, ClientOptions, TaskInfo};
 use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
@@ -45,6 +47,19 @@ mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
+// `--help` shows the names of the environment variables, never their values
+// (`hide_env_values` on every option, else clap prints `[env: NAME=VALUE]`, or `[env: NAME=]`
+// when unset). The keys and the session are secrets. The URLs are not meant to be, but the
+// proxy's often carries a password (http://user:password@host), and ALTOGIC_ENV_URL may hold
+// one by mistake (the library refuses it, yet --help would print it): help text ends up in
+// bug reports and CI logs, so no value is shown, the URL's and the CA file's included, and
+// `[env: NAME]` reads the same whether the variable is set or not.
+//
+// env_url and client_key are required, but not declared so to clap: clap would list them in
+// its usage line although the environment gives them. main() checks them after parsing, and
+// names only what is missing. (The subcommands' usage lines are written out for the same
+// reason: clap's usage in its errors repeats every option that has a value, those from the
+// environment included, e.g. `altogic-task run --env-url <URL> --client-key <KEY> <TASK>`.)
 #[derive(Parser)]
 #[command(
     name = "altogic-task",
@@ -54,7 +69,13 @@ mod exit {
 )]
 struct Cli {
     /// The app environment's URL, e.g. https://myapp.c1-na.altogic.com
-    #[arg(long, env = "ALTOGIC_ENV_URL", value_name = "URL", global = true)]
+    #[arg(
+        long,
+        env = "ALTOGIC_ENV_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        global = true
+    )]
     env_url: Option<String>,
 
     /// The app's client key (sent in X-Client-Key)
@@ -89,12 +110,24 @@ struct Cli {
 
     /// A PEM file of CA certificates to trust besides the system's (SSL_CERT_FILE, SSL_CERT_DIR,
     /// the system bundle)
-    #[arg(long, env = "ALTOGIC_CA_FILE", value_name = "PEM", global = true)]
+    #[arg(
+        long,
+        env = "ALTOGIC_CA_FILE",
+        value_name = "PEM",
+        hide_env_values = true,
+        global = true
+    )]
     ca_file: Option<String>,
 
     /// A proxy for every request (http://[user:password@]host:port), or "" for none; without
     /// it, HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY apply (never to loopback)
-    #[arg(long, env = "ALTOGIC_PROXY", value_name = "URL", global = true)]
+    #[arg(
+        long,
+        env = "ALTOGIC_PROXY",
+        value_name = "URL",
+        hide_env_values = true,
+        global = true
+    )]
     proxy: Option<String>,
 
     /// Print the TaskInfo (and errors) as one line of JSON, as the service sent it
@@ -108,8 +141,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run TASK (a scheduled task's name or id) now; prints the new execution's id
+    #[command(override_usage = "altogic-task run [OPTIONS] <TASK>")]
     Run {
         /// The scheduled task's name or id
+        #[arg(value_name = TASK)]
         task: String,
         /// Wait for the execution to end; exit 0 when it completed, 1 when it ended in errors
         #[arg(long)]
@@ -119,19 +154,27 @@ enum Command {
         timeout: Option<Duration>,
     },
     /// Print an execution's status
+    #[command(override_usage = "altogic-task status [OPTIONS] <ID>")]
     Status {
         /// The execution's id (what `run` printed)
+        #[arg(value_name = ID)]
         id: String,
     },
     /// Wait for an execution to end; exit 0 when it completed, 1 when it ended in errors
+    #[command(override_usage = "altogic-task wait [OPTIONS] <ID>")]
     Wait {
         /// The execution's id (what `run` printed)
+        #[arg(value_name = ID)]
         id: String,
         /// Give up after this long (e.g. 30s, 5m, 300ms); default: no limit
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<Duration>,
     },
 }
+
+/// The names of the positional arguments, in the usage lines and in error messages.
+const TASK: &str = "TASK";
+const ID: &str = "ID";
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|err| format!("{err} (examples: 300ms, 30s, 5m, 1h)"))
@@ -141,20 +184,11 @@ fn main() -> ExitCode {
     // Before any thread exists, so that every thread inherits SIGINT blocked.
     let cancel = CancelToken::new();
     sigint::cancel_on_sigint(&cancel);
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     let (Some(env_url), Some(client_key)) = (cli.env_url.as_deref(), cli.client_key.as_deref())
     else {
-        let missing = if cli.env_url.is_none() {
-            "--env-url URL (or ALTOGIC_ENV_URL)"
-        } else {
-            "--client-key KEY (or ALTOGIC_CLIENT_KEY)"
-        };
-        Cli::command()
-            .error(
-                ErrorKind::MissingRequiredArgument,
-                format!("{missing} is required"),
-            )
-            .exit();
+        missing_env_url_or_client_key(&cli);
     };
     let options = ClientOptions {
         api_key: cli.api_key.clone(),
@@ -166,6 +200,7 @@ fn main() -> ExitCode {
     let output = Output {
         json: cli.json,
         live: std::io::stdout().is_terminal(),
+        names: Names { matches },
     };
     let client = match Client::new(env_url, client_key, options) {
         Ok(client) => client,
@@ -199,6 +234,111 @@ fn main() -> ExitCode {
         ),
     };
     ExitCode::from(code)
+}
+
+/// The usage error for a missing --env-url or --client-key (or both), naming only what is
+/// missing, under the usage line of the subcommand given.
+fn missing_env_url_or_client_key(cli: &Cli) -> ! {
+    let missing: Vec<&str> = [
+        (
+            cli.env_url.is_none(),
+            "--env-url <URL> (or ALTOGIC_ENV_URL)",
+        ),
+        (
+            cli.client_key.is_none(),
+            "--client-key <KEY> (or ALTOGIC_CLIENT_KEY)",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(is_missing, name)| is_missing.then_some(name))
+    .collect();
+    let subcommand = match cli.command {
+        Command::Run { .. } => "run",
+        Command::Status { .. } => "status",
+        Command::Wait { .. } => "wait",
+    };
+    let mut command = Cli::command();
+    command.build();
+    let command = command
+        .find_subcommand_mut(subcommand)
+        .expect("every subcommand is declared");
+    command
+        .error(
+            ErrorKind::MissingRequiredArgument,
+            format!(
+                "the following required arguments were not provided:\n  {}",
+                missing.join("\n  ")
+            ),
+        )
+        .exit()
+}
+
+/// The CLI's names of the library's arguments (`details.argument` of its errors: the C
+/// API's names), so that its errors speak of what the user typed or set.
+struct Names {
+    matches: ArgMatches,
+}
+
+impl Names {
+    /// The CLI's name of the library's argument `argument`: the option as given on the
+    /// command line (`--env-url`) or the environment variable it came from
+    /// (`ALTOGIC_ENV_URL`); TASK and ID for the task calls' arguments; an environment
+    /// variable the library read itself (HTTPS_PROXY) keeps its name. None for an argument
+    /// the CLI never passes.
+    fn of(&self, argument: &str) -> Option<String> {
+        let id = match argument {
+            "task_name_or_id" => return Some(TASK.to_owned()),
+            "task_id" => return Some(ID.to_owned()),
+            "env_url" => "env_url",
+            "client_key" => "client_key",
+            "apiKey" => "api_key",
+            "session" => "session",
+            "caFile" => "ca_file",
+            "proxy" => "proxy",
+            name if !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') =>
+            {
+                return Some(name.to_owned())
+            }
+            _ => return None,
+        };
+        let command = Cli::command();
+        let arg = command.get_arguments().find(|arg| arg.get_id() == id)?;
+        let from_env = self.matches.value_source(id) == Some(ValueSource::EnvVariable);
+        match (from_env, arg.get_env(), arg.get_long()) {
+            (true, Some(variable), _) => Some(variable.to_string_lossy().into_owned()),
+            (_, _, Some(long)) => Some(format!("--{long}")),
+            _ => None,
+        }
+    }
+
+    /// The error with the messages of its argument errors in the CLI's words: its name for
+    /// the argument, then the library's reason (`details.reason`), e.g. "TASK is required
+    /// but was empty or blank". Composed from the two fields, never by rewriting the
+    /// library's message; other messages are kept.
+    fn in_cli_terms(&self, error: &ApiError) -> ApiError {
+        let mut error = error.clone();
+        if error.status != 0 {
+            return error;
+        }
+        for item in &mut error.items {
+            let field = |key: &str| {
+                item.get("details")
+                    .and_then(|details| details.get(key))
+                    .and_then(|value| value.as_str())
+                    .filter(|text| !text.is_empty())
+            };
+            let (Some(argument), Some(reason)) = (field("argument"), field("reason")) else {
+                continue;
+            };
+            if let Some(name) = self.of(argument) {
+                item["message"] = format!("{name} {reason}").into();
+            }
+        }
+        error
+    }
 }
 
 /// Which call an error came from: a wait's `timeout` is its own deadline (exit 5), any
@@ -260,6 +400,8 @@ struct Output {
     json: bool,
     /// stdout is a terminal: a wait redraws a status line there.
     live: bool,
+    /// The CLI's names of the library's arguments, for its errors.
+    names: Names,
 }
 
 impl Output {
@@ -310,6 +452,7 @@ impl Output {
 
     fn error(&self, error: &ApiError, step: Step) -> u8 {
         let code = exit_status(error, step);
+        let error = &self.names.in_cli_terms(error);
         if self.json {
             eprint_line(&error.to_json());
             return code;
@@ -337,8 +480,9 @@ impl Output {
 
     fn gone(&self, id: &str) -> u8 {
         eprint_line(&format!(
-            "altogic-task: not_found: the service keeps no execution {id:?} (an unknown id, \
-             or older than its retention of 7 days)"
+            "altogic-task: {}: the service keeps no execution {id:?} (an unknown id, or older \
+             than its retention of 7 days)",
+            codes::EXECUTION_NOT_FOUND
         ));
         exit::REFUSED
     }
@@ -362,7 +506,8 @@ impl Output {
 fn exit_status(error: &ApiError, step: Step) -> u8 {
     if error.is_client("cancelled") && sigint::interrupted() {
         exit::INTERRUPTED
-    } else if error.status != 0 {
+    } else if error.status != 0 || error.is_client(codes::EXECUTION_NOT_FOUND) {
+        // The service answered: no, or (execution_not_found) it keeps no such execution.
         exit::REFUSED
     } else if step == Step::Wait && error.is_client("timeout") {
         exit::WAIT_TIMEOUT

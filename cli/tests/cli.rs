@@ -244,24 +244,252 @@ fn bad_usage_exits_2() {
         assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
         assert!(!out.stderr.is_empty(), "{args:?} says nothing");
     }
-    // No URL or no client key at all, neither as an option nor in the environment.
-    let mut command = emu.command(&["run", "billOnDemand"]);
-    command.env_remove("ALTOGIC_ENV_URL");
-    let out = run(command);
+    // No URL or no client key at all, neither as an option nor in the environment: the
+    // error names what is missing, and only that.
+    for (removed, named, not_named) in [
+        (
+            &["ALTOGIC_ENV_URL"][..],
+            &["--env-url <URL> (or ALTOGIC_ENV_URL)"][..],
+            &["--client-key"][..],
+        ),
+        (
+            &["ALTOGIC_CLIENT_KEY"],
+            &["--client-key <KEY> (or ALTOGIC_CLIENT_KEY)"],
+            &["--env-url"],
+        ),
+        (
+            &["ALTOGIC_ENV_URL", "ALTOGIC_CLIENT_KEY"],
+            &["--env-url <URL>", "--client-key <KEY>"],
+            &[],
+        ),
+    ] {
+        let mut command = emu.command(&["run", "billOnDemand"]);
+        for variable in removed {
+            command.env_remove(variable);
+        }
+        let out = run(command);
+        assert_eq!(code(&out), 2);
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("required"), "{stderr}");
+        for name in named {
+            assert!(
+                stderr.contains(name),
+                "{removed:?}: {name} is not named: {stderr}"
+            );
+        }
+        for name in not_named {
+            assert!(
+                !stderr.contains(name),
+                "{removed:?}: {name} is named: {stderr}"
+            );
+        }
+        assert!(
+            stderr.contains("Usage: altogic-task run [OPTIONS] <TASK>"),
+            "{stderr}"
+        );
+    }
+}
+
+/// Usage errors list what is missing, not the options the environment already gives
+/// (clap's own usage line would: `run --env-url <URL> --client-key <KEY> <TASK>`).
+#[test]
+fn usage_errors_list_only_what_is_missing() {
+    let emu = Emulator::start();
+    for (args, missing, usage) in [
+        (&["run"][..], "<TASK>", "altogic-task run [OPTIONS] <TASK>"),
+        (&["status"], "<ID>", "altogic-task status [OPTIONS] <ID>"),
+        (
+            &["wait", "--timeout", "1s"],
+            "<ID>",
+            "altogic-task wait [OPTIONS] <ID>",
+        ),
+        (
+            &["run", "x", "--timeout", "1s"],
+            "--wait",
+            "altogic-task run [OPTIONS] <TASK>",
+        ),
+    ] {
+        let out = emu.cli(args);
+        assert_eq!(code(&out), 2, "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("not provided:\n  {missing}\n")),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("Usage: {usage}\n")),
+            "{args:?}: {stderr}"
+        );
+        for set in ["--env-url", "--client-key", "<URL>", "<KEY>"] {
+            assert!(!stderr.contains(set), "{args:?} names {set}: {stderr}");
+        }
+    }
+}
+
+/// The library's names of its arguments (details.argument), which the CLI's errors never
+/// show: they name the CLI's own options, variables and arguments.
+const LIBRARY_NAMES: [&str; 8] = [
+    "task_name_or_id",
+    "task_id",
+    "env_url",
+    "client_key",
+    "apiKey",
+    "caFile",
+    "session_token",
+    "options_json",
+];
+
+/// Checks the message of an error line `altogic-task: CODE: MESSAGE` (a code such as
+/// invalid_env_url is no argument's name).
+fn assert_names_none_of_the_librarys(stderr: &str) {
+    let message = stderr.splitn(3, ": ").nth(2).unwrap_or(stderr);
+    for name in LIBRARY_NAMES {
+        assert!(
+            !message.contains(name),
+            "the library's name {name}: {stderr}"
+        );
+    }
+}
+
+/// Arguments, environment variables, and how the error line goes on after "altogic-task: ".
+type ArgumentCase<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
+/// Bad arguments, options and variables: exit 2, and the message names them as the CLI
+/// does (the option when it was given on the command line, the variable when it came from
+/// the environment), then says what the library found wrong (details.reason).
+#[test]
+fn argument_errors_name_the_clis_options_variables_and_arguments() {
+    let emu = Emulator::start();
+    let cases: &[ArgumentCase] = &[
+        (
+            &["run", "  "],
+            &[],
+            "missing_required_value: TASK is required but was empty or blank",
+        ),
+        (
+            &["status", ""],
+            &[],
+            "missing_required_value: ID is required but was empty or blank",
+        ),
+        (
+            &["wait", " "],
+            &[],
+            "missing_required_value: ID is required but was empty or blank",
+        ),
+        (
+            &["status", ".."],
+            &[],
+            "invalid_argument: ID \"..\" cannot be sent",
+        ),
+        (
+            &["--env-url", "myapp.example.com", "run", "x"],
+            &[],
+            "invalid_env_url: --env-url \"myapp.example.com\" ",
+        ),
+        (
+            &["run", "x"],
+            &[("ALTOGIC_ENV_URL", "ftp://myapp.example.com")],
+            "invalid_env_url: ALTOGIC_ENV_URL \"ftp://myapp.example.com\" ",
+        ),
+        (
+            &["run", "x"],
+            &[("ALTOGIC_ENV_URL", " ")],
+            "missing_required_value: ALTOGIC_ENV_URL is required but was empty or blank",
+        ),
+        (
+            &["--env-url", "", "run", "x"],
+            &[],
+            "missing_required_value: --env-url is required but was empty or blank",
+        ),
+        (
+            &["--client-key", "k\r\nX-Evil: 1", "run", "x"],
+            &[],
+            "invalid_argument: --client-key contains a carriage return",
+        ),
+        (
+            &["run", "x"],
+            &[("ALTOGIC_CLIENT_KEY", " ")],
+            "missing_required_value: ALTOGIC_CLIENT_KEY is required",
+        ),
+        (
+            &["--api-key", "a\nb", "run", "x"],
+            &[],
+            "invalid_argument: --api-key contains a line feed",
+        ),
+        (
+            &["run", "x"],
+            &[("ALTOGIC_API_KEY", " ")],
+            "missing_required_value: ALTOGIC_API_KEY is required",
+        ),
+        (
+            &["--session", "x\ry", "run", "x"],
+            &[],
+            "invalid_argument: --session contains a carriage return",
+        ),
+        (
+            &["run", "x"],
+            &[("ALTOGIC_SESSION", "x\ry")],
+            "invalid_argument: ALTOGIC_SESSION contains a carriage return",
+        ),
+        (
+            &["--ca-file", "/nonexistent/altogic-ca.pem", "run", "x"],
+            &[],
+            "invalid_argument: --ca-file \"/nonexistent/altogic-ca.pem\" cannot be read",
+        ),
+        (
+            &["--proxy", "http://tester:s3cret-pw@exa mple:1", "run", "x"],
+            &[],
+            "invalid_argument: --proxy \"",
+        ),
+        (
+            &["run", "x"],
+            &[("ALTOGIC_PROXY", "ftp://127.0.0.1:21")],
+            "invalid_argument: ALTOGIC_PROXY \"ftp://127.0.0.1:21\" ",
+        ),
+    ];
+    for (args, env, want) in cases {
+        let out = emu.cli_with(args, env);
+        let stderr = text(&out.stderr);
+        assert_eq!(code(&out), 2, "{args:?} {env:?}: {stderr}");
+        assert_plain(&out);
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            stderr.starts_with(&format!("altogic-task: {want}")),
+            "{args:?} {env:?}: {stderr:?}, want it to start with altogic-task: {want}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(!stderr.contains("s3cret-pw"), "{stderr}");
+        assert_names_none_of_the_librarys(&stderr);
+    }
+
+    // --json: the APIError object, its message in the same words; details keep the
+    // library's name of the argument, for programs.
+    let out = emu.cli(&["--json", "run", " "]);
     assert_eq!(code(&out), 2);
-    assert!(
-        text(&out.stderr).contains("--env-url"),
-        "{}",
-        text(&out.stderr)
+    let error: serde_json::Value = serde_json::from_slice(&out.stderr).expect("APIError JSON");
+    let item = &error["items"][0];
+    assert_eq!(item["message"], "TASK is required but was empty or blank");
+    assert_eq!(item["details"]["argument"], "task_name_or_id");
+    assert_eq!(
+        item["details"]["reason"],
+        "is required but was empty or blank"
     );
-    let mut command = emu.command(&["run", "billOnDemand"]);
-    command.env_remove("ALTOGIC_CLIENT_KEY");
-    let out = run(command);
-    assert_eq!(code(&out), 2);
+}
+
+/// A proxy variable of the environment the library reads itself keeps its name.
+#[test]
+fn a_proxy_variable_the_library_reads_keeps_its_name() {
+    let emu = Emulator::start();
+    // Loopback is never proxied: a URL elsewhere, refused before anything is sent.
+    let out = emu.cli_with(
+        &["--env-url", "https://altogic.invalid", "run", "x"],
+        &[("HTTPS_PROXY", "ftp://127.0.0.1:21")],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(code(&out), 2, "{stderr}");
     assert!(
-        text(&out.stderr).contains("--client-key"),
-        "{}",
-        text(&out.stderr)
+        stderr.starts_with("altogic-task: invalid_argument: HTTPS_PROXY \"ftp://127.0.0.1:21\" "),
+        "{stderr}"
     );
 }
 
@@ -284,14 +512,20 @@ fn a_refusal_of_the_service_exits_3_with_its_code_and_status() {
         text(&wrong_key.stderr)
     );
 
-    // An id the service keeps no execution for.
-    let gone = emu.cli(&["status", "000000000000000000000000"]);
-    assert_eq!(code(&gone), 3);
-    assert!(
-        text(&gone.stderr).contains("not_found"),
-        "{}",
-        text(&gone.stderr)
-    );
+    // An id the service keeps no execution for: status, and a wait (whose error is the
+    // library's execution_not_found).
+    for args in [
+        &["status", "000000000000000000000000"][..],
+        &["wait", "000000000000000000000000"],
+    ] {
+        let gone = emu.cli(args);
+        assert_eq!(code(&gone), 3, "{args:?}: {}", text(&gone.stderr));
+        assert!(
+            text(&gone.stderr).starts_with("altogic-task: execution_not_found: "),
+            "{args:?}: {}",
+            text(&gone.stderr)
+        );
+    }
 
     // --json: the APIError object on stderr.
     let json = emu.cli(&["--json", "run", "noSuchTask"]);
@@ -614,6 +848,10 @@ fn help_lists_the_exit_statuses_and_version_is_the_release() {
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
+    assert!(
+        !help.contains("=]"),
+        "--help shows an unset variable as empty:\n{help}"
+    );
     let out = run({
         let mut command = Command::new(CLI);
         command.arg("--version");
@@ -623,4 +861,53 @@ fn help_lists_the_exit_statuses_and_version_is_the_release() {
         text(&out.stdout),
         format!("altogic-task {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+/// `--help` names the environment variables and never shows their values, set or not: the
+/// keys and the session are secrets, and a URL may carry a password.
+#[test]
+fn help_never_shows_the_values_of_the_environment() {
+    let secrets = [
+        (
+            "ALTOGIC_ENV_URL",
+            "https://user:envurl-pw@myapp.example.com",
+        ),
+        ("ALTOGIC_CLIENT_KEY", "client-key-secret"),
+        ("ALTOGIC_API_KEY", "api-key-secret"),
+        ("ALTOGIC_SESSION", "session-secret"),
+        ("ALTOGIC_CA_FILE", "/ca-file-path.pem"),
+        (
+            "ALTOGIC_PROXY",
+            "http://user:proxy-pw@proxy.example.com:3128",
+        ),
+    ];
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["wait", "--help"],
+        &["help", "status"],
+    ] {
+        for set in [false, true] {
+            let mut command = Command::new(CLI);
+            command.args(args);
+            for (variable, value) in secrets {
+                if set {
+                    command.env(variable, value);
+                } else {
+                    command.env_remove(variable);
+                }
+            }
+            let out = run(command);
+            assert_eq!(code(&out), 0, "{args:?}");
+            let help = text(&out.stdout);
+            for (variable, value) in secrets {
+                assert!(
+                    help.contains(&format!("[env: {variable}]")),
+                    "{args:?} set={set}: {variable}:\n{help}"
+                );
+                assert!(!help.contains(value), "{args:?} shows {value}:\n{help}");
+            }
+            assert!(!help.contains("=]"), "{args:?} set={set}:\n{help}");
+        }
+    }
 }

@@ -62,7 +62,7 @@ func run() int {
 		next, err := client.Wait(step, info.TaskID)
 		cancelStep()
 		switch {
-		case err == nil && next == nil:
+		case errors.Is(err, altogic.ErrExecutionNotFound):
 			fmt.Fprintf(os.Stderr, "%s: execution %s is no longer kept by the service\n", task, info.TaskID)
 			return 2
 		case err != nil && !(errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil):
