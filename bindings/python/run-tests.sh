@@ -2,7 +2,8 @@
 # Tests of the Python binding, from a fresh machine (Debian, Python 3 with pip, Rust) or an
 # already built one:
 #   1. builds the library and the emulator with cargo (a no-op when up to date);
-#   2. makes a virtualenv in target/python-venv with pytest, mypy and build;
+#   2. makes a virtualenv in target/python-venv with pytest, mypy, build, and trio, anyio
+#      and uvloop (AsyncClient is tested under each);
 #   3. `pip install ./bindings/python` into it (which builds the library into the package),
 #      and again as the README says to offline: --no-build-isolation --no-index;
 #   4. `python -m build`: checks the wheel is tagged for this platform, installs it into a
@@ -46,7 +47,8 @@ step "cargo build: the library and the emulator"
 
 step "virtualenv $venv"
 "$venv/bin/python" -c "import sys" 2>/dev/null || make_venv "$venv"
-"$venv/bin/pip" install -q "pytest>=7" "mypy>=1.5" "build>=1"
+# trio, anyio (with sniffio) and uvloop: AsyncClient is tested under each.
+"$venv/bin/pip" install -q "pytest>=7" "mypy>=1.5" "build>=1" "trio>=0.22" "anyio>=4" "uvloop>=0.17"
 
 step "pip install ./bindings/python"
 rm -rf "$here/build"

@@ -8,6 +8,8 @@ import textwrap
 import time
 from typing import Dict
 
+import pytest
+
 from .conftest import CLIENT_KEY, PYTHON
 
 CHILD = textwrap.dedent(
@@ -93,8 +95,10 @@ def test_other_signals_do_not_cancel_calls(emulator_url: str, python_env: Dict[s
     assert result.stdout.split() == ["completed", "1"]
 
 
-def test_ctrl_c_under_asyncio_run(emulator_url: str, python_env: Dict[str, str]) -> None:
-    # asyncio.run turns SIGINT into cancelling the main task; the call's token is triggered.
+@pytest.mark.parametrize("runner", ["asyncio.run(main())", "trio.run(main)"])
+def test_ctrl_c_under_asyncio_run_and_trio_run(runner: str, emulator_url: str, python_env: Dict[str, str]) -> None:
+    # asyncio.run turns SIGINT into cancelling the main task, trio.run into a
+    # KeyboardInterrupt delivered to it; either way the call's token is triggered.
     child = textwrap.dedent(
         """
         import asyncio, sys
@@ -107,9 +111,11 @@ def test_ctrl_c_under_asyncio_run(emulator_url: str, python_env: Dict[str, str])
                 await client.task.wait(task_id, timeout=None)
                 print("not interrupted", flush=True)
 
-        asyncio.run(main())
         """
     )
+    if runner.startswith("trio"):
+        child += "import trio\n"
+    child += runner + "\n"
     process = subprocess.Popen(
         [PYTHON, "-c", child, emulator_url, CLIENT_KEY],
         stdout=subprocess.PIPE,

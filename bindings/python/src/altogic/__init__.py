@@ -57,3 +57,28 @@ __all__ = [
     "library_version",
     "__version__",
 ]
+
+
+
+def _make_public() -> None:
+    """Public names show as ``altogic.Name`` (in tracebacks, reprs, help), not as the private
+    module that defines them, as httpx does; pickling finds them here too. A class's
+    annotations (strings, under ``from __future__ import annotations``) are resolved first
+    in its own module, since ``typing.get_type_hints`` looks them up in ``__module__``."""
+    import sys
+    import typing
+
+    for name in __all__:
+        value = globals()[name]
+        if isinstance(value, type):
+            own = value.__dict__.get("__annotations__")
+            if own:
+                namespace = {**vars(sys.modules[value.__module__]), **globals()}
+                hints = typing.get_type_hints(value, globalns=namespace, include_extras=True)
+                value.__annotations__ = {key: hints[key] for key in own}
+        if isinstance(value, type) or callable(value):
+            value.__module__ = "altogic"
+
+
+_make_public()
+del _make_public

@@ -6,11 +6,12 @@ import ctypes
 import json
 import math
 import os
+import types
 from types import TracebackType
-from typing import Any, Dict, Mapping, Optional, Type, Union
+from typing import Any, Dict, Mapping, Optional, Type, TypeVar, Union
 
 from ._call import Core, call_blocking
-from ._errors import AltogicError, ExecutionNotFound, InvalidArgument, Timeout, error_from_json
+from ._errors import AltogicError, Timeout, argument_error, error_from_json
 from ._lib import LIB, WAIT_FOREVER, LibString
 from ._queue import GET_STATUS, RUN_ONCE, WAIT, call_queued
 from ._types import TaskInfo
@@ -35,11 +36,7 @@ def _c_string(value: object, name: str) -> bytes:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if "\0" in value:
-        raise InvalidArgument._client_side(
-            "invalid_argument",
-            f"{name} contains a NUL character, which a C string cannot hold.",
-            {"argument": name},
-        )
+        raise argument_error(name, "contains a NUL character, which a C string cannot hold")
     return value.encode("utf-8", "surrogatepass")
 
 
@@ -48,12 +45,76 @@ def _milliseconds(seconds: object, name: str) -> int:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise TypeError(f"{name} must be a number of seconds, not {type(seconds).__name__}")
     if not math.isfinite(seconds) or seconds < 0:
-        raise InvalidArgument._client_side(
-            "invalid_argument",
-            f"{name} must be a finite, non-negative number of seconds, not {seconds!r}.",
-            {"argument": name},
-        )
+        raise argument_error(name, f"must be a finite, non-negative number of seconds, not {seconds!r}")
     return math.ceil(seconds * 1000)
+
+
+def _text_option(value: object, name: str) -> str:
+    """A str option, which goes to the library in its options JSON (where a NUL character
+    is allowed, and refused by the library with its reason)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise argument_error(
+            name, f"is not valid UTF-8 (a lone surrogate at index {error.start}); pass UTF-8 text"
+        ) from None
+    return value
+
+
+def _options(
+    timeout: object,
+    connect_timeout: object,
+    idle_timeout: object,
+    max_response_bytes: object,
+    api_key: object,
+    session: object,
+    ca_file: object,
+    proxy: object,
+) -> bytes:
+    """The options JSON of ``altogic_client_new``, from the keyword arguments of a client.
+
+    Types are checked here (TypeError); values are the library's to judge, except what
+    its JSON cannot carry (a negative or non-finite number of seconds).
+    """
+    if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
+        raise TypeError(f"max_response_bytes must be an int, not {type(max_response_bytes).__name__}")
+    options: Dict[str, Any] = {
+        "timeoutMs": _milliseconds(timeout, "timeout"),
+        "connectTimeoutMs": _milliseconds(connect_timeout, "connect_timeout"),
+        "idleTimeoutMs": _milliseconds(idle_timeout, "idle_timeout"),
+        # Below 1 the library says what is wrong; above 2**64 - 1 is as unlimited as that.
+        "maxResponseBytes": min(max(max_response_bytes, 0), 2**64 - 1),
+    }
+    if api_key is not None:
+        options["apiKey"] = _text_option(api_key, "api_key")
+    if session is not None:
+        options["session"] = _text_option(session, "session")
+    if ca_file is not None:
+        if not isinstance(ca_file, (str, os.PathLike)):
+            raise TypeError(f"ca_file must be a str, an os.PathLike or None, not {type(ca_file).__name__}")
+        path = os.fspath(ca_file)
+        if not isinstance(path, str):
+            raise TypeError(f"ca_file must be a path as str, not {type(path).__name__}")
+        options["caFile"] = _text_option(path, "ca_file")
+    if proxy is not None:
+        options["proxy"] = _text_option(proxy, "proxy")
+    return json.dumps(options).encode("utf-8")
+
+
+def _open(env_url: object, client_key: object, options: bytes) -> Core:
+    """``altogic_client_new``: the library's client, or its error raised."""
+    error = ctypes.c_void_p()
+    pointer = LIB.altogic_client_new(
+        _c_string(env_url, "env_url"), _c_string(client_key, "client_key"), options, ctypes.byref(error)
+    )
+    if not pointer:
+        answer = LibString(error.value).take()
+        if answer is None:
+            raise AltogicError._client_side("internal_error", "altogic_client_new failed and gave no reason")
+        raise error_from_json(_loads(answer))
+    return Core(pointer)
 
 
 def _info(answer: Optional[bytes]) -> Optional[Mapping[str, Any]]:
@@ -68,12 +129,12 @@ def _info(answer: Optional[bytes]) -> Optional[Mapping[str, Any]]:
     return info
 
 
-def _run_once_result(answer: Optional[bytes]) -> TaskInfo:
+def _task_info(answer: Optional[bytes], call: str) -> TaskInfo:
+    """The TaskInfo of a runOnce or a wait, which the library answers with one or an error
+    (a wait for an execution the service does not keep fails with ``execution_not_found``)."""
     info = _info(answer)
-    if info is None:
-        raise AltogicError._client_side(
-            "invalid_response", "the service answered runOnce with no TaskInfo (null)."
-        )
+    if info is None:  # not reached: the library answers an error instead
+        raise AltogicError._client_side("invalid_response", f"the library answered {call} with no TaskInfo (null)")
     return TaskInfo.from_json(info)
 
 
@@ -82,83 +143,22 @@ def _get_status_result(answer: Optional[bytes]) -> Optional[TaskInfo]:
     return None if info is None else TaskInfo.from_json(info)
 
 
-def _wait_result(answer: Optional[bytes], task_id: str) -> TaskInfo:
-    info = _info(answer)
-    if info is None:
-        raise ExecutionNotFound._client_side(
-            "execution_not_found",
-            f"the service does not keep an execution {task_id!r}: the id is unknown, or the "
-            "execution is older than the service's retention.",
-            {"taskId": task_id},
-        )
-    return TaskInfo.from_json(info)
-
-
 def _wait_milliseconds(timeout: Optional[Seconds]) -> int:
     if timeout is None:
         return WAIT_FOREVER
     milliseconds = _milliseconds(timeout, "timeout")
     if milliseconds >= WAIT_FOREVER:
-        raise InvalidArgument._client_side(
-            "invalid_argument", "timeout is too large; pass None to wait with no deadline."
-        )
+        raise argument_error("timeout", "is too large; pass None to wait with no deadline")
     return milliseconds
 
 
 class _BaseClient:
-    """What Client and AsyncClient share: creation, the session, closing."""
+    """What Client and AsyncClient share: the session, closing. Each has its own
+    ``__init__``, and :func:`_own` gives each its own copy of these methods, so that what
+    a user sees (a TypeError, a traceback) names the public class."""
 
     _core: Core
-
-    def __init__(
-        self,
-        env_url: str,
-        client_key: str,
-        *,
-        api_key: Optional[str] = None,
-        session: Optional[str] = None,
-        timeout: Seconds = 30.0,
-        connect_timeout: Seconds = 10.0,
-        idle_timeout: Seconds = 90.0,
-        max_response_bytes: int = 10 * 2**20,
-        ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
-        proxy: Optional[str] = None,
-    ) -> None:
-        options: Dict[str, Any] = {
-            "timeoutMs": _milliseconds(timeout, "timeout"),
-            "connectTimeoutMs": _milliseconds(connect_timeout, "connect_timeout"),
-            "idleTimeoutMs": _milliseconds(idle_timeout, "idle_timeout"),
-            "maxResponseBytes": max_response_bytes,
-        }
-        if api_key is not None:
-            options["apiKey"] = api_key
-        if session is not None:
-            options["session"] = session
-        if ca_file is not None:
-            options["caFile"] = os.fspath(ca_file)
-        if proxy is not None:
-            options["proxy"] = proxy
-        error = ctypes.c_void_p()
-        pointer = LIB.altogic_client_new(
-            _c_string(env_url, "env_url"),
-            _c_string(client_key, "client_key"),
-            json.dumps(options).encode("utf-8"),
-            ctypes.byref(error),
-        )
-        if not pointer:
-            answer = LibString(error.value).take()
-            if answer is None:
-                raise AltogicError._client_side(
-                    "internal_error", "altogic_client_new failed and gave no reason."
-                )
-            raise error_from_json(_loads(answer))
-        self._core = Core(pointer)
-        self._env_url = env_url
-        self._attach_tasks()
-
-    def _attach_tasks(self) -> None:
-        """Sets ``self.task`` to the task manager of this kind of client."""
-        raise NotImplementedError
+    _env_url: str
 
     @property
     def session(self) -> Optional[str]:
@@ -201,6 +201,35 @@ class _BaseClient:
         return f"<{type(self).__name__} {self._env_url!r}{state}>"
 
 
+_C = TypeVar("_C", bound=type)
+
+
+def _own(cls: _C) -> _C:
+    """Gives ``cls`` its own copy of each function and property it inherits from
+    :class:`_BaseClient`, named after ``cls`` (``Client.close``, not ``_BaseClient.close``)."""
+
+    def copy(function: Any) -> Any:
+        if function is None:
+            return None
+        owned = types.FunctionType(
+            function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
+        )
+        owned.__kwdefaults__ = function.__kwdefaults__
+        owned.__doc__ = function.__doc__
+        owned.__qualname__ = f"{cls.__qualname__}.{function.__name__}"
+        owned.__module__ = "altogic"
+        return owned
+
+    for name, value in vars(_BaseClient).items():
+        if name in vars(cls):
+            continue
+        if isinstance(value, types.FunctionType):
+            setattr(cls, name, copy(value))
+        elif isinstance(value, property):
+            setattr(cls, name, property(copy(value.fget), copy(value.fset), None, value.__doc__))
+    return cls
+
+
 class Tasks:
     """The task manager of a :class:`Client` (``client.task``)."""
 
@@ -216,7 +245,7 @@ class Tasks:
         :meth:`get_status` or :meth:`wait` using its ``task_id``.
         """
         encoded = _c_string(name_or_id, "name_or_id")
-        return _run_once_result(call_blocking(self._core, _run_once, encoded))
+        return _task_info(call_blocking(self._core, _run_once, encoded), "runOnce")
 
     def get_status(self, task_id: str) -> Optional[TaskInfo]:
         """The execution's current TaskInfo, or None once the service no longer keeps it
@@ -228,15 +257,23 @@ class Tasks:
         """Waits for the execution to end (``completed`` or ``errors``) and returns it.
 
         The library polls its status with its backoff (see ``altogic_task_wait`` in
-        altogic.h) and retries transient failures. ``timeout`` is in seconds; None waits with no
-        deadline. When it passes, :class:`Timeout` is raised with ``last_info``. An
-        execution the service does not keep raises :class:`ExecutionNotFound`.
+        altogic.h) and retries transient failures.
+
+        Args:
+            task_id: the execution's id (``TaskInfo.task_id`` of :meth:`run_once`).
+            timeout: seconds to wait at most. ``0`` polls once, now (it does not mean "no
+                deadline"); ``None`` waits with no deadline.
+
+        Raises:
+            Timeout: the timeout passed first; ``last_info`` is the last TaskInfo seen.
+            ExecutionNotFound: the service does not keep the execution.
         """
         encoded = _c_string(task_id, "task_id")
         milliseconds = _wait_milliseconds(timeout)
-        return _wait_result(call_blocking(self._core, _wait, encoded, milliseconds), task_id)
+        return _task_info(call_blocking(self._core, _wait, encoded, milliseconds), "wait")
 
 
+@_own
 class Client(_BaseClient):
     """A client of one Altogic app environment.
 
@@ -245,8 +282,10 @@ class Client(_BaseClient):
         client_key: sent in ``X-Client-Key``.
         api_key: sent as-is in ``Authorization``.
         session: a session token, sent in ``Session``.
-        timeout: seconds that one whole call may take (body included).
-        connect_timeout: seconds that connecting may take.
+        timeout: seconds that one whole call may take (body included), from 1 ms to one
+            day; ``0`` is refused (:class:`InvalidArgument`): a call needs at least 1 ms.
+            Sent as whole milliseconds, rounded up. (A wait has its own timeout.)
+        connect_timeout: seconds that connecting may take (1 ms to one day).
         idle_timeout: seconds an idle kept-alive connection is kept for the next call (the
             process's connections are shared by every client and thread; a server that
             announces ``Keep-Alive: timeout=N`` is followed).
@@ -260,6 +299,7 @@ class Client(_BaseClient):
 
     Raises:
         InvalidArgument: a value the library refuses (missing, malformed, out of range).
+        TypeError: an argument of the wrong type.
 
     One client may be shared by many threads; their calls run at the same time (the GIL
     is released during calls). Use it as a context manager, or call :meth:`close`.
@@ -267,7 +307,25 @@ class Client(_BaseClient):
 
     task: Tasks
 
-    def _attach_tasks(self) -> None:
+    def __init__(
+        self,
+        env_url: str,
+        client_key: str,
+        *,
+        api_key: Optional[str] = None,
+        session: Optional[str] = None,
+        timeout: Seconds = 30.0,
+        connect_timeout: Seconds = 10.0,
+        idle_timeout: Seconds = 90.0,
+        max_response_bytes: int = 10 * 2**20,
+        ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        proxy: Optional[str] = None,
+    ) -> None:
+        options = _options(
+            timeout, connect_timeout, idle_timeout, max_response_bytes, api_key, session, ca_file, proxy
+        )
+        self._core = _open(env_url, client_key, options)
+        self._env_url = env_url
         self.task = Tasks(self._core)
 
     def __enter__(self) -> "Client":
@@ -286,10 +344,11 @@ class AsyncTasks:
     """The task manager of an :class:`AsyncClient` (``client.task``): coroutines.
 
     Calls hold no thread while they wait: each starts in the library and its result comes
-    out of the event loop's completion queue, which the loop watches (``add_reader``).
-    Cancelling the awaiting task ends the call in the library within milliseconds. Where
-    the loop cannot watch a descriptor (Windows), each call runs in a thread of the loop's
-    default executor instead.
+    out of a completion queue that the event loop watches (one queue per asyncio loop or
+    trio run). Cancelling the awaiting task (asyncio) or its cancel scope (trio, anyio)
+    ends the call in the library within milliseconds. Where an asyncio loop cannot watch a
+    descriptor (Windows' Proactor loop), each call runs in a thread of the loop's default
+    executor instead.
     """
 
     __slots__ = ("_core",)
@@ -300,7 +359,7 @@ class AsyncTasks:
     async def run_once(self, name_or_id: str) -> TaskInfo:
         """As :meth:`Tasks.run_once`."""
         encoded = _c_string(name_or_id, "name_or_id")
-        return _run_once_result(await call_queued(self._core, RUN_ONCE, encoded))
+        return _task_info(await call_queued(self._core, RUN_ONCE, encoded), "runOnce")
 
     async def get_status(self, task_id: str) -> Optional[TaskInfo]:
         """As :meth:`Tasks.get_status`."""
@@ -308,19 +367,43 @@ class AsyncTasks:
         return _get_status_result(await call_queued(self._core, GET_STATUS, encoded))
 
     async def wait(self, task_id: str, timeout: Optional[Seconds] = 60.0) -> TaskInfo:
-        """As :meth:`Tasks.wait`."""
+        """As :meth:`Tasks.wait`: ``timeout=0`` polls once, now (not "no deadline");
+        ``None`` waits with no deadline."""
         encoded = _c_string(task_id, "task_id")
         milliseconds = _wait_milliseconds(timeout)
-        return _wait_result(await call_queued(self._core, WAIT, encoded, milliseconds), task_id)
+        return _task_info(await call_queued(self._core, WAIT, encoded, milliseconds), "wait")
 
 
+@_own
 class AsyncClient(_BaseClient):
-    """:class:`Client` for asyncio: the same arguments, ``async with``, and coroutines
-    in ``client.task``. Creating it, ``session`` and :meth:`close` never block."""
+    """:class:`Client` for async code: the same arguments (``timeout=0`` is refused, a call
+    needs at least 1 ms), ``async with``, and coroutines in ``client.task``.
+
+    It runs under asyncio (any event loop, uvloop included), trio, and anyio on either
+    backend. Creating it, ``session`` and :meth:`close` never block.
+    """
 
     task: AsyncTasks
 
-    def _attach_tasks(self) -> None:
+    def __init__(
+        self,
+        env_url: str,
+        client_key: str,
+        *,
+        api_key: Optional[str] = None,
+        session: Optional[str] = None,
+        timeout: Seconds = 30.0,
+        connect_timeout: Seconds = 10.0,
+        idle_timeout: Seconds = 90.0,
+        max_response_bytes: int = 10 * 2**20,
+        ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        proxy: Optional[str] = None,
+    ) -> None:
+        options = _options(
+            timeout, connect_timeout, idle_timeout, max_response_bytes, api_key, session, ca_file, proxy
+        )
+        self._core = _open(env_url, client_key, options)
+        self._env_url = env_url
         self.task = AsyncTasks(self._core)
 
     async def aclose(self) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
 
 if TYPE_CHECKING:
     from ._types import TaskInfo
@@ -20,6 +19,9 @@ __all__ = [
     "ClosedError",
     "ExecutionNotFound",
 ]
+
+
+_E = TypeVar("_E", bound="AltogicError")
 
 
 class AltogicError(Exception):
@@ -71,7 +73,7 @@ class AltogicError(Exception):
         return (type(self), (self.status, self.status_text, self.items), self.__dict__)
 
     @classmethod
-    def _client_side(cls, code: str, message: str, details: Any = None) -> "AltogicError":
+    def _client_side(cls: Type[_E], code: str, message: str, details: Any = None) -> _E:
         """An error made by this package, shaped as the library shapes its client errors."""
         item = {"origin": "client_error", "code": code, "message": message, "details": details}
         return cls(0, "Client Error", [item])
@@ -118,8 +120,9 @@ class ClosedError(AltogicError, RuntimeError):
 
 
 class ExecutionNotFound(AltogicError, LookupError):
-    """``wait`` found no execution: the service does not keep it (an unknown id, or one
-    older than the retention). ``get_status`` answers None in that case instead."""
+    """``wait`` found no execution (code ``execution_not_found``): the service does not keep
+    it (an unknown id, or one older than the retention). ``get_status`` answers None in
+    that case instead."""
 
 
 _BY_CODE: Dict[str, Type[AltogicError]] = {
@@ -131,6 +134,7 @@ _BY_CODE: Dict[str, Type[AltogicError]] = {
     "missing_required_value": InvalidArgument,
     "invalid_env_url": InvalidArgument,
     "cancelled": Cancelled,
+    "execution_not_found": ExecutionNotFound,
 }
 
 
@@ -142,9 +146,9 @@ _GENERIC_CODES = frozenset(
      "error_items_dropped"}
 )
 
-#: The library's names for arguments (``details.argument`` of its errors) and this
-#: package's names for them. The library's messages state quantities in words, so putting
-#: the Python name in is all it takes to speak Python.
+#: The library's names for arguments (``details.argument`` of its errors: the C API's) and
+#: this package's names for them. An argument missing here (``options_json``, an environment
+#: variable such as ``HTTPS_PROXY``) keeps the library's message.
 _PYTHON_NAMES: Dict[str, str] = {
     "env_url": "env_url",
     "client_key": "client_key",
@@ -163,18 +167,33 @@ _PYTHON_NAMES: Dict[str, str] = {
 
 
 def _in_python_terms(item: Mapping[str, Any]) -> Mapping[str, Any]:
-    """An argument error's item with this package's name for the argument in its message."""
+    """An argument error's item with its message composed in this package's words.
+
+    The library names the argument (``details.argument``, the C API's name) and says what
+    is wrong with it (``details.reason``, a phrase that follows the name, in no language's
+    words); its own message is the C sentence ``"{argument} {reason}."``. Where both are
+    there and the argument has a Python name, the message is ``"{python_name} {reason}"``;
+    otherwise the library's message is kept.
+    """
     details = item.get("details")
-    argument = details.get("argument") if isinstance(details, Mapping) else None
-    message = item.get("message")
-    if not isinstance(argument, str) or not isinstance(message, str):
+    if not isinstance(details, Mapping):
+        return item
+    argument, reason = details.get("argument"), details.get("reason")
+    if not isinstance(argument, str) or not isinstance(reason, str) or not reason:
         return item
     name = _PYTHON_NAMES.get(argument)
-    if name is None or name == argument:
+    if name is None:
         return item
-    renamed = dict(item)
-    renamed["message"] = re.sub(rf"\b{re.escape(argument)}\b", name, message)
-    return renamed
+    composed = dict(item)
+    composed["message"] = f"{name} {reason}"
+    return composed
+
+
+def argument_error(name: str, reason: str, code: str = "invalid_argument") -> "InvalidArgument":
+    """An argument error made by this package, shaped as the library's: ``name`` is the
+    Python name of the argument, ``reason`` what is wrong with it (a phrase that follows
+    the name, without a final full stop)."""
+    return InvalidArgument._client_side(code, f"{name} {reason}", {"argument": name, "reason": reason})
 
 
 def error_from_json(api_error: Mapping[str, Any]) -> AltogicError:

@@ -18,6 +18,10 @@ executor stays free.
   a queue is made for another loop after this one was closed (``asyncio.run`` twice).
 - A loop that cannot watch a descriptor (Windows, whose Proactor loop has no
   ``add_reader``) is served by the executor path of :func:`._call.call_async` instead.
+- A call from a trio task (trio, or anyio on its trio backend) goes to :mod:`._trio`,
+  which does the same with one queue per trio run; trio is imported only by programs
+  that use it. Anything else (no running loop, curio) raises RuntimeError naming what is
+  supported.
 """
 
 from __future__ import annotations
@@ -229,12 +233,63 @@ def _state(loop: asyncio.AbstractEventLoop) -> Optional[_LoopQueue]:
         return state
 
 
+_modules = sys.modules
+_call_trio: Optional[Callable[[Core, Start, Tuple[Any, ...]], Awaitable[Optional[bytes]]]] = None
+
+
+def _in_trio_task() -> bool:
+    """Whether this runs in a trio task (trio is imported only by programs that use it).
+
+    Checked before asyncio: in trio's guest mode an asyncio loop is running too, but the
+    current task is trio's."""
+    trio = _modules.get("trio")
+    lowlevel = getattr(trio, "lowlevel", None)
+    if lowlevel is None:
+        return False
+    in_trio_task = getattr(lowlevel, "in_trio_task", None)  # trio 0.23 and later
+    if in_trio_task is not None:
+        return bool(in_trio_task())
+    try:
+        lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _unsupported() -> RuntimeError:
+    """The error for a call made under no async library that AsyncClient can serve."""
+    found = "none of them runs this call"
+    sniffio = _modules.get("sniffio")
+    if sniffio is not None:
+        try:
+            found = f"this call runs under {sniffio.current_async_library()}"
+        except Exception:  # sniffio.AsyncLibraryNotFoundError: none that it knows
+            pass
+    return RuntimeError(
+        "AsyncClient runs its calls under asyncio (an event loop with add_reader, uvloop "
+        "included, or else through the loop's default executor, as on Windows' Proactor "
+        f"loop), trio, or anyio on either backend (asyncio or trio); {found}"
+    )
+
+
 def call_queued(core: Core, functions: Tuple[Start, Call], *args: Any) -> Awaitable[Optional[bytes]]:
-    """The call of an AsyncClient, to be awaited at once: on the running loop's queue (the
-    ``_start`` function of ``functions``), or, where the loop cannot watch a descriptor,
-    the ``_cancellable`` one in the loop's executor. (A plain function returning the
-    coroutine rather than a coroutine awaiting it: one coroutine less per call.)"""
-    state = _state(asyncio.get_running_loop())
+    """The call of an AsyncClient, to be awaited at once: on the queue of the running trio
+    run or asyncio loop (the ``_start`` function of ``functions``), or, where an asyncio
+    loop cannot watch a descriptor, the ``_cancellable`` one in the loop's executor. (A
+    plain function returning the coroutine rather than a coroutine awaiting it: one
+    coroutine less per call.)"""
+    global _call_trio
+    if "trio" in _modules and _in_trio_task():
+        if _call_trio is None:
+            from ._trio import call_trio
+
+            _call_trio = call_trio
+        return _call_trio(core, functions[0], args)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        raise _unsupported() from None
+    state = _state(loop)
     if state is None:
         return call_async(core, functions[1], *args)
     return state.call(core, functions[0], args)
