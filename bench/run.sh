@@ -7,6 +7,10 @@
 # Python package (pip install ./bindings/python). Builds the library and the emulator (cargo),
 # the C, C++, Go and Rust (reqwest) bench programs into target/bench/bin.
 #
+# Then the real network (bench/network/run.sh: TLS through a proxy adding a 20 ms round trip,
+# writes bench/results-network.md), the completion queue from C (bench/queue/run.sh) and
+# 10,000 waits from Python and Go (bench/waits/run.py), each printing its targets.
+#
 # BENCH_SECONDS (per cell, default 1.0) and BENCH_ROUNDS (default 3) shorten a run, e.g.
 # BENCH_SECONDS=0.3 BENCH_ROUNDS=1 BENCH_MILLION=20000 make bench for a smoke run.
 set -euo pipefail
@@ -93,15 +97,21 @@ step "Python virtualenv (requests, matplotlib, this repository's package)"
 step "ready in $((SECONDS - started)) s; measuring"
 "$work/venv/bin/python" bench/bench.py
 
+network_section() {
+    step "the real network: TLS, 20 ms round trip, connections counted (bench/network/run.sh)"
+    bench/network/run.sh
+}
+network_section
+
 step "the completion queue: 10,000 started waits, 1,000 sharing a token (bench/queue/run.sh)"
 bench/queue/run.sh
 
-step "10,000 waits through Python's AsyncClient, beside aiohttp (bindings/python/bench/bench_many_waits.py)"
+step "10,000 waits from Python's AsyncClient and Go goroutines, beside aiohttp and net/http (bench/waits/run.py)"
 "$work/venv/bin/python" -c 'import aiohttp' 2>/dev/null ||
     "$work/venv/bin/pip" install -q --disable-pip-version-check aiohttp
 # httpx is left out here: 1,000 of its waits took 32 s, 10,000 did not end in 300 s.
-"$work/venv/bin/python" bindings/python/bench/bench_many_waits.py --clients altogic,aiohttp
+"$work/venv/bin/python" bench/waits/run.py
 
-step "10,000 waits through Go goroutines, beside net/http (BenchmarkManyWaits)"
-(cd bindings/go && go test -run '^$' -bench '^BenchmarkManyWaits$' -benchtime 1x .)
+step "Go: 2,000 calls in flight in a net/http service, half cancelled by their clients (bench/go-cancel)"
+(cd bench/go-cancel && go run . -emulator "$root/target/release/altogic-emulator")
 echo "bench: done in $((SECONDS - started)) s"

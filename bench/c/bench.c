@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "altogic.h"
@@ -30,6 +31,14 @@ static uint64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* user + system CPU time of the whole process (every thread), ns */
+static uint64_t process_cpu_ns(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
 }
 
 static int answer_ok(const char *r) {
@@ -106,13 +115,15 @@ static void run_cell(const AltogicClient *client, int threads, double seconds, i
         ws[i].deadline = UINT64_MAX;
         ws[i].start = threads > 0 ? &start : NULL;
     }
-    uint64_t t0;
+    uint64_t t0, cpu0;
     if (threads == 0) {
+        cpu0 = process_cpu_ns();
         t0 = now_ns();
         ws[0].deadline = t0 + (uint64_t)(seconds * 1e9);
         worker(&ws[0]);
     } else {
         for (int i = 0; i < n; i++) pthread_create(&ts[i], NULL, worker, &ws[i]);
+        cpu0 = process_cpu_ns();
         t0 = now_ns();
         for (int i = 0; i < n; i++) ws[i].deadline = t0 + (uint64_t)(seconds * 1e9);
         pthread_barrier_wait(&start);
@@ -120,6 +131,7 @@ static void run_cell(const AltogicClient *client, int threads, double seconds, i
         pthread_barrier_destroy(&start);
     }
     double elapsed = (double)(now_ns() - t0) / 1e9;
+    double cpu_us = (double)(process_cpu_ns() - cpu0) / 1e3;
     size_t total = 0;
     uint64_t errors = 0;
     const char *first_error = "";
@@ -137,9 +149,9 @@ static void run_cell(const AltogicClient *client, int threads, double seconds, i
         }
         qsort(all, total, sizeof *all, cmp_u64);
         printf("{\"threads\":%d,\"calls\":%zu,\"seconds\":%.6f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-               "\"errors\":%llu,\"first_error\":",
+               "\"cpu_us_per_call\":%.2f,\"errors\":%llu,\"first_error\":",
                threads, total, elapsed, percentile_us(all, total, 50), percentile_us(all, total, 99),
-               (unsigned long long)errors);
+               total ? cpu_us / (double)total : 0.0, (unsigned long long)errors);
         json_string(first_error);
         printf("}\n");
         fflush(stdout);
@@ -218,7 +230,26 @@ int main(int argc, char **argv) {
                (unsigned long long)errors);
         return 0;
     }
+    if (argc == 4 && strcmp(argv[1], "clients") == 0) {
+        long n = atol(argv[3]);
+        if (n < 1) return 1;
+        AltogicClient *first = make_client(argv[2]);
+        uint64_t errors = sequential_calls(first, 1); /* the runtime and the pool exist now */
+        AltogicClient **clients = calloc((size_t)n, sizeof *clients);
+        if (!clients) return 1;
+        long before = vm_rss_kib();
+        for (long i = 0; i < n; i++) clients[i] = make_client(argv[2]);
+        long after = vm_rss_kib();
+        for (long i = 0; i < n; i++) altogic_client_free(clients[i]);
+        free(clients);
+        altogic_client_free(first);
+        printf("{\"clients\":%ld,\"rss_kib_before\":%ld,\"rss_kib_after\":%ld,"
+               "\"kib_per_client\":%.3f,\"errors\":%llu}\n",
+               n, before, after, (double)(after - before) / (double)n, (unsigned long long)errors);
+        return 0;
+    }
     fprintf(stderr,
-            "usage: %s run URL SECONDS THREADS... | createfree PAIRS | rss URL\n", argv[0]);
+            "usage: %s run URL SECONDS THREADS... | createfree PAIRS | rss URL | clients URL N\n",
+            argv[0]);
     return 1;
 }

@@ -3,7 +3,8 @@
 //
 //   bench-cpp URL SECONDS THREADS...     (0: sequential, on the calling thread)
 //
-// One JSON object per line on stdout, the same fields as bench/c/bench.c prints. Every answer
+// One JSON object per line on stdout, the same fields as bench/c/bench.c prints (with
+// cpu_us_per_call: getrusage(RUSAGE_SELF) user + system over the measured interval, per call). Every answer
 // must start with {"info":{ and end with "errors":null}; anything else counts as an error.
 #include <algorithm>
 #include <atomic>
@@ -13,6 +14,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "altogic.hpp"
 
@@ -25,6 +28,14 @@ struct Worker {
     std::uint64_t errors = 0;
     std::string first_error;
 };
+
+// user + system CPU time of the whole process, µs
+double process_cpu_us() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
 
 bool answer_ok(const std::string &r) {
     static const std::string head = "{\"info\":{", tail = "\"errors\":null}";
@@ -65,6 +76,7 @@ std::string json_string(const std::string &s) {
 void run_cell(const altogic::Client &client, int threads, double seconds, bool report) {
     std::vector<Worker> workers(static_cast<std::size_t>(std::max(threads, 1)));
     auto span = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    double cpu0 = process_cpu_us();
     auto start = Clock::now();
     if (threads == 0) {
         loop(client, start + span, workers[0]);
@@ -77,12 +89,14 @@ void run_cell(const altogic::Client &client, int threads, double seconds, bool r
                 while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
                 loop(client, deadline, workers[static_cast<std::size_t>(i)]);
             });
+        cpu0 = process_cpu_us();
         start = Clock::now();
         deadline = start + span;
         go.store(true, std::memory_order_release);
         for (auto &t : pool) t.join();
     }
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    double cpu_us = process_cpu_us() - cpu0;
     if (!report) return;
     std::vector<std::uint64_t> all;
     std::uint64_t errors = 0;
@@ -98,8 +112,9 @@ void run_cell(const altogic::Client &client, int threads, double seconds, bool r
         return static_cast<double>(all[static_cast<std::size_t>(p / 100.0 * static_cast<double>(all.size() - 1) + 0.5)]) / 1000.0;
     };
     std::printf("{\"threads\":%d,\"calls\":%zu,\"seconds\":%.6f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-                "\"errors\":%llu,\"first_error\":%s}\n",
-                threads, all.size(), elapsed, pct(50), pct(99), static_cast<unsigned long long>(errors),
+                "\"cpu_us_per_call\":%.2f,\"errors\":%llu,\"first_error\":%s}\n",
+                threads, all.size(), elapsed, pct(50), pct(99),
+                all.empty() ? 0.0 : cpu_us / static_cast<double>(all.size()), static_cast<unsigned long long>(errors),
                 json_string(first_error).c_str());
     std::fflush(stdout);
 }

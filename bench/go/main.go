@@ -5,8 +5,13 @@
 //	gobench binding URL SECONDS GOROUTINES...   (0: sequential, on the calling goroutine)
 //	gobench nethttp URL SECONDS GOROUTINES...
 //	gobench flood URL CALLS CONNECTIONS          raw keep-alive HTTP/1.1, one request in flight per connection
+//	gobench pool|poller binding|nethttp URL ...   the shapes of bench/network (network.go)
 //
-// run modes print one JSON object per line (the fields bench/c/bench.c prints); flood prints
+//	gobench waits binding|nethttp URL IDSFILE    a goroutine per task id, each waiting 1 s (waits.go)
+//
+// run modes print one JSON object per line (the fields bench/c/bench.c prints, with
+// cpu_us_per_call: syscall.Getrusage(RUSAGE_SELF) user + system over the measured interval,
+// per call, so the library's own threads count too); flood prints
 // {"calls":N,"seconds":S,"errors":E}.
 package main
 
@@ -24,6 +29,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	altogic "github.com/altogic/altogic-ffi/bindings/go"
@@ -116,12 +122,23 @@ func (w *worker) loop(deadline time.Time, call func() (string, error)) {
 	}
 }
 
+// processCPU is the user + system CPU time of the whole process (every thread).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func runCell(goroutines int, seconds float64, call func() (string, error)) map[string]any {
 	span := time.Duration(seconds * float64(time.Second))
 	n := max(goroutines, 1)
 	workers := make([]worker, n)
 	var start time.Time
+	var cpu0 time.Duration
 	if goroutines == 0 {
+		cpu0 = processCPU()
 		start = time.Now()
 		workers[0].loop(start.Add(span), call)
 	} else {
@@ -135,6 +152,7 @@ func runCell(goroutines int, seconds float64, call func() (string, error)) map[s
 				w.loop(deadline, call)
 			}(&workers[i])
 		}
+		cpu0 = processCPU()
 		start = time.Now()
 		for range workers {
 			gate <- start.Add(span)
@@ -142,6 +160,7 @@ func runCell(goroutines int, seconds float64, call func() (string, error)) map[s
 		wg.Wait()
 	}
 	elapsed := time.Since(start).Seconds()
+	cpu := processCPU() - cpu0
 	var all []time.Duration
 	errors, firstError := 0, ""
 	for _, w := range workers {
@@ -158,8 +177,13 @@ func runCell(goroutines int, seconds float64, call func() (string, error)) map[s
 		}
 		return float64(all[int(p/100*float64(len(all)-1)+0.5)].Nanoseconds()) / 1000
 	}
+	cpuPerCall := 0.0
+	if len(all) > 0 {
+		cpuPerCall = float64(cpu.Nanoseconds()) / 1000 / float64(len(all))
+	}
 	return map[string]any{"threads": goroutines, "calls": len(all), "seconds": elapsed,
-		"p50_us": pct(50), "p99_us": pct(99), "errors": errors, "first_error": firstError}
+		"p50_us": pct(50), "p99_us": pct(99), "cpu_us_per_call": cpuPerCall,
+		"errors": errors, "first_error": firstError}
 }
 
 // flood makes exactly calls runOnce requests over conns kept-alive connections.
@@ -230,6 +254,14 @@ func flood(base string, calls, conns int) error {
 }
 
 func main() {
+	if len(os.Args) >= 2 && (os.Args[1] == "pool" || os.Args[1] == "poller") {
+		networkMain(os.Args[1:]) // bench/network: network.go
+		return
+	}
+	if len(os.Args) >= 5 && os.Args[1] == "waits" {
+		waitsMain(os.Args[2], os.Args[3], os.Args[4]) // waits.go
+		return
+	}
 	if len(os.Args) >= 5 && os.Args[1] == "flood" {
 		calls, _ := strconv.Atoi(os.Args[3])
 		conns, _ := strconv.Atoi(os.Args[4])

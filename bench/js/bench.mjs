@@ -18,6 +18,7 @@ async function cell(seconds) {
   const latency = [];
   let errors = 0;
   let firstError = "";
+  const cpu0 = process.cpuUsage(); // getrusage(RUSAGE_SELF): every thread of the process
   const start = process.hrtime.bigint();
   const deadline = start + BigInt(Math.round(seconds * 1e9));
   for (;;) {
@@ -30,6 +31,7 @@ async function cell(seconds) {
     }
   }
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
   latency.sort((a, b) => a - b);
   const pct = (p) => (latency.length ? latency[Math.round((p / 100) * (latency.length - 1))] / 1000 : 0);
   return {
@@ -38,6 +40,7 @@ async function cell(seconds) {
     seconds: elapsed,
     p50_us: pct(50),
     p99_us: pct(99),
+    cpu_us_per_call: latency.length ? (cpu.user + cpu.system) / latency.length : 0,
     errors,
     first_error: firstError,
   };

@@ -9,13 +9,16 @@ POST /_api/rest/v1/task with X-Client, X-Client-Key, Content-Type: application/j
 body {"taskNameOrId": "billOnDemand"}, over kept-alive connections, and parses the answer.
 Threads share one altogic.Client, or one requests.Session (its pool sized for 16); an
 http.client.HTTPConnection cannot be shared, so each thread has its own connection.
-Prints one JSON object per line, the fields bench/c/bench.c prints.
+Prints one JSON object per line, the fields bench/c/bench.c prints (cpu_us_per_call:
+resource.getrusage(RUSAGE_SELF) user + system over the measured interval, per call; the
+library's own threads are in this process and count too).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import resource
 import sys
 import threading
 import time
@@ -82,6 +85,12 @@ def http_client_factory(url: str) -> Callable[[], Callable[[], str]]:
     return make
 
 
+def process_cpu_s() -> float:
+    """User + system CPU time of the whole process (every thread), seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Worker:
     def __init__(self, call: Callable[[], str]) -> None:
         self.call = call
@@ -113,6 +122,7 @@ def run_cell(make: Callable[[], Callable[[], str]], calls: List[Callable[[], str
     workers = [Worker(calls[i]) for i in range(max(threads, 1))]
     span = int(seconds * 1e9)
     if threads == 0:
+        cpu0 = process_cpu_s()
         start = time.perf_counter_ns()
         workers[0].loop(start + span)
     else:
@@ -123,12 +133,14 @@ def run_cell(make: Callable[[], Callable[[], str]], calls: List[Callable[[], str
         ]
         for t in pool:
             t.start()
+        cpu0 = process_cpu_s()
         start = time.perf_counter_ns()
         box.append(start + span)
         gate.set()
         for t in pool:
             t.join()
     elapsed = (time.perf_counter_ns() - start) / 1e9
+    cpu_s = process_cpu_s() - cpu0
     latency = sorted(x for w in workers for x in w.latency_ns)
 
     def pct(p: float) -> float:
@@ -141,6 +153,7 @@ def run_cell(make: Callable[[], Callable[[], str]], calls: List[Callable[[], str
         "seconds": elapsed,
         "p50_us": pct(50),
         "p99_us": pct(99),
+        "cpu_us_per_call": cpu_s * 1e6 / len(latency) if latency else 0.0,
         "errors": sum(w.errors for w in workers),
         "first_error": first_error,
     }

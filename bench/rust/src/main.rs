@@ -3,7 +3,9 @@
 //!
 //!     reqwest-bench URL SECONDS THREADS...     (0: sequential, on the calling thread)
 //!
-//! One JSON object per line on stdout, the same fields as bench/c/bench.c prints.
+//! One JSON object per line on stdout, the same fields as bench/c/bench.c prints, with
+//! cpu_us_per_call: getrusage(RUSAGE_SELF) user + system (every thread of the process, so
+//! reqwest::blocking's runtime thread too) over the measured interval, per call.
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -17,6 +19,31 @@ struct TaskInfo {
     scheduled_task_name: String,
     triggered_at: String,
     status: String,
+}
+
+/// `struct rusage` of Linux: two `struct timeval`s, then 14 longs.
+#[repr(C)]
+struct Rusage {
+    utime: [libc_long; 2],
+    stime: [libc_long; 2],
+    rest: [libc_long; 14],
+}
+
+#[allow(non_camel_case_types)]
+type libc_long = std::os::raw::c_long;
+
+extern "C" {
+    fn getrusage(who: std::os::raw::c_int, usage: *mut Rusage) -> std::os::raw::c_int;
+}
+
+/// User + system CPU time of the whole process, µs.
+fn process_cpu_us() -> f64 {
+    let mut ru = Rusage { utime: [0; 2], stime: [0; 2], rest: [0; 14] };
+    // SAFETY: `ru` has the layout of `struct rusage`; 0 is RUSAGE_SELF.
+    if unsafe { getrusage(0, &mut ru) } != 0 {
+        return 0.0;
+    }
+    ((ru.utime[0] + ru.stime[0]) as f64) * 1e6 + (ru.utime[1] + ru.stime[1]) as f64
 }
 
 #[derive(Default)]
@@ -72,6 +99,7 @@ fn work(client: &reqwest::blocking::Client, url: &str, deadline: Instant) -> Wor
 fn run_cell(client: &reqwest::blocking::Client, url: &str, threads: usize, seconds: f64) -> String {
     let span = Duration::from_secs_f64(seconds);
     let start;
+    let mut cpu0 = process_cpu_us();
     let workers: Vec<Worker> = if threads == 0 {
         start = Instant::now();
         vec![work(client, url, start + span)]
@@ -92,6 +120,7 @@ fn run_cell(client: &reqwest::blocking::Client, url: &str, threads: usize, secon
                 })
                 .collect();
             barrier.wait();
+            cpu0 = process_cpu_us();
             let started = Instant::now();
             for _ in 0..threads {
                 tx.send(started + span).unwrap();
@@ -103,6 +132,7 @@ fn run_cell(client: &reqwest::blocking::Client, url: &str, threads: usize, secon
         workers
     };
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu_us = process_cpu_us() - cpu0;
     let mut all: Vec<u64> = workers
         .iter()
         .flat_map(|w| w.latency_ns.iter().copied())
@@ -126,6 +156,7 @@ fn run_cell(client: &reqwest::blocking::Client, url: &str, threads: usize, secon
         "seconds": elapsed,
         "p50_us": pct(50.0),
         "p99_us": pct(99.0),
+        "cpu_us_per_call": if all.is_empty() { 0.0 } else { cpu_us / all.len() as f64 },
         "errors": errors,
         "first_error": first_error,
     })

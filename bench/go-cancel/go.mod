@@ -1,0 +1,7 @@
+module github.com/altogic/altogic-ffi/bench/go-cancel
+
+go 1.22
+
+require github.com/altogic/altogic-ffi/bindings/go v0.0.0
+
+replace github.com/altogic/altogic-ffi/bindings/go => ../../bindings/go

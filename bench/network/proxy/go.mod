@@ -1,0 +1,3 @@
+module altogic-bench/netproxy
+
+go 1.22
