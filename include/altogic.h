@@ -15,9 +15,9 @@
 #include <stddef.h>
 
 /** The version of this header, equal to what `altogic_version()` returns. */
-#define ALTOGIC_VERSION "1.2.0"
+#define ALTOGIC_VERSION "1.3.0"
 #define ALTOGIC_VERSION_MAJOR 1
-#define ALTOGIC_VERSION_MINOR 2
+#define ALTOGIC_VERSION_MINOR 3
 #define ALTOGIC_VERSION_PATCH 0
 
 /* The error codes the library produces itself (`code` of an error item). */
@@ -122,7 +122,7 @@
 /**
  * Default `idleTimeoutMs`: how long an idle connection is kept, as Go and reqwest keep them.
  */
-#define DEFAULT_IDLE_TIMEOUT_MS 90000
+#define ALTOGIC_DEFAULT_IDLE_TIMEOUT_MS 90000
 
 /**
  * Default `maxResponseBytes` (10 MiB).
@@ -148,6 +148,33 @@
 #define ALTOGIC_WAIT_FOREVER UINT64_MAX
 
 /**
+ * No record at all: pass it to `altogic_set_log_callback` to stop the callback.
+ */
+#define ALTOGIC_LOG_OFF 0
+
+/**
+ * Something failed that the program should look at.
+ */
+#define ALTOGIC_LOG_ERROR 1
+
+/**
+ * A bound was hit: an answer cut at `maxResponseBytes` (`response_too_large`), error items
+ * dropped (`error_items_dropped`).
+ */
+#define ALTOGIC_LOG_WARN 2
+
+/**
+ * A request sent again (`retry`, with its reason), a call cancelled (`cancelled`).
+ */
+#define ALTOGIC_LOG_INFO 3
+
+/**
+ * Each request and its answer (`request`), each connection opened (`connection_opened`),
+ * each poll of a wait (`poll`).
+ */
+#define ALTOGIC_LOG_DEBUG 4
+
+/**
  * How many requests to one host (scheme, host and port) the calls started on queues have in
  * flight at most, all queues of the process together, and so about how many connections
  * they keep open to it. Further calls wait their turn (within their own deadline: the wait
@@ -169,12 +196,16 @@
 #define ALTOGIC_MAX_TASK_ID_BYTES 4096
 
 /**
- * The runtime's worker threads (fewer on a machine with one CPU).
+ * The runtime's worker threads. One: measured against nginx on 127.0.0.1 with 4 calling
+ * threads on 2 CPUs, a second worker made each call cost 10-40% more CPU (the two stole
+ * calls and connections from each other, and woke each other to do it), while one does
+ * some 20,000 calls a second, far beyond what a program calling a service tens of
+ * milliseconds away asks of it.
  */
-#define WORKER_THREADS 2
+#define WORKER_THREADS 1
 
 /**
- * Threads for host-name lookups at most; with the workers, at most 4 library threads.
+ * Threads for host-name lookups at most; with the worker, at most 3 library threads.
  */
 #define LOOKUP_THREADS 2
 
@@ -196,6 +227,20 @@ typedef struct AltogicClient AltogicClient;
  * free it with `altogic_queue_free`.
  */
 typedef struct AltogicQueue AltogicQueue;
+
+/**
+ * Called by `altogic_task_wait_watch` with each status of the execution as it changes:
+ * `task_info` is the TaskInfo's compact JSON, borrowed for the duration of the call;
+ * `userdata` is what was given to `altogic_task_wait_watch`.
+ */
+typedef void (*AltogicStatusCallback)(const char *task_info, void *userdata);
+
+/**
+ * A log callback: `level` is one of `ALTOGIC_LOG_ERROR` to `ALTOGIC_LOG_DEBUG`, `record` a
+ * one-line JSON object borrowed for the duration of the call, `userdata` what was given to
+ * `altogic_set_log_callback`.
+ */
+typedef void (*AltogicLogCallback)(int level, const char *record, void *userdata);
 
 #ifdef __cplusplus
 extern "C" {
@@ -241,8 +286,8 @@ extern "C" {
  *
  * Creating a client is cheap: it starts no thread and opens no connection. Every call of the
  * process, blocking or started on a completion queue, runs on the library's runtime, started
- * by the first call: at most 4 library threads in all (2 that run calls and connections, and
- * up to 2 for host-name lookups, which end 1 s after their last lookup). They block SIGPIPE
+ * by the first call: at most 3 library threads in all (one that runs calls and connections,
+ * and up to 2 for host-name lookups, which end 1 s after their last lookup). They block SIGPIPE
  * and every other signal but those of faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
  * SIGSYS), so a write on a connection the server reset never ends the process, and the
  * process's signals go to the program's threads. Every socket is read and written on them
@@ -418,6 +463,45 @@ char *altogic_task_wait_cancellable(const struct AltogicClient *client,
                                     const struct AltogicCancel *cancel);
 
 /**
+ * `altogic_task_wait_cancellable`, showing the execution as it goes: `on_status` is called
+ * on the calling thread, before this function returns, with the first status the wait's
+ * polls find and then with each new one (`pending`, then `processing`...), as a TaskInfo
+ * JSON object. The polls are the wait's own, with its backoff: watching makes no request
+ * of its own. The final status is not passed to `on_status`: it is in the result, which is
+ * exactly what `altogic_task_wait_cancellable` returns (errors included). NULL `on_status`
+ * is a plain wait.
+ *
+ * `on_status` runs on the calling thread while the wait goes on in the library: it may call
+ * the library's functions (but must not free the client or the token the wait uses), and
+ * should return soon (the polls go on meanwhile, and the next status reaches it only once
+ * it returned). It must not unwind (a C++ exception, a longjmp) through the library.
+ *
+ * Thread-safety, ownership and everything else are as for `altogic_task_wait_cancellable`;
+ * `userdata` is the caller's, passed back unchanged. Since 1.3.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string; `cancel`
+ * is NULL or a live token; `on_status` is NULL or a function that may be called with
+ * `userdata` on the calling thread.
+ */
+char *altogic_task_wait_watch(const struct AltogicClient *client,
+                              const char *task_id,
+                              uint64_t timeout_ms,
+                              const struct AltogicCancel *cancel,
+                              AltogicStatusCallback on_status,
+                              void *userdata);
+
+/**
+ * The client's number, which the log's records carry as `client` (see
+ * `altogic_set_log_callback`): 1 for the process's first client, then 2, and so on; 0 for a
+ * NULL client. Thread-safety: may be called from any thread. Since 1.3.
+ *
+ * # Safety
+ * `client` is NULL or a live client.
+ */
+uint64_t altogic_client_id(const struct AltogicClient *client);
+
+/**
  * Sets the session token sent in the `Session` header, or clears it when `session_token`
  * is NULL.
  *
@@ -531,6 +615,38 @@ const char *altogic_version(void);
 char *altogic_json_get(const char *json, const char *pointer);
 
 /**
+ * Sends the library's log records of `level` and more important levels to `callback`, for
+ * the whole process, replacing the callback set before; `ALTOGIC_LOG_OFF` or a NULL
+ * `callback` removes it (then `ALTOGIC_LOG=debug` in the environment writes lines to stderr
+ * again, as without a callback).
+ *
+ * Each record is a one-line JSON object with named fields: `event` (`request`, `retry`,
+ * `connection_opened`, `poll`, `cancelled`, `response_too_large`, `error_items_dropped`),
+ * `level` (`error`, `warn`, `info`, `debug`), and, as they apply: `client` (the number
+ * `altogic_client_id` gives), `method`, `path` (the task id in it), `status` (the HTTP
+ * status) or `code` (an error code), `ms`, `attempt` (1 for a first send), `connection`
+ * (`new` or `reused`), `proxy` (`scheme://host:port`, never its credentials), `taskId`,
+ * `reason`. A record never holds a header: no client key, API key or session token, and no
+ * proxy password. When nobody listens at a level, its records are not even built.
+ *
+ * Threads: the callback is called on the library's threads (those that run calls) and on
+ * threads inside library functions, possibly on several at once: it must be thread-safe.
+ * It must not call any function of this library (a call made there could wait for the
+ * very thread it runs on), nor unwind (a C++ exception, a longjmp) through the library. It
+ * should return quickly: while it runs, the call that made the record waits, and so may
+ * others on that thread. A callback still running on another thread may be called once
+ * more after this function returned, so keep `userdata` valid a little after replacing it
+ * (until calls in flight ended).
+ *
+ * Thread-safety: may be called from any thread. Ownership: `userdata` is the caller's,
+ * passed back unchanged. Since 1.3.
+ *
+ * # Safety
+ * `callback` is NULL or a function that may be called as described, with `userdata`.
+ */
+void altogic_set_log_callback(int level, AltogicLogCallback callback, void *userdata);
+
+/**
  * Creates a completion queue: calls started on it with `altogic_task_run_once_start`,
  * `altogic_task_get_status_start` and `altogic_task_wait_start` run on the library's
  * runtime, and their results come out of `altogic_queue_next`, each with the tag given at
@@ -538,7 +654,7 @@ char *altogic_json_get(const char *json, const char *pointer);
  * `add_reader` or Go's poller.
  *
  * Started calls run on the same threads and the same kept-alive connections as the blocking
- * calls (see `altogic_client_new`): at most 4 library threads in the process, whatever the
+ * calls (see `altogic_client_new`): at most 3 library threads in the process, whatever the
  * number of queues and calls. Each host gets at most `ALTOGIC_MAX_CONNECTIONS_PER_HOST`
  * requests of started calls in flight; further ones wait their turn.
  *
@@ -710,6 +826,29 @@ char *altogic_queue_next(struct AltogicQueue *queue, uint64_t timeout_ms, uint64
  * `queue` is NULL or a queue from `altogic_queue_new` not yet freed.
  */
 void altogic_queue_free(struct AltogicQueue *queue);
+
+/**
+ * Starts a watched wait on `queue`: `altogic_task_wait_start`, whose every status change
+ * also comes out of `altogic_queue_next` as it is found, with `tag`: each as
+ * `{"info":TaskInfo,"errors":null,"final":false}` (the first status the polls find, then
+ * each new one; no extra request is made for them: they are the wait's own polls), and last
+ * the wait's own result with `"final":true` (the final TaskInfo, or its errors, exactly as
+ * `altogic_task_wait_start` would deliver it, plus that field). So a start that answers NULL
+ * gives one or more results with `tag`, the last one marked final.
+ *
+ * Returns NULL when the wait started, else an APIError JSON object; arguments, the token,
+ * the client's reference and threads are as for `altogic_task_wait_start`. Since 1.3.
+ *
+ * # Safety
+ * `client`, `queue` and `cancel` are NULL or live handles; `task_id` is NULL or a
+ * NUL-terminated string.
+ */
+char *altogic_task_watch_start(const struct AltogicClient *client,
+                               const char *task_id,
+                               uint64_t timeout_ms,
+                               struct AltogicQueue *queue,
+                               uint64_t tag,
+                               const struct AltogicCancel *cancel);
 
 #ifdef __cplusplus
 }  // extern "C"

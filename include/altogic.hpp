@@ -11,6 +11,11 @@
  *   queue.start_run_once(client, "billOnDemand", 1);          // returns at once
  *   auto done = queue.next(std::chrono::seconds(10));         // {tag, result JSON}, or nullopt
  *
+ *   client.watch(task_id, std::chrono::minutes(5),            // each status as it changes,
+ *                [](std::string_view info) { ... });          // then the final result JSON
+ *   altogic::set_log_callback(altogic::LogLevel::info,        // the library's log records,
+ *       [](altogic::LogLevel, std::string_view record) { ... }); // one-line JSON each
+ *
  * What it adds to the C API, and nothing else:
  * - RAII: altogic::Client, altogic::Cancel and altogic::Queue free their handles; every
  *   string the library returns is freed by this header, whatever throws (no leak, never
@@ -22,6 +27,8 @@
  *   JSON library of your choice.
  * - C++ strings: std::string_view arguments; one holding a NUL byte, which a C string
  *   cannot carry, throws std::invalid_argument.
+ * - C++ callables for the C callbacks (Client::watch, altogic::set_log_callback): lambdas,
+ *   std::function; an exception they throw never unwinds through the C library (see each).
  *
  * Thread-safety: one Client may be used by many threads at once (its calls run
  * concurrently); set_session is safe while other threads make calls. A Cancel may be
@@ -35,14 +42,19 @@
 
 #include "altogic.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace altogic {

@@ -112,6 +112,8 @@ pub struct Client {
 /// What a [`Client`] holds; its methods are the client's.
 #[derive(Debug)]
 pub struct ClientState {
+    /// The client's number in the log's records: 1 for the process's first client, and so on.
+    id: u64,
     /// `{envUrl}/_api/rest/v1/task`, parsed once: parsing a URL (host included) on every call
     /// was a measurable part of a call's cost.
     task_url: url::Url,
@@ -199,7 +201,9 @@ impl Client {
             Some(path) => Some(Arc::new(ExtraTrust::load(path)?)),
         };
         let proxy = proxy::for_target(options.proxy.as_deref(), &task_url)?;
+        static CLIENTS: AtomicU64 = AtomicU64::new(0);
         let state = ClientState {
+            id: CLIENTS.fetch_add(1, Ordering::Relaxed) + 1,
             origin: task_url.origin().ascii_serialization(),
             task_url,
             fixed_headers,
@@ -224,6 +228,11 @@ impl Client {
 }
 
 impl ClientState {
+    /// The client's number in the log's records.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// `{envUrl}/_api/rest/v1/task`, where runOnce posts.
     pub fn task_url(&self) -> &url::Url {
         &self.task_url

@@ -30,8 +30,9 @@ use serde_json::json;
 use crate::cancel::CancelToken;
 use crate::client::Client;
 use crate::error::{codes, ApiError};
+use crate::info::TaskInfo;
 use crate::process::{self, ProcessId};
-use crate::task::{Call, TaskResult};
+use crate::task::{Call, TaskResult, WatchStatus};
 use crate::transport::cancellable;
 use crate::transport::runtime::Runtime;
 
@@ -45,10 +46,25 @@ pub trait Readiness: Send + Sync {
     fn fd(&self) -> i32;
 }
 
+/// What a result is to its call: its only one, or, for a watched wait, one status of the
+/// execution as it changes, then the last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finality {
+    /// The result of a call that has one.
+    Only,
+    /// A status a watched wait found; more results come with the same tag.
+    Progress,
+    /// The last result of a watched wait: the wait's own result.
+    Last,
+}
+
+/// A result and its tag, as [`Queue::next`] hands it out.
+pub type Taken = (u64, TaskResult, Finality);
+
 /// The results waiting, and what `close` waits for.
 #[derive(Default)]
 struct State {
-    results: VecDeque<(u64, TaskResult)>,
+    results: VecDeque<Taken>,
     closed: bool,
     /// Calls started and not yet delivered.
     running: usize,
@@ -76,10 +92,13 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds a result, or drops it when the queue is closed; the call is no longer running.
-    fn deliver(&self, tag: u64, result: TaskResult) {
+    /// Adds a result, or drops it when the queue is closed; unless it is `Progress`, the call
+    /// is no longer running.
+    fn deliver(&self, tag: u64, result: TaskResult, finality: Finality) {
         let mut state = self.lock();
-        state.running -= 1;
+        if finality != Finality::Progress {
+            state.running -= 1;
+        }
         if state.closed {
             let quiet = state.running == 0 && state.takers == 0;
             drop(state);
@@ -89,7 +108,7 @@ impl Shared {
             // `result` is dropped here, outside the lock.
             return;
         }
-        state.results.push_back((tag, result));
+        state.results.push_back((tag, result, finality));
         let sleepers = state.sleepers;
         if state.results.len() == 1 && sleepers == 0 {
             state.announced = true;
@@ -108,12 +127,20 @@ struct Delivery {
     shared: Arc<Shared>,
     tag: u64,
     delivered: bool,
+    /// The last result's finality: `Last` for a watched wait, else `Only`.
+    finality: Finality,
 }
 
 impl Delivery {
     fn deliver(mut self, result: TaskResult) {
         self.delivered = true;
-        self.shared.deliver(self.tag, result);
+        self.shared.deliver(self.tag, result, self.finality);
+    }
+
+    /// A status a watched wait found, before its last result.
+    fn progress(&self, info: &TaskInfo) {
+        self.shared
+            .deliver(self.tag, Ok(Some(info.clone())), Finality::Progress);
     }
 }
 
@@ -128,6 +155,7 @@ impl Drop for Delivery {
                      call ended without a result",
                     None,
                 )),
+                self.finality,
             );
         }
     }
@@ -176,11 +204,15 @@ impl Queue {
     /// Starts a call whose result, or the argument error in `job`, comes out of
     /// [`Queue::next`] with `tag`. Never waits for the network. Refused (and nothing will
     /// come) when the queue is closing or was inherited from another process.
+    ///
+    /// `watched`: a wait whose every status change comes out too, each as a `Progress`
+    /// result, before its own result, which is then `Last` (else `Only`).
     pub fn start(
         &self,
         job: Result<(Client, Call), ApiError>,
         tag: u64,
         cancel: Option<CancelToken>,
+        watched: bool,
     ) -> Result<(), ApiError> {
         if self.inherited() {
             return Err(refused(
@@ -202,6 +234,11 @@ impl Queue {
             shared: Arc::clone(&self.shared),
             tag,
             delivered: false,
+            finality: if watched {
+                Finality::Last
+            } else {
+                Finality::Only
+            },
         };
         let (client, call) = match job {
             Ok(job) => job,
@@ -217,7 +254,9 @@ impl Queue {
         // waits for a turn or pauses between polls (execute_started boxes each request).
         self.runtime.spawn(async move {
             let description = call.description();
-            let work = client.execute_started(&runtime, &call, started);
+            let report = |info: &TaskInfo| delivery.progress(info);
+            let watch: Option<&WatchStatus<'_>> = watched.then_some(&report);
+            let work = client.execute_started(&runtime, &call, started, watch);
             let cancellable_work = cancellable(cancel.as_ref(), description, started, work);
             let result = cancellable(Some(&closing), description, started, cancellable_work).await;
             delivery.deliver(result);
@@ -228,7 +267,7 @@ impl Queue {
     /// The next result and its tag, waiting up to `timeout` (zero: only looks; None: until
     /// one comes or the queue is closed). None when nothing came in time, the queue is
     /// closing, or it was inherited from another process.
-    pub fn next(&self, timeout: Option<Duration>) -> Option<(u64, TaskResult)> {
+    pub fn next(&self, timeout: Option<Duration>) -> Option<Taken> {
         if self.inherited() {
             return None;
         }
@@ -404,11 +443,11 @@ mod tests {
         let (queue, recorder) = queue();
         assert!(queue.next(Some(Duration::ZERO)).is_none());
         let missing = crate::error::missing_value("task_id");
-        queue.start(Err(missing.clone()), 7, None).unwrap();
-        queue.start(Err(missing), 8, None).unwrap();
+        queue.start(Err(missing.clone()), 7, None, false).unwrap();
+        queue.start(Err(missing), 8, None, false).unwrap();
         assert!(recorder.raised.load(Ordering::SeqCst));
         assert_eq!(recorder.raises.load(Ordering::SeqCst), 1);
-        let (tag, result) = queue.next(Some(Duration::ZERO)).unwrap();
+        let (tag, result, _) = queue.next(Some(Duration::ZERO)).unwrap();
         assert_eq!(
             (tag, code(&result)),
             (7, Some(codes::MISSING_REQUIRED_VALUE))
@@ -421,7 +460,7 @@ mod tests {
         );
         assert!(queue.next(Some(Duration::from_millis(20))).is_none());
         queue
-            .start(Err(crate::error::missing_value("x")), 9, None)
+            .start(Err(crate::error::missing_value("x")), 9, None, false)
             .unwrap();
         assert_eq!(recorder.raises.load(Ordering::SeqCst), 2, "raised anew");
         assert!(queue.close(Duration::from_millis(100)));
@@ -432,15 +471,19 @@ mod tests {
         let (queue, _) = queue();
         let client = client();
         let call = client.run_once_call("x").unwrap();
-        queue.start(Ok((client.clone(), call)), 1, None).unwrap();
-        let (tag, result) = queue.next(Some(Duration::from_secs(10))).unwrap();
+        queue
+            .start(Ok((client.clone(), call)), 1, None, false)
+            .unwrap();
+        let (tag, result, _) = queue.next(Some(Duration::from_secs(10))).unwrap();
         assert_eq!((tag, code(&result)), (1, Some(codes::NETWORK_ERROR)));
 
         let token = CancelToken::new();
         token.trigger();
         let call = client.wait_call("id", None).unwrap();
-        queue.start(Ok((client, call)), 2, Some(token)).unwrap();
-        let (tag, result) = queue.next(Some(Duration::from_secs(10))).unwrap();
+        queue
+            .start(Ok((client, call)), 2, Some(token), false)
+            .unwrap();
+        let (tag, result, _) = queue.next(Some(Duration::from_secs(10))).unwrap();
         assert_eq!((tag, code(&result)), (2, Some(codes::CANCELLED)));
         assert_eq!(queue.waiting(), 0);
     }
@@ -454,7 +497,7 @@ mod tests {
                 let queue = Arc::clone(&queue);
                 std::thread::spawn(move || {
                     let mut tags = Vec::new();
-                    while let Some((tag, _)) = queue.next(None) {
+                    while let Some((tag, _, _)) = queue.next(None) {
                         tags.push(tag);
                     }
                     tags
@@ -464,7 +507,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         for tag in 0..1000 {
             let missing = crate::error::missing_value("task_id");
-            queue.start(Err(missing), tag, None).unwrap();
+            queue.start(Err(missing), tag, None, false).unwrap();
             if tag % 100 == 0 {
                 std::thread::sleep(Duration::from_millis(1));
             }
@@ -486,7 +529,7 @@ mod tests {
     fn blocked_taker(queue: &Arc<Queue>) -> std::thread::JoinHandle<Option<u64>> {
         let taker = {
             let queue = Arc::clone(queue);
-            std::thread::spawn(move || queue.next(Some(Duration::from_secs(10))).map(|(t, _)| t))
+            std::thread::spawn(move || queue.next(Some(Duration::from_secs(10))).map(|(t, _, _)| t))
         };
         while queue.shared.lock().sleepers == 0 {
             std::thread::sleep(Duration::from_millis(1));
@@ -501,13 +544,13 @@ mod tests {
         let missing = || Err(crate::error::missing_value("task_id"));
 
         let taker = blocked_taker(&queue);
-        queue.start(missing(), 1, None).unwrap();
+        queue.start(missing(), 1, None, false).unwrap();
         assert_eq!(taker.join().unwrap(), Some(1));
         assert_eq!(recorder.raises.load(Ordering::SeqCst), 0, "spoken for");
 
         let taker = blocked_taker(&queue);
-        queue.start(missing(), 2, None).unwrap();
-        queue.start(missing(), 3, None).unwrap();
+        queue.start(missing(), 2, None, false).unwrap();
+        queue.start(missing(), 3, None, false).unwrap();
         assert_eq!(taker.join().unwrap(), Some(2));
         assert!(recorder.raised.load(Ordering::SeqCst), "3 waits: raised");
         assert_eq!(queue.next(Some(Duration::ZERO)).unwrap().0, 3);
@@ -531,7 +574,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let result = runtime.block_on(client.execute_started(&library, &call, started));
+        let result = runtime.block_on(client.execute_started(&library, &call, started, None));
         let error = result.unwrap_err();
         assert_eq!(error.first_code(), Some(codes::TIMEOUT));
         assert_eq!(
@@ -546,18 +589,18 @@ mod tests {
         let (queue, recorder) = queue();
         let queue = Arc::new(queue);
         queue
-            .start(Err(crate::error::missing_value("x")), 1, None)
+            .start(Err(crate::error::missing_value("x")), 1, None, false)
             .unwrap();
         // A wait with no deadline of its own on a port that refuses: it retries until closed.
         let client = client();
         let call = client.wait_call("id", None).unwrap();
-        queue.start(Ok((client, call)), 2, None).unwrap();
+        queue.start(Ok((client, call)), 2, None, false).unwrap();
         let taker = {
             let queue = Arc::clone(&queue);
             std::thread::spawn(move || {
                 // Takes the argument error, then blocks until the queue closes.
-                let first = queue.next(None).map(|(tag, _)| tag);
-                (first, queue.next(None).map(|(tag, _)| tag))
+                let first = queue.next(None).map(|(tag, _, _)| tag);
+                (first, queue.next(None).map(|(tag, _, _)| tag))
             })
         };
         std::thread::sleep(Duration::from_millis(100));
@@ -567,7 +610,7 @@ mod tests {
         assert_eq!(taker.join().unwrap(), (Some(1), None));
         assert!(!recorder.raised.load(Ordering::SeqCst));
         let refused = queue
-            .start(Err(crate::error::missing_value("x")), 3, None)
+            .start(Err(crate::error::missing_value("x")), 3, None, false)
             .unwrap_err();
         assert_eq!(refused.first_code(), Some(codes::INVALID_ARGUMENT));
         assert!(queue.next(None).is_none(), "a closed queue answers at once");
@@ -577,12 +620,12 @@ mod tests {
     fn a_queue_of_another_process_refuses_and_answers_nothing() {
         let (mut queue, _) = queue();
         queue
-            .start(Err(crate::error::missing_value("x")), 1, None)
+            .start(Err(crate::error::missing_value("x")), 1, None, false)
             .unwrap();
         queue.process = queue.process.other();
         assert!(queue.inherited());
         let refused = queue
-            .start(Err(crate::error::missing_value("x")), 2, None)
+            .start(Err(crate::error::missing_value("x")), 2, None, false)
             .unwrap_err();
         assert!(refused.items[0]["message"]
             .as_str()

@@ -22,6 +22,7 @@ use crate::cancel::{cancelled_error, CancelToken};
 use crate::client::Client;
 use crate::error::{codes, invalid_named_argument, missing_value, ApiError};
 use crate::info::TaskInfo;
+use crate::log::{self, Level};
 use crate::transport::limit::HostLimit;
 use crate::transport::runtime::{self, Runtime};
 use crate::transport::{self, cancellable, Request};
@@ -317,10 +318,11 @@ impl Client {
         runtime: &Runtime,
         call: &Call,
         started: Instant,
+        watch: Option<&WatchStatus<'_>>,
     ) -> TaskResult {
         let limit = runtime.host_limit(self.origin());
         let send = |request| self.send_limited(runtime, &limit, request);
-        self.execute_with(call, started, &send, None).await
+        self.execute_with(call, started, &send, watch).await
     }
 
     /// One request of a started call: its turn of `limit`, then the exchange, each boxed.
@@ -401,7 +403,8 @@ impl Client {
         let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let poll_once = timeout.is_some_and(|timeout| timeout.is_zero());
         let mut backoff = WAIT_FIRST_BACKOFF;
-        let mut last_info = None;
+        let mut polls: u32 = 0;
+        let mut last_info: Option<TaskInfo> = None;
         // Boxed: a started wait keeps this future on the heap while it pauses between polls,
         // and an ApiError inline is 120 bytes of it.
         let mut last_error: Option<Box<ApiError>> = None;
@@ -414,11 +417,25 @@ impl Client {
             // The last poll may get less than timeoutMs: the wait's own deadline comes first.
             let poll_deadline = left.map_or(self.timeout(), |left| left.min(self.timeout()));
             let cut_by_wait = poll_deadline < self.timeout();
-            // Matched without a binding, so that the answer's place in this future ends with
-            // the match instead of lasting through the pause.
-            match send(CallRequest::status(url, poll_deadline)).await {
+            polls += 1;
+            let answer = send(CallRequest::status(url, poll_deadline)).await;
+            log::emit(Level::Debug, "poll", |record| {
+                record.insert("client".to_owned(), json!(self.id()));
+                record.insert("taskId".to_owned(), json!(task_id));
+                record.insert("poll".to_owned(), json!(polls));
+                match &answer {
+                    Ok(info) => record.insert(
+                        "status".to_owned(),
+                        json!(info.as_ref().and_then(TaskInfo::status)),
+                    ),
+                    Err(error) => record.insert("code".to_owned(), json!(error.first_code())),
+                };
+            });
+            match answer {
                 Ok(Some(info)) if !info.is_final() => {
-                    if let Some(watch) = watch {
+                    // Each status once, as it changes: a display needs no more.
+                    let changed = last_info.as_ref().and_then(TaskInfo::status) != info.status();
+                    if let (Some(watch), true) = (watch, changed) {
                         watch(&info);
                     }
                     last_info = Some(info);
@@ -466,6 +483,7 @@ impl Client {
                 max_response_bytes: self.max_response_bytes(),
                 proxy: self.connection().proxy.as_ref(),
                 description,
+                client: self.id(),
             },
         )
         .await?;

@@ -1,6 +1,7 @@
-//! `ALTOGIC_LOG=debug` writes one line per request to stderr, and never a key or token.
-//! The library reads the variable once per process, so the calls run in a child process:
-//! this test binary itself, started again with the variable set.
+//! `ALTOGIC_LOG=debug` writes one line per request to stderr, as 1.1 did, and a line per
+//! other record (a retry, a connection opened), and never a key or token. The library reads
+//! the variable once per process, so the calls run in a child process: this test binary
+//! itself, started again with the variable set.
 
 mod support;
 
@@ -38,9 +39,18 @@ fn debug_log_has_one_line_per_request_and_no_secrets() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     let lines: Vec<&str> = stderr
         .lines()
-        .filter(|line| line.starts_with("altogic: "))
+        .filter(|line| line.starts_with("altogic: POST ") || line.starts_with("altogic: GET "))
         .collect();
     assert_eq!(lines.len(), 3, "{stderr}");
+    let retry = stderr
+        .lines()
+        .find(|line| line.starts_with("altogic: retry {"))
+        .unwrap_or_else(|| panic!("no retry line in {stderr}"));
+    assert!(retry.contains(r#""attempt":2"#), "{retry}");
+    assert!(
+        stderr.contains(r#"altogic: connection_opened {"#),
+        "{stderr}"
+    );
     assert!(
         lines[0].starts_with("altogic: POST /_api/rest/v1/task -> 200 in "),
         "{}",

@@ -2,7 +2,7 @@
 //! string before use; each doc comment is the C user's manual for that function and is
 //! copied into `include/altogic.h`.
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use crate::ffi::boundary::{construct, error_string, ffi_guard, internal_error};
 use crate::ffi::envelope::envelope_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, ArcHandle, BoxedHandle};
 use crate::ffi::strings::{free_c_string, optional_str, required_str, to_c_string};
+use crate::info::TaskInfo;
 use crate::task::TaskResult;
 
 /// Pass as `timeout_ms` to `altogic_task_wait` or `altogic_task_wait_cancellable` to wait
@@ -100,8 +101,8 @@ pub(crate) fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
 ///
 /// Creating a client is cheap: it starts no thread and opens no connection. Every call of the
 /// process, blocking or started on a completion queue, runs on the library's runtime, started
-/// by the first call: at most 4 library threads in all (2 that run calls and connections, and
-/// up to 2 for host-name lookups, which end 1 s after their last lookup). They block SIGPIPE
+/// by the first call: at most 3 library threads in all (one that runs calls and connections,
+/// and up to 2 for host-name lookups, which end 1 s after their last lookup). They block SIGPIPE
 /// and every other signal but those of faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
 /// SIGSYS), so a write on a connection the server reset never ends the process, and the
 /// process's signals go to the program's threads. Every socket is read and written on them
@@ -335,6 +336,76 @@ pub unsafe extern "C" fn altogic_task_wait_cancellable(
             client.wait_for_task(task_id, wait_deadline(timeout_ms), cancel)
         })
     }
+}
+
+/// Called by `altogic_task_wait_watch` with each status of the execution as it changes:
+/// `task_info` is the TaskInfo's compact JSON, borrowed for the duration of the call;
+/// `userdata` is what was given to `altogic_task_wait_watch`.
+pub type AltogicStatusCallback =
+    Option<unsafe extern "C" fn(task_info: *const c_char, userdata: *mut c_void)>;
+
+/// `altogic_task_wait_cancellable`, showing the execution as it goes: `on_status` is called
+/// on the calling thread, before this function returns, with the first status the wait's
+/// polls find and then with each new one (`pending`, then `processing`...), as a TaskInfo
+/// JSON object. The polls are the wait's own, with its backoff: watching makes no request
+/// of its own. The final status is not passed to `on_status`: it is in the result, which is
+/// exactly what `altogic_task_wait_cancellable` returns (errors included). NULL `on_status`
+/// is a plain wait.
+///
+/// `on_status` runs on the calling thread while the wait goes on in the library: it may call
+/// the library's functions (but must not free the client or the token the wait uses), and
+/// should return soon (the polls go on meanwhile, and the next status reaches it only once
+/// it returned). It must not unwind (a C++ exception, a longjmp) through the library.
+///
+/// Thread-safety, ownership and everything else are as for `altogic_task_wait_cancellable`;
+/// `userdata` is the caller's, passed back unchanged. Since 1.3.
+///
+/// # Safety
+/// `client` is NULL or a live client; `task_id` is NULL or a NUL-terminated string; `cancel`
+/// is NULL or a live token; `on_status` is NULL or a function that may be called with
+/// `userdata` on the calling thread.
+#[no_mangle]
+pub unsafe extern "C" fn altogic_task_wait_watch(
+    client: *const AltogicClient,
+    task_id: *const c_char,
+    timeout_ms: u64,
+    cancel: *const AltogicCancel,
+    on_status: AltogicStatusCallback,
+    userdata: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: the caller passes NULL or live handles, and NULL or a C string.
+    unsafe {
+        task_call(client, cancel, |client, cancel| {
+            let task_id = required_str("task_id", task_id)?;
+            let timeout = wait_deadline(timeout_ms);
+            let Some(on_status) = on_status else {
+                return client.wait_for_task(task_id, timeout, cancel);
+            };
+            let userdata = userdata as usize;
+            let show = move |info: &TaskInfo| {
+                if let Ok(json) = CString::new(info.as_json()) {
+                    // Per this function's contract: called on the calling thread.
+                    on_status(json.as_ptr(), userdata as *mut c_void);
+                }
+            };
+            client.wait_for_task_watching(task_id, timeout, cancel, &show)
+        })
+    }
+}
+
+/// The client's number, which the log's records carry as `client` (see
+/// `altogic_set_log_callback`): 1 for the process's first client, then 2, and so on; 0 for a
+/// NULL client. Thread-safety: may be called from any thread. Since 1.3.
+///
+/// # Safety
+/// `client` is NULL or a live client.
+#[no_mangle]
+pub unsafe extern "C" fn altogic_client_id(client: *const AltogicClient) -> u64 {
+    ffi_guard(
+        |_| 0,
+        // SAFETY: the caller passes NULL or a live handle.
+        || unsafe { AltogicClient::try_ref(client) }.map_or(0, |client| client.id()),
+    )
 }
 
 /// Sets the session token sent in the `Session` header, or clears it when `session_token`

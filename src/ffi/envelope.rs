@@ -5,25 +5,42 @@ use serde::Serialize;
 
 use crate::error::{codes, ApiError};
 use crate::info::TaskInfo;
+use crate::queue::Finality;
 use crate::task::TaskResult;
 
 #[derive(Serialize)]
 struct Envelope<'a> {
     info: Option<&'a TaskInfo>,
     errors: Option<&'a ApiError>,
+    /// For a watched wait's results only: whether this is its last.
+    #[serde(rename = "final", skip_serializing_if = "Option::is_none")]
+    last: Option<bool>,
 }
 
 /// Compact one-line JSON of a result. A wait's timeout keeps the last TaskInfo it saw in
 /// `info`, beside the error.
 pub(crate) fn envelope_json(result: TaskResult) -> String {
+    queue_result_json(result, Finality::Only)
+}
+
+/// [`envelope_json`] of a result taken from a queue: a watched wait's results carry
+/// `"final": false` (a status it found) or `"final": true` (its own result).
+pub(crate) fn queue_result_json(result: TaskResult, finality: Finality) -> String {
+    let last = match finality {
+        Finality::Only => None,
+        Finality::Progress => Some(false),
+        Finality::Last => Some(true),
+    };
     let envelope = match &result {
         Ok(info) => Envelope {
             info: info.as_ref(),
             errors: None,
+            last,
         },
         Err(error) => Envelope {
             info: error.last_info.as_ref(),
             errors: Some(error),
+            last,
         },
     };
     // Strings, numbers and already valid JSON always serialise.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::client::Client;
 use crate::error::{null_argument, ApiError};
 use crate::ffi::boundary::{construct, error_string, ffi_guard, internal_error};
-use crate::ffi::envelope::envelope_json;
+use crate::ffi::envelope::queue_result_json;
 use crate::ffi::handle::{AltogicCancel, AltogicClient, AltogicQueue, ArcHandle, BoxedHandle};
 use crate::ffi::readiness::Signal;
 use crate::ffi::strings::{required_str, to_c_string};
@@ -34,7 +34,7 @@ const FREE_GRACE: Duration = Duration::from_millis(80);
 /// `add_reader` or Go's poller.
 ///
 /// Started calls run on the same threads and the same kept-alive connections as the blocking
-/// calls (see `altogic_client_new`): at most 4 library threads in the process, whatever the
+/// calls (see `altogic_client_new`): at most 3 library threads in the process, whatever the
 /// number of queues and calls. Each host gets at most `ALTOGIC_MAX_CONNECTIONS_PER_HOST`
 /// requests of started calls in flight; further ones wait their turn.
 ///
@@ -109,6 +109,7 @@ unsafe fn start_call(
     queue: *const AltogicQueue,
     tag: u64,
     cancel: *const AltogicCancel,
+    watched: bool,
     check: impl FnOnce(&Client) -> Result<Call, ApiError>,
 ) -> *mut c_char {
     ffi_guard(
@@ -129,7 +130,7 @@ unsafe fn start_call(
                 None => Err(null_argument("client")),
                 Some(client) => check(&client).map(|call| (Client::clone(&client), call)),
             };
-            match queue.start(job, tag, cancel) {
+            match queue.start(job, tag, cancel, watched) {
                 Ok(()) => ptr::null_mut(),
                 Err(error) => error_string(&error),
             }
@@ -178,7 +179,7 @@ pub unsafe extern "C" fn altogic_task_run_once_start(
 ) -> *mut c_char {
     // SAFETY: the caller passes NULL or live handles, and NULL or a C string.
     unsafe {
-        start_call(client, queue, tag, cancel, |client| {
+        start_call(client, queue, tag, cancel, false, |client| {
             let name = required_str("task_name_or_id", task_name_or_id)?;
             client.run_once_call(name)
         })
@@ -207,7 +208,7 @@ pub unsafe extern "C" fn altogic_task_get_status_start(
 ) -> *mut c_char {
     // SAFETY: the caller passes NULL or live handles, and NULL or a C string.
     unsafe {
-        start_call(client, queue, tag, cancel, |client| {
+        start_call(client, queue, tag, cancel, false, |client| {
             let task_id = required_str("task_id", task_id)?;
             client.status_call(task_id)
         })
@@ -241,7 +242,7 @@ pub unsafe extern "C" fn altogic_task_wait_start(
 ) -> *mut c_char {
     // SAFETY: the caller passes NULL or live handles, and NULL or a C string.
     unsafe {
-        start_call(client, queue, tag, cancel, |client| {
+        start_call(client, queue, tag, cancel, false, |client| {
             let task_id = required_str("task_id", task_id)?;
             client.wait_call(task_id, crate::ffi::api::wait_deadline(timeout_ms))
         })
@@ -281,12 +282,12 @@ pub unsafe extern "C" fn altogic_queue_next(
             let timeout = crate::ffi::api::wait_deadline(timeout_ms);
             match queue.next(timeout) {
                 None => ptr::null_mut(),
-                Some((tag, result)) => {
+                Some((tag, result, finality)) => {
                     if !tag_out.is_null() {
                         // SAFETY: the caller passes NULL or a writable `uint64_t`.
                         unsafe { *tag_out = tag };
                     }
-                    to_c_string(envelope_json(result))
+                    to_c_string(queue_result_json(result, finality))
                 }
             }
         },
@@ -339,6 +340,38 @@ pub unsafe extern "C" fn altogic_queue_free(queue: *mut AltogicQueue) {
             unsafe { AltogicQueue::free(queue) };
         },
     )
+}
+
+/// Starts a watched wait on `queue`: `altogic_task_wait_start`, whose every status change
+/// also comes out of `altogic_queue_next` as it is found, with `tag`: each as
+/// `{"info":TaskInfo,"errors":null,"final":false}` (the first status the polls find, then
+/// each new one; no extra request is made for them: they are the wait's own polls), and last
+/// the wait's own result with `"final":true` (the final TaskInfo, or its errors, exactly as
+/// `altogic_task_wait_start` would deliver it, plus that field). So a start that answers NULL
+/// gives one or more results with `tag`, the last one marked final.
+///
+/// Returns NULL when the wait started, else an APIError JSON object; arguments, the token,
+/// the client's reference and threads are as for `altogic_task_wait_start`. Since 1.3.
+///
+/// # Safety
+/// `client`, `queue` and `cancel` are NULL or live handles; `task_id` is NULL or a
+/// NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn altogic_task_watch_start(
+    client: *const AltogicClient,
+    task_id: *const c_char,
+    timeout_ms: u64,
+    queue: *mut AltogicQueue,
+    tag: u64,
+    cancel: *const AltogicCancel,
+) -> *mut c_char {
+    // SAFETY: the caller passes NULL or live handles, and NULL or a C string.
+    unsafe {
+        start_call(client, queue, tag, cancel, true, |client| {
+            let task_id = required_str("task_id", task_id)?;
+            client.wait_call(task_id, crate::ffi::api::wait_deadline(timeout_ms))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -15,21 +15,25 @@
 pub mod limit;
 pub mod runtime;
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION};
 use http::{Method, StatusCode};
+use hyper_util::client::legacy::connect::HttpInfo;
 use serde_json::json;
 use tokio_util::sync::WaitForCancellationFuture;
 
 use crate::cancel::{cancelled_error, CancelToken};
 use crate::client::ConnectionSettings;
 use crate::error::{codes, invalid_argument, reason_phrase, ApiError};
-use crate::log;
+use crate::log::{self, Level};
 use crate::proxy::Proxy;
 use crate::tls;
 
@@ -41,6 +45,30 @@ pub struct Pool {
     /// connection of its own, so it cannot meet a second pooled connection that the server
     /// is closing (as one that closes after every answer does to all of them).
     fresh: reqwest::Client,
+    /// The local addresses of the connections answers came on, so that the log can say
+    /// whether a request opened its connection or reused one (reqwest reports neither).
+    /// Filled only while someone listens at the debug level.
+    connections: Arc<Mutex<HashSet<SocketAddr>>>,
+}
+
+/// Beyond this many connections remembered, the record of [`Pool::connections`] starts over
+/// (a reused connection may then be reported new once).
+const MAX_CONNECTIONS_REMEMBERED: usize = 4096;
+
+impl Pool {
+    /// Whether the connection that carried `response` is one this pool had not used yet;
+    /// None when the answer does not say which connection it came on.
+    fn opened_for(&self, response: &reqwest::Response) -> Option<bool> {
+        let local = response.extensions().get::<HttpInfo>()?.local_addr();
+        let mut connections = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if connections.len() >= MAX_CONNECTIONS_REMEMBERED {
+            connections.clear();
+        }
+        Some(connections.insert(local))
+    }
 }
 
 /// How many characters of a body are quoted in an error message.
@@ -61,6 +89,7 @@ pub fn build_pool(settings: &ConnectionSettings, idle_timeout: Duration) -> Resu
     Ok(Pool {
         kept: build_client(settings, Some(idle_timeout))?,
         fresh: build_client(settings, None)?,
+        connections: Arc::default(),
     })
 }
 
@@ -151,6 +180,10 @@ where
         if let Some(triggered) = this.triggered.as_pin_mut() {
             if triggered.poll(cx).is_ready() {
                 let elapsed = this.started.elapsed();
+                log::emit(Level::Info, "cancelled", |record| {
+                    record.insert("call".to_owned(), json!(*this.description));
+                    record.insert("ms".to_owned(), json!(millis(elapsed)));
+                });
                 return Poll::Ready(Err(cancelled_error(this.description, elapsed)));
             }
         }
@@ -172,6 +205,8 @@ pub struct Request<'a> {
     pub proxy: Option<&'a Proxy>,
     /// Used in error messages.
     pub description: &'a str,
+    /// The client's number in the log's records.
+    pub client: u64,
 }
 
 /// An answer whose body was read completely.
@@ -190,6 +225,13 @@ struct Progress {
     /// The HTTP status, once the head of the answer arrived: errors after that carry it.
     status: AtomicU16,
     retries: AtomicU32,
+    /// Whether the answer came on a connection opened for it: 0 unknown, 1 new, 2 reused.
+    connection: AtomicU8,
+}
+
+/// Milliseconds with a tenth, for the log.
+fn millis(elapsed: Duration) -> f64 {
+    (elapsed.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
 /// Sends the request on `pool` and reads the answer, all within `request.deadline`. A 3xx
@@ -201,6 +243,7 @@ pub async fn send(pool: &Pool, request: Request<'_>) -> Result<Response, ApiErro
     let url = request.url.clone();
     let method = request.method.clone();
     let via = request.proxy.map(Proxy::shown);
+    let client = request.client;
     let progress = Progress::default();
     let result = tokio::time::timeout(deadline, exchange(pool, request, &progress))
         .await
@@ -209,20 +252,27 @@ pub async fn send(pool: &Pool, request: Request<'_>) -> Result<Response, ApiErro
             add_http_status(&mut error, progress.status.load(Ordering::Relaxed));
             Err(error)
         });
-    if log::enabled() {
-        let outcome = match &result {
-            Ok(response) => response.status.as_u16().to_string(),
-            Err(error) => error.first_code().unwrap_or("error").to_owned(),
+    log::emit(Level::Debug, "request", |record| {
+        record.insert("client".to_owned(), json!(client));
+        record.insert("method".to_owned(), json!(method.as_str()));
+        record.insert("path".to_owned(), json!(url.path()));
+        match &result {
+            Ok(response) => record.insert("status".to_owned(), json!(response.status.as_u16())),
+            Err(error) => record.insert("code".to_owned(), json!(error.first_code())),
         };
-        log::request(
-            method.as_str(),
-            url.path(),
-            via.as_deref(),
-            &outcome,
-            started.elapsed(),
-            progress.retries.load(Ordering::Relaxed),
-        );
-    }
+        record.insert("ms".to_owned(), json!(millis(started.elapsed())));
+        let attempts = progress.retries.load(Ordering::Relaxed) + 1;
+        record.insert("attempt".to_owned(), json!(attempts));
+        let connection = match progress.connection.load(Ordering::Relaxed) {
+            1 => json!("new"),
+            2 => json!("reused"),
+            _ => serde_json::Value::Null,
+        };
+        record.insert("connection".to_owned(), connection);
+        if let Some(via) = &via {
+            record.insert("proxy".to_owned(), json!(via));
+        }
+    });
     result
 }
 
@@ -285,6 +335,15 @@ async fn exchange(
             Err(err) if may_retry(&request.method, &err, retries) => {
                 retries += 1;
                 progress.retries.store(retries, Ordering::Relaxed);
+                log::emit(Level::Info, "retry", |record| {
+                    record.insert("client".to_owned(), json!(request.client));
+                    record.insert("method".to_owned(), json!(request.method.as_str()));
+                    record.insert("path".to_owned(), json!(request.url.path()));
+                    record.insert("attempt".to_owned(), json!(retries + 1));
+                    let reason = error_chain(std::error::Error::source(&err).unwrap_or(&err));
+                    record.insert("reason".to_owned(), json!(reason));
+                    record.insert("connection".to_owned(), json!("new"));
+                });
             }
             Err(err) if err.is_builder() => {
                 // The request itself cannot be made (an id that makes the URL unusable,
@@ -301,6 +360,9 @@ async fn exchange(
     };
     let status = response.status();
     progress.status.store(status.as_u16(), Ordering::Relaxed);
+    if log::enabled(Level::Debug) {
+        note_connection(pool, &response, &request, progress);
+    }
     if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
         if let Some(proxy) = request.proxy {
             // An http:// request in absolute form: the proxy itself answered.
@@ -318,6 +380,14 @@ async fn exchange(
     let keep_alive = announced_keep_alive(response.headers());
     let limit = request.max_response_bytes;
     let too_large = |seen: u64| {
+        log::emit(Level::Warn, "response_too_large", |record| {
+            record.insert("client".to_owned(), json!(request.client));
+            record.insert("method".to_owned(), json!(request.method.as_str()));
+            record.insert("path".to_owned(), json!(request.url.path()));
+            record.insert("status".to_owned(), json!(status.as_u16()));
+            record.insert("maxResponseBytes".to_owned(), json!(limit));
+            record.insert("seenBytes".to_owned(), json!(seen));
+        });
         ApiError::client(
             codes::RESPONSE_TOO_LARGE,
             format!(
@@ -353,6 +423,37 @@ async fn exchange(
         body,
         keep_alive,
     })
+}
+
+/// Records whether `response` came on a connection opened for it, and logs the opening.
+fn note_connection(
+    pool: &Pool,
+    response: &reqwest::Response,
+    request: &Request<'_>,
+    progress: &Progress,
+) {
+    let Some(opened) = pool.opened_for(response) else {
+        return;
+    };
+    progress
+        .connection
+        .store(if opened { 1 } else { 2 }, Ordering::Relaxed);
+    if !opened {
+        return;
+    }
+    log::emit(Level::Debug, "connection_opened", |record| {
+        record.insert("client".to_owned(), json!(request.client));
+        record.insert("host".to_owned(), json!(request.url.host_str()));
+        record.insert(
+            "port".to_owned(),
+            json!(request.url.port_or_known_default()),
+        );
+        let tls = request.url.scheme() == "https" || request.proxy.is_some_and(Proxy::is_https);
+        record.insert("tls".to_owned(), json!(tls));
+        if let Some(proxy) = request.proxy {
+            record.insert("proxy".to_owned(), json!(proxy.shown()));
+        }
+    });
 }
 
 /// `timeout=N` (seconds) of a `Keep-Alive: timeout=5, max=100` header.

@@ -782,6 +782,182 @@ static void test_fork_while_threads_call(void) {
     altogic_client_free(client);
 }
 
+/* ---- Log records and watching an execution (C ABI 1.3) ---- */
+
+static AltogicQueue *new_queue(void);
+
+/* What a log callback received: the records, one per line. */
+struct log_capture {
+    pthread_mutex_t lock;
+    char *text;
+    size_t length, capacity;
+    int calls;
+};
+
+static void capture_record(int level, const char *record, void *userdata) {
+    struct log_capture *capture = userdata;
+    size_t n = strlen(record);
+    pthread_mutex_lock(&capture->lock);
+    if (capture->length + n + 2 > capture->capacity) {
+        size_t capacity = (capture->capacity + n + 2) * 2;
+        char *grown = realloc(capture->text, capacity);
+        if (grown) {
+            capture->text = grown;
+            capture->capacity = capacity;
+        }
+    }
+    if (capture->length + n + 2 <= capture->capacity && level >= ALTOGIC_LOG_ERROR && level <= ALTOGIC_LOG_DEBUG) {
+        memcpy(capture->text + capture->length, record, n);
+        capture->length += n;
+        capture->text[capture->length++] = '\n';
+        capture->text[capture->length] = '\0';
+    }
+    capture->calls++;
+    pthread_mutex_unlock(&capture->lock);
+}
+
+/* How many captured records hold every one of the given texts. */
+static int records_with(struct log_capture *capture, const char *a, const char *b) {
+    int count = 0;
+    pthread_mutex_lock(&capture->lock);
+    for (char *line = capture->text; line && *line;) {
+        char *end = strchr(line, '\n');
+        if (end) *end = '\0';
+        count += strstr(line, a) && (!b || strstr(line, b));
+        if (!end) break;
+        *end = '\n';
+        line = end + 1;
+    }
+    pthread_mutex_unlock(&capture->lock);
+    return count;
+}
+
+static void *trigger_later(void *token) {
+    usleep(300 * 1000);
+    altogic_cancel_trigger(token);
+    return NULL;
+}
+
+/* The records of a retried call, a reconnect and a cancelled wait, with no secret in them;
+   nothing once the callback is removed, and nothing built below its level. */
+static void test_log_records(void) {
+    struct log_capture capture = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0};
+    AltogicClient *client = new_client(
+        "{\"apiKey\":\"secret-api-key-1\",\"session\":\"secret-session-1\"}");
+    altogic_set_log_callback(ALTOGIC_LOG_DEBUG, capture_record, &capture);
+    char id[32];
+    snprintf(id, sizeof id, "\"client\":%llu", (unsigned long long)altogic_client_id(client));
+    CHECK(altogic_client_id(client) > 0 && altogic_client_id(NULL) == 0, "clients have numbers");
+
+    altogic_string_free(altogic_task_run_once(client, "echo-log"));
+    altogic_string_free(altogic_task_get_status(client, "reset-get-log"));   /* sent twice */
+    altogic_string_free(altogic_task_run_once(client, "close-after-log-1")); /* the server closes */
+    usleep(50 * 1000);
+    altogic_string_free(altogic_task_run_once(client, "close-after-log-2")); /* a new connection */
+    AltogicCancel *token = altogic_cancel_new();
+    pthread_t trigger;
+    pthread_create(&trigger, NULL, trigger_later, token);
+    EXPECT(altogic_task_wait_cancellable(client, "forever-log", ALTOGIC_WAIT_FOREVER, token), "\"code\":\"cancelled\"");
+    pthread_join(trigger, NULL);
+    altogic_cancel_free(token);
+
+    CHECK(records_with(&capture, "\"event\":\"request\"", id) >= 5, "a record per request, with the client's number");
+    CHECK(records_with(&capture, "\"event\":\"request\"", "\"path\":\"/_api/rest/v1/task\"") >= 3, "requests name their path");
+    CHECK(records_with(&capture, "\"event\":\"retry\"", "\"attempt\":2") == 1, "the GET sent again is a retry record");
+    CHECK(records_with(&capture, "\"event\":\"request\"", "\"attempt\":2") == 1, "and its request says attempt 2");
+    CHECK(records_with(&capture, "\"event\":\"connection_opened\"", id) >= 2, "the reconnect is a connection_opened record");
+    CHECK(records_with(&capture, "\"path\":\"/_api/rest/v1/task\"", "\"connection\":\"new\"") >= 2, "requests on new connections say so");
+    CHECK(records_with(&capture, "\"event\":\"poll\"", "\"taskId\":\"forever-log\"") >= 1, "a wait's polls");
+    CHECK(records_with(&capture, "\"event\":\"cancelled\"", "\"call\":\"wait\"") == 1, "the cancelled wait");
+    CHECK(records_with(&capture, "secret", NULL) == 0, "no key or session token in any record");
+    CHECK(records_with(&capture, "demo-client-key", NULL) == 0 && records_with(&capture, "\"k\"", NULL) == 0,
+          "no client key in any record");
+
+    /* Below its level, nothing is built: a request is a debug record. */
+    altogic_set_log_callback(ALTOGIC_LOG_INFO, capture_record, &capture);
+    pthread_mutex_lock(&capture.lock);
+    int before = capture.calls;
+    pthread_mutex_unlock(&capture.lock);
+    altogic_string_free(altogic_task_run_once(client, "echo-log-info"));
+    altogic_set_log_callback(ALTOGIC_LOG_OFF, NULL, NULL);
+    altogic_string_free(altogic_task_run_once(client, "echo-log-off"));
+    pthread_mutex_lock(&capture.lock);
+    CHECK(capture.calls == before, "no record below the callback's level, none once it is removed");
+    pthread_mutex_unlock(&capture.lock);
+    altogic_client_free(client);
+    free(capture.text);
+}
+
+/* The statuses a watched wait showed, in order. */
+struct statuses {
+    char seen[8][16];
+    int count;
+    pthread_t thread;
+    int other_thread;
+};
+
+static void note_status(const char *task_info, void *userdata) {
+    struct statuses *statuses = userdata;
+    char *status = altogic_json_get(task_info, "/status");
+    if (statuses->count < 8 && status) snprintf(statuses->seen[statuses->count++], 16, "%s", status);
+    statuses->other_thread |= !pthread_equal(pthread_self(), statuses->thread);
+    altogic_string_free(status);
+}
+
+/* A wait that shows each status as it changes, on the calling thread; through a queue, a
+   result per status and the last one marked final. */
+static void test_watch(void) {
+    AltogicClient *client = new_client(NULL);
+    /* The fixture counts the polls of each id: ids of this process alone (the suite runs
+       several times against one fixture). */
+    char seq[64], seq_errors[64], seq_queue[64];
+    snprintf(seq, sizeof seq, "seq-watch-c-1-%d", (int)getpid());
+    snprintf(seq_errors, sizeof seq_errors, "seq-errors-watch-c-2-%d", (int)getpid());
+    snprintf(seq_queue, sizeof seq_queue, "seq-watch-q-4-%d", (int)getpid());
+    struct statuses completed = {{{0}}, 0, pthread_self(), 0};
+    EXPECT(altogic_task_wait_watch(client, seq, 10000, NULL, note_status, &completed),
+           "\"status\":\"completed\"", "\"errors\":null}");
+    CHECK(completed.count == 2 && strcmp(completed.seen[0], "pending") == 0 &&
+              strcmp(completed.seen[1], "processing") == 0 && !completed.other_thread,
+          "pending, then processing, on the calling thread; completed is the result");
+    struct statuses errored = {{{0}}, 0, pthread_self(), 0};
+    EXPECT(altogic_task_wait_watch(client, seq_errors, 10000, NULL, note_status, &errored),
+           "\"status\":\"errors\"");
+    CHECK(errored.count == 1 && strcmp(errored.seen[0], "pending") == 0, "an execution that ends in errors");
+    struct statuses stopped = {{{0}}, 0, pthread_self(), 0};
+    AltogicCancel *token = altogic_cancel_new();
+    pthread_t trigger;
+    pthread_create(&trigger, NULL, trigger_later, token);
+    EXPECT(altogic_task_wait_watch(client, "forever-watch-c-3", ALTOGIC_WAIT_FOREVER, token, note_status, &stopped),
+           "\"code\":\"cancelled\"");
+    pthread_join(trigger, NULL);
+    altogic_cancel_free(token);
+    CHECK(stopped.count == 1 && strcmp(stopped.seen[0], "processing") == 0, "a cancelled watch: processing, once");
+    EXPECT(altogic_task_wait_watch(client, "already-done", 1000, NULL, NULL, NULL), "\"status\":\"completed\"");
+    EXPECT(altogic_task_wait_watch(client, "..", 1000, NULL, note_status, &stopped), "\"code\":\"invalid_argument\"");
+
+    AltogicQueue *queue = new_queue();
+    CHECK(altogic_task_watch_start(client, seq_queue, 10000, queue, 7, NULL) == NULL, "watch started");
+    const char *expected[] = {"\"status\":\"pending\"", "\"status\":\"processing\"", "\"status\":\"completed\""};
+    int in_order = 1;
+    for (int i = 0; i < 3; i++) {
+        uint64_t tag = 0;
+        char *r = altogic_queue_next(queue, 10000, &tag);
+        in_order = in_order && r && tag == 7 && strstr(r, expected[i]) &&
+                   strstr(r, i < 2 ? "\"final\":false" : "\"final\":true");
+        altogic_string_free(r);
+    }
+    CHECK(in_order, "through a queue: pending, processing (final false), completed (final true)");
+    CHECK(altogic_queue_next(queue, 0, NULL) == NULL, "nothing after the final result");
+    CHECK(altogic_task_watch_start(client, NULL, 10000, queue, 8, NULL) == NULL, "a bad id starts");
+    char *bad = altogic_queue_next(queue, 10000, NULL);
+    CHECK(bad && strstr(bad, "\"code\":\"missing_required_value\"") && strstr(bad, "\"final\":true"),
+          "its error is its one, final result");
+    altogic_string_free(bad);
+    altogic_queue_free(queue);
+    altogic_client_free(client);
+}
+
 /* ---- The completion queue (C ABI 1.1) ---- */
 
 static AltogicQueue *new_queue(void) {
@@ -1228,8 +1404,8 @@ static int library_threads(int *blocking_sigpipe) {
     return count;
 }
 
-/* Thousands of started calls, several queues, blocking calls beside them: at most 4 library
-   threads in all (2 that run calls, up to 2 for host-name lookups). */
+/* Thousands of started calls, several queues, blocking calls beside them: at most 3 library
+   threads in all (one that runs calls, up to 2 for host-name lookups). */
 static void test_queue_thread_count(void) {
     enum { N = 3000 };
     AltogicClient *client = new_client(NULL);
@@ -1281,14 +1457,14 @@ static void test_queue_thread_count(void) {
     int blocking = 0, ours = library_threads(&blocking);
     printf("queue threads: %d named altogic-runtime, %d of them with SIGPIPE, SIGINT and SIGTERM blocked\n",
            ours, blocking);
-    CHECK(ours >= 1 && ours <= 4 && blocking == ours, "the library's threads block SIGPIPE and the process's signals");
+    CHECK(ours >= 1 && ours <= 3 && blocking == ours, "the library's threads block SIGPIPE and the process's signals");
     altogic_client_free(named);
     long after = library_threads(&unused);
     if (after > peak) peak = after;
     printf("queue threads: %d started calls on 2 queues, %d to localhost, in %.0f ms; library threads "
            "at most %ld during, %ld after\n", N, NAMED, now_ms() - started, peak, after);
     CHECK(got == N && ok == N, "every started call came back without error");
-    CHECK(peak <= 4, "at most 4 library threads");
+    CHECK(peak <= 3, "at most 3 library threads");
     altogic_queue_free(queues[0]);
     altogic_queue_free(queues[1]);
     altogic_client_free(client);
@@ -1365,6 +1541,8 @@ int main(int argc, char **argv) {
         if (!(no_fork_while_calling && *no_fork_while_calling == '1')) test_fork_while_threads_call();
     }
 
+    test_log_records();
+    test_watch();
     test_queue_refused_starts();
     test_queue_argument_errors();
     test_queue_results_once_with_tags();

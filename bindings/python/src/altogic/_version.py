@@ -3,4 +3,4 @@
 Written by scripts/version.sh from Cargo.toml ([workspace.package] version); do not edit.
 """
 
-__version__ = "1.2.0"
+__version__ = "1.3.0"
