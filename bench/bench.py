@@ -363,6 +363,15 @@ def main() -> None:
         rss_cell = rss[0] if rss else {}
         if rss_cell:
             log(f"  VmRSS {rss_cell['rss_kib_10k']:,} KiB -> {rss_cell['rss_kib_100k']:,} KiB")
+        log("C CPU per sequential call: no log callback, one at error level, one at debug level ...")
+        logging_rounds = run_json_lines([str(BIN / "c-bench"), "log", url, str(max(SECONDS, 0.5))], 120)
+        logging_cell = logging_summary(logging_rounds)
+        if logging_cell:
+            log(
+                "  "
+                + ", ".join(f"{name} {logging_cell[name]:.1f} µs" for name in ("none", "error", "debug"))
+                + f" (error/none {logging_cell['error_ratio']:.3f}x, debug/none {logging_cell['debug_ratio']:.3f}x)"
+            )
         stop(nginx)
 
         emulator = measure_emulator()
@@ -423,8 +432,10 @@ def main() -> None:
 
     cpu_target("CPU per call: C sequential / Go net/http sequential", ("c", 0), ("nethttp", 0), 1.0)
     cpu_target("CPU per call: C 4 threads / Go net/http 4 goroutines", ("c", 4), ("nethttp", 4), 1.0)
-    cpu_target("CPU per call: Go binding sequential / Go net/http sequential", ("go", 0), ("nethttp", 0), 1.0)
-    cpu_target("CPU per call: Go binding 4 goroutines / Go net/http 4 goroutines", ("go", 4), ("nethttp", 4), 1.0)
+    # The Go binding's figure is the library's plus its own (cgo, the queue's hand-over
+    # through Go's poller, decoding the JSON): information, beside the library's targets.
+    cpu_information("Go binding sequential / Go net/http sequential", ("go", 0), ("nethttp", 0))
+    cpu_information("Go binding 4 goroutines / Go net/http 4 goroutines", ("go", 4), ("nethttp", 4))
     cpu_information("Rust reqwest::blocking sequential / Go net/http sequential", ("reqwest", 0), ("nethttp", 0))
     cpu_information("Rust reqwest::blocking 4 threads / Go net/http 4 goroutines", ("reqwest", 4), ("nethttp", 4))
     cpu_information("C sequential / Rust reqwest::blocking sequential", ("c", 0), ("reqwest", 0))
@@ -456,6 +467,18 @@ def main() -> None:
         "—" if cf is None else f"{cf / 1000:.2f} µs (≤ 50 µs)",
         cf is not None and cf <= 50_000,
     )
+    if logging_cell:
+        target(
+            "C logging off (a callback at error level) / no callback, CPU per call",
+            logging_cell["error_ratio"],
+            f"{logging_cell['error_ratio']:.3f}x (≤ 1.05x)",
+            logging_cell["error_ratio"] <= 1.05,
+        )
+        information.append(
+            ("CPU per call", "C with a log record per request (debug) / no callback", f"{logging_cell['debug_ratio']:.3f}x")
+        )
+    else:
+        target("C logging off (a callback at error level) / no callback, CPU per call", None, "—", False)
     alive = statistics.median(c["kib_per_client"] for c in clients_alive) if clients_alive else None
     target(
         f"C resident memory per client, {CLIENTS_ALIVE:,} alive at once",
@@ -474,13 +497,16 @@ def main() -> None:
             "clients_alive": clients_alive,
             "information": [{"section": sec, "name": n, "shown": sh} for sec, n, sh in information],
             "rss": rss_cell,
+            "logging": logging_cell,
             "emulator": emulator,
             "targets": [{"name": n, "value": v, "shown": s, "pass": ok} for n, v, s, ok in targets],
             "elapsed_seconds": elapsed,
         }
     )
     (WORK / "results.json").write_text(json.dumps(results, indent=1))
-    markdown = render_markdown(info, rows, table, targets, information, rss_cell, cf, clients_alive, emulator, elapsed)
+    markdown = render_markdown(
+        info, rows, table, targets, information, rss_cell, cf, clients_alive, emulator, elapsed, logging_cell
+    )
     (HERE / "results.md").write_text(markdown)
     log("")
     log(render_text(rows, table, targets, information, emulator))
@@ -630,6 +656,31 @@ def render_text(
     return "\n".join(lines)
 
 
+def results_logging(logging: Optional[dict]) -> str:
+    """The logging row's cell: the three medians in µs, or "" without figures."""
+    if not logging:
+        return ""
+    return " / ".join(f"{logging[name]:.1f} µs" for name in ("none", "error", "debug"))
+
+
+def logging_summary(rounds: List[dict]) -> dict:
+    """Medians of c-bench log's rounds: CPU per call for each setting, and the per-round ratios
+    of a callback at error level (nothing to log) and at debug level to no callback."""
+    by_round: Dict[int, Dict[str, float]] = {}
+    for line in rounds:
+        if line.get("errors"):
+            return {}
+        by_round.setdefault(line["round"], {})[line["logging"]] = line["cpu_us_per_call"]
+    complete = [r for r in by_round.values() if all(r.get(k) for k in ("none", "error", "debug"))]
+    if not complete:
+        return {}
+    summary = {name: statistics.median(r[name] for r in complete) for name in ("none", "error", "debug")}
+    summary["error_ratio"] = statistics.median(r["error"] / r["none"] for r in complete)
+    summary["debug_ratio"] = statistics.median(r["debug"] / r["none"] for r in complete)
+    summary["rounds"] = len(complete)
+    return summary
+
+
 def render_markdown(
     info: Dict[str, str],
     rows: List[Row],
@@ -641,6 +692,7 @@ def render_markdown(
     clients_alive: List[dict],
     emulator: dict,
     elapsed: float,
+    logging: Optional[dict] = None,
 ) -> str:
     out = []
     out.append("# Benchmark results")
@@ -727,6 +779,12 @@ def render_markdown(
     if rss_cell:
         out.append(f"| VmRSS after 10,000 sequential runOnce | {rss_cell['rss_kib_10k']:,} KiB |")
         out.append(f"| VmRSS after 100,000 sequential runOnce | {rss_cell['rss_kib_100k']:,} KiB |")
+    logging_cell = results_logging(logging)
+    if logging_cell:
+        out.append(
+            "| CPU per sequential call: no log callback / a callback at error level (nothing to log) / "
+            f"at debug level (a record per request) | {logging_cell} |"
+        )
     out.append("")
     out.append("### The emulator (`altogic-emulator`, billOnDemand completing at once: `bench/emulator.toml`)")
     out.append("")

@@ -7,6 +7,10 @@
  *                                      (0: sequential, on the calling thread)
  *   bench createfree PAIRS             altogic_client_new + altogic_client_free, PAIRS times
  *   bench rss URL                      VmRSS after 10,000 and after 100,000 sequential calls
+ *   bench log URL SECONDS              CPU per sequential call with no log callback, one at
+ *                                      ALTOGIC_LOG_ERROR (nothing to log: the cost of logging
+ *                                      off) and one at ALTOGIC_LOG_DEBUG (a record per request),
+ *                                      in alternating rounds
  *
  * Prints one JSON object per line on stdout. Every answer is checked: it must start with
  * {"info":{ and end with "errors":null}; anything else counts as an error (the first one is
@@ -183,6 +187,25 @@ static long vm_rss_kib(void) {
     return kib;
 }
 
+static void count_record(int level, const char *record, void *userdata) {
+    (void)level;
+    (void)record;
+    __atomic_add_fetch((uint64_t *)userdata, 1, __ATOMIC_RELAXED);
+}
+
+/* Sequential calls for `seconds`: CPU per call in µs. */
+static double sequential_cpu_us(const AltogicClient *client, double seconds, uint64_t *errors) {
+    uint64_t deadline = now_ns() + (uint64_t)(seconds * 1e9), calls = 0;
+    uint64_t cpu0 = process_cpu_ns();
+    while (now_ns() < deadline) {
+        char *r = altogic_task_run_once(client, TASK);
+        if (!answer_ok(r)) (*errors)++;
+        altogic_string_free(r);
+        calls++;
+    }
+    return calls ? (double)(process_cpu_ns() - cpu0) / 1000.0 / (double)calls : 0.0;
+}
+
 static uint64_t sequential_calls(const AltogicClient *client, long calls) {
     uint64_t errors = 0;
     for (long i = 0; i < calls; i++) {
@@ -230,6 +253,31 @@ int main(int argc, char **argv) {
                (unsigned long long)errors);
         return 0;
     }
+    if (argc == 4 && strcmp(argv[1], "log") == 0) {
+        AltogicClient *client = make_client(argv[2]);
+        double seconds = atof(argv[3]);
+        static const struct {
+            const char *name;
+            int level;
+        } settings[] = {{"none", ALTOGIC_LOG_OFF}, {"error", ALTOGIC_LOG_ERROR}, {"debug", ALTOGIC_LOG_DEBUG}};
+        uint64_t records = 0, errors = 0;
+        sequential_cpu_us(client, WARMUP_SECONDS, &errors);
+        for (int round = 0; round < 3; round++)
+            for (int s = 0; s < 3; s++) {
+                altogic_set_log_callback(settings[s].level, settings[s].level ? count_record : NULL, &records);
+                uint64_t before = __atomic_load_n(&records, __ATOMIC_RELAXED);
+                double us = sequential_cpu_us(client, seconds, &errors);
+                printf("{\"logging\":\"%s\",\"round\":%d,\"cpu_us_per_call\":%.2f,\"records\":%llu,"
+                       "\"errors\":%llu}\n",
+                       settings[s].name, round, us,
+                       (unsigned long long)(__atomic_load_n(&records, __ATOMIC_RELAXED) - before),
+                       (unsigned long long)errors);
+                fflush(stdout);
+            }
+        altogic_set_log_callback(ALTOGIC_LOG_OFF, NULL, NULL);
+        altogic_client_free(client);
+        return 0;
+    }
     if (argc == 4 && strcmp(argv[1], "clients") == 0) {
         long n = atol(argv[3]);
         if (n < 1) return 1;
@@ -249,7 +297,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     fprintf(stderr,
-            "usage: %s run URL SECONDS THREADS... | createfree PAIRS | rss URL | clients URL N\n",
+            "usage: %s run URL SECONDS THREADS... | createfree PAIRS | rss URL | clients URL N | "
+            "log URL SECONDS\n",
             argv[0]);
     return 1;
 }
