@@ -241,8 +241,25 @@ pub unsafe extern "C" fn altogic_task_wait_start(
     cancel: *const AltogicCancel,
 ) -> *mut c_char {
     // SAFETY: the caller passes NULL or live handles, and NULL or a C string.
+    unsafe { start_wait(client, task_id, timeout_ms, queue, tag, cancel, false) }
+}
+
+/// Starts a wait, watched or not, on `queue`.
+///
+/// # Safety
+/// As [`start_call`]; `task_id` is NULL or a NUL-terminated string.
+unsafe fn start_wait(
+    client: *const AltogicClient,
+    task_id: *const c_char,
+    timeout_ms: u64,
+    queue: *mut AltogicQueue,
+    tag: u64,
+    cancel: *const AltogicCancel,
+    watched: bool,
+) -> *mut c_char {
+    // SAFETY: per this function's contract.
     unsafe {
-        start_call(client, queue, tag, cancel, false, |client| {
+        start_call(client, queue, tag, cancel, watched, |client| {
             let task_id = required_str("task_id", task_id)?;
             client.wait_call(task_id, crate::ffi::api::wait_deadline(timeout_ms))
         })
@@ -366,12 +383,7 @@ pub unsafe extern "C" fn altogic_task_watch_start(
     cancel: *const AltogicCancel,
 ) -> *mut c_char {
     // SAFETY: the caller passes NULL or live handles, and NULL or a C string.
-    unsafe {
-        start_call(client, queue, tag, cancel, true, |client| {
-            let task_id = required_str("task_id", task_id)?;
-            client.wait_call(task_id, crate::ffi::api::wait_deadline(timeout_ms))
-        })
-    }
+    unsafe { start_wait(client, task_id, timeout_ms, queue, tag, cancel, true) }
 }
 
 #[cfg(test)]
