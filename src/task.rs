@@ -277,34 +277,12 @@ impl Client {
                 }
                 Ok(Progress::Done(result)) => return result,
                 // The call's task ended without a result: it panicked.
-                Err(mpsc::RecvError) => {
-                    return Err(ApiError::client(
-                        codes::INTERNAL_ERROR,
-                        format!(
-                        "internal error in the altogic library (please report it): {description} \
-                             ended without a result"
-                    ),
-                        None,
-                    ))
-                }
+                Err(mpsc::RecvError) => return Err(ended_without_result(description)),
             }
         }
     }
 
-    /// Runs a prepared call on `runtime`'s pools, a wait calling `watch` as
-    /// [`Client::wait_for_task_watching`] describes. Cancellation is the caller's: drop the
-    /// future, or run it inside `transport::cancellable`.
-    pub async fn execute(
-        &self,
-        runtime: &Runtime,
-        call: &Call,
-        watch: Option<&WatchStatus<'_>>,
-    ) -> TaskResult {
-        let send = |request| self.exchange(runtime, request);
-        self.execute_with(call, Instant::now(), &send, watch).await
-    }
-
-    /// [`Client::execute`] for a call started on a completion queue at `started` (a wait's
+    /// Runs a prepared call started on a completion queue at `started` (a wait's
     /// timeout counts from then, not from when the runtime first got to it): each request
     /// first takes a turn of its host's [`HostLimit`], and the wait for a turn counts
     /// against the request's deadline.
@@ -501,6 +479,18 @@ impl Client {
         }
         result
     }
+}
+
+/// `internal_error`: a call's task ended without a result (it panicked).
+fn ended_without_result(description: &str) -> ApiError {
+    ApiError::client(
+        codes::INTERNAL_ERROR,
+        format!(
+            "internal error in the altogic library (please report it): {description} ended \
+             without a result"
+        ),
+        None,
+    )
 }
 
 /// `execution_not_found`: the service does not keep the execution a wait is for.
