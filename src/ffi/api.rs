@@ -69,7 +69,9 @@ pub(crate) fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
 /// - `client_key`: sent in `X-Client-Key` on every request.
 /// - `options_json`: NULL, or a JSON object with any of `apiKey` (string, sent as-is in
 ///   `Authorization`), `session` (string, sent in `Session`), `timeoutMs` (bounds a whole
-///   call including the body; default 30000), `connectTimeoutMs` (default 10000),
+///   call including the body; default 30000; like every duration here, at least 1 and at
+///   most 86400000: 0 is refused, where a wait's `timeout_ms` 0 means "poll once, now"),
+///   `connectTimeoutMs` (default 10000),
 ///   `idleTimeoutMs` (how long an idle kept-alive connection is kept for the next call;
 ///   default 90000; since 1.2), `maxResponseBytes` (default 10485760), `caFile` (path of a
 ///   PEM bundle whose certificates are trusted besides the system's) and `proxy` (a proxy

@@ -6,7 +6,8 @@
 # link), with altogic-static.pc (the archive linked whatever is beside it), a C++ program
 # whose CMake project only says find_package(altogic 1 REQUIRED) (shared and static), the
 # installed altogic-task, and the Go example with the binding's altogic_pkgconfig build tag.
-# Also the README's in-repository C and C++ commands, exactly as written. Checks the SONAME
+# Also the in-repository C and C++ commands of docs/c-api.md, and the shell commands of the
+# README's 30-second try, exactly as written. Checks the SONAME
 # and links, a DESTDIR staging, and that `make uninstall` removes exactly what was installed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -114,6 +115,9 @@ cp examples/cpp/run_task.cpp "$readme_dir/app.cpp"
     g++ -std=c++17 -Iinclude "$app.cpp" -Ltarget/release -laltogic -Wl,-rpath,$PWD/target/release -o "$app-cpp"
     "$app-cpp" "$url" demo-client-key billOnDemand
 )
+
+echo "== README.md's 30-second try, every shell command as written (scripts/readme-commands.py)"
+scripts/readme-commands.py "$url"
 
 echo "== uninstall removes exactly what was installed"
 touch "$prefix/lib/someone-elses-file"
