@@ -164,13 +164,13 @@
 #define ALTOGIC_LOG_WARN 2
 
 /**
- * A request sent again (`retry`, with its reason), a call cancelled (`cancelled`).
+ * A request sent again (`retry`, with its reason).
  */
 #define ALTOGIC_LOG_INFO 3
 
 /**
  * Each request and its answer (`request`), each connection opened (`connection_opened`),
- * each poll of a wait (`poll`).
+ * each poll of a wait (`poll`), each call cancelled by its token (`cancelled`).
  */
 #define ALTOGIC_LOG_DEBUG 4
 

@@ -35,7 +35,8 @@
  * triggered from any thread while calls use it. Destroy a Client or a Cancel only when no
  * call is using it. A Queue may be used by many threads at once (starts and next); calls
  * started on it keep their own references to the Client and the Cancel they were given, so
- * those may be destroyed while the calls run.
+ * those may be destroyed while the calls run. set_log_callback and clear_log_callback may be
+ * called from any thread; the log function runs on the library's threads (see there).
  */
 #ifndef ALTOGIC_HPP
 #define ALTOGIC_HPP
@@ -87,6 +88,13 @@ inline std::string json_get(const std::string &json, const char *pointer) {
     return take(altogic_json_get(json.c_str(), pointer));
 }
 
+/** ALTOGIC_WAIT_FOREVER for std::chrono::milliseconds::max(), else the count; throws on a negative one. */
+inline std::uint64_t wait_timeout_ms(std::chrono::milliseconds timeout, const char *negative) {
+    if (timeout.count() < 0) throw std::invalid_argument(negative);
+    return timeout == std::chrono::milliseconds::max() ? ALTOGIC_WAIT_FOREVER
+                                                       : static_cast<std::uint64_t>(timeout.count());
+}
+
 } // namespace detail
 
 /**
@@ -120,6 +128,124 @@ class Error : public std::runtime_error {
     std::string json_;
     std::string code_;
 };
+
+/**
+ * The levels of the library's log records (ALTOGIC_LOG_OFF .. ALTOGIC_LOG_DEBUG): a callback
+ * set at one level gets the records of that level and of the more important ones.
+ */
+enum class LogLevel : int {
+    off = ALTOGIC_LOG_OFF,       ///< no record: removes the callback
+    error = ALTOGIC_LOG_ERROR,   ///< something failed that the program should look at
+    warn = ALTOGIC_LOG_WARN,     ///< a bound was hit (response_too_large, error_items_dropped)
+    info = ALTOGIC_LOG_INFO,     ///< a request sent again (retry)
+    debug = ALTOGIC_LOG_DEBUG,   ///< each request, connection opened, poll of a wait, call cancelled
+};
+
+/** A log function: the record's level and the record, a one-line JSON object (see set_log_callback). */
+using LogFunction = std::function<void(LogLevel level, std::string_view record)>;
+
+namespace detail {
+
+/**
+ * The process's one log function, reached by the C callback through its userdata. The
+ * function is held by a shared_ptr: each record copies the pointer (under `current_lock`,
+ * held for the copy only) and calls the function through its copy, so a function replaced
+ * or removed while a library thread runs it stays alive until that call returned, and is
+ * freed by whichever of the two lets go last (possibly a library thread).
+ */
+struct LogRegistry {
+    std::mutex setting;      // one set or clear at a time: the function and the C level change together
+    std::mutex current_lock; // guards `current`
+    std::shared_ptr<const LogFunction> current;
+    std::atomic<std::uint64_t> exceptions{0};
+};
+
+inline LogRegistry &log_registry() {
+    // Never destroyed (and still reachable, so no leak to report): a library thread may log
+    // while static objects are destroyed at exit, and must not find this gone.
+    static LogRegistry *const registry = new LogRegistry();
+    return *registry;
+}
+
+/** The AltogicLogCallback: calls the current function; nothing thrown ever leaves it. */
+inline void log_trampoline(int level, const char *record, void *userdata) noexcept {
+    auto *registry = static_cast<LogRegistry *>(userdata);
+    if (!registry || !record) return;
+    try {
+        std::shared_ptr<const LogFunction> function;
+        {
+            std::lock_guard<std::mutex> lock(registry->current_lock);
+            function = registry->current;
+        }
+        if (function && *function) (*function)(static_cast<LogLevel>(level), std::string_view(record));
+    } catch (...) {
+        registry->exceptions.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+} // namespace detail
+
+/**
+ * Removes the log callback (altogic_set_log_callback(ALTOGIC_LOG_OFF, NULL, NULL)): no record
+ * is delivered to a function once this returned, except those a library thread was already
+ * delivering (the function stays alive for them, see set_log_callback). Then ALTOGIC_LOG=debug
+ * in the environment writes lines to stderr again. Safe from any thread.
+ */
+inline void clear_log_callback() {
+    detail::LogRegistry &registry = detail::log_registry();
+    std::lock_guard<std::mutex> setting(registry.setting);
+    altogic_set_log_callback(ALTOGIC_LOG_OFF, nullptr, nullptr);
+    std::shared_ptr<const LogFunction> previous;
+    {
+        std::lock_guard<std::mutex> lock(registry.current_lock);
+        previous = std::move(registry.current);
+        registry.current.reset();
+    }
+}
+
+/**
+ * Sends the library's log records of `level` and more important levels to `function`, for
+ * the whole process, replacing the function set before (altogic_set_log_callback). Each
+ * record is a one-line JSON object ({"event":"request","level":"debug","client":1,...}; see
+ * altogic.h for its fields): never a key, a session token or a proxy's password. Records
+ * below `level` are not even built. LogLevel::off or an empty function removes the
+ * callback, as clear_log_callback() does.
+ *
+ * `function` is called on the library's threads, on several at once: it must be
+ * thread-safe, return quickly (the call that logged waits meanwhile), and call no function
+ * of this library or header (set_log_callback and clear_log_callback included). An
+ * exception it throws is caught before it reaches the library: that record is dropped, and
+ * log_callback_exceptions() counts it; the function stays set.
+ *
+ * Lifetime: the function is copied into a heap object this header keeps (a shared_ptr).
+ * When it is replaced or removed while a library thread is running it, it is kept alive
+ * until that call returned, then destroyed (on that thread). So what it captures must stay
+ * valid for as long as the function object lives: capture by value or by shared_ptr, not a
+ * reference to a local that may be gone by then. Safe from any thread; throws
+ * std::invalid_argument for a level outside LogLevel, std::bad_alloc when memory runs out.
+ */
+inline void set_log_callback(LogLevel level, LogFunction function) {
+    if (level == LogLevel::off || !function) {
+        clear_log_callback();
+        return;
+    }
+    if (static_cast<int>(level) < ALTOGIC_LOG_ERROR || static_cast<int>(level) > ALTOGIC_LOG_DEBUG)
+        throw std::invalid_argument("altogic: not a log level");
+    auto next = std::make_shared<const LogFunction>(std::move(function));
+    detail::LogRegistry &registry = detail::log_registry();
+    std::lock_guard<std::mutex> setting(registry.setting);
+    std::shared_ptr<const LogFunction> previous;
+    {
+        std::lock_guard<std::mutex> lock(registry.current_lock);
+        previous = std::exchange(registry.current, std::move(next));
+    }
+    altogic_set_log_callback(static_cast<int>(level), detail::log_trampoline, &registry);
+}
+
+/** How many records were dropped because the log function threw, since the process started. */
+inline std::uint64_t log_callback_exceptions() noexcept {
+    return detail::log_registry().exceptions.load(std::memory_order_relaxed);
+}
 
 /**
  * A cancellation token (RAII over AltogicCancel). Pass it to a call; trigger() from any
@@ -212,6 +338,41 @@ class Client {
         return wait_with(task_id, timeout, cancel.get());
     }
 
+    /**
+     * wait, showing the execution as it goes (altogic_task_wait_watch): `on_status`, any
+     * callable taking a std::string_view (a lambda, a std::function), is called on the
+     * calling thread, before watch returns, with the TaskInfo JSON of the first status the
+     * wait's polls find and then of each new one (pending, processing...); the view is valid
+     * during the call only. The final status is not passed to it: it is in the result, exactly
+     * what wait returns. Watching makes no request of its own (these are the wait's polls).
+     * on_status may use this library (not destroy this Client or the Cancel), and should
+     * return soon: the polls go on meanwhile.
+     *
+     * An exception thrown by on_status never crosses the C library: it is caught there, no
+     * further status is passed to on_status, and watch rethrows it once the C call returned
+     * (the result is dropped). Without a Cancel, the wait is cancelled at once (a token of
+     * its own) so the exception comes within milliseconds; with a Cancel, which is the
+     * caller's and may serve other calls, nothing triggers it: the wait goes on until it
+     * ends, its timeout passes or that Cancel is triggered, then the exception is rethrown.
+     * A negative timeout throws std::invalid_argument.
+     */
+    template <typename OnStatus>
+    std::string watch(std::string_view task_id, std::chrono::milliseconds timeout, OnStatus &&on_status) const {
+        return watch_with(task_id, timeout, on_status, nullptr);
+    }
+    /** watch, ended early by `cancel` (which an exception of on_status leaves untouched). */
+    template <typename OnStatus>
+    std::string watch(std::string_view task_id, std::chrono::milliseconds timeout, OnStatus &&on_status,
+                      const Cancel &cancel) const {
+        return watch_with(task_id, timeout, on_status, &cancel);
+    }
+
+    /**
+     * The client's number (altogic_client_id), which its log records carry as "client": 1 for
+     * the process's first client, then 2, and so on; 0 for a moved-from Client.
+     */
+    std::uint64_t id() const noexcept { return altogic_client_id(client_.get()); }
+
     /** Sets the Session header's token, or clears it with std::nullopt; throws altogic::Error. */
     void set_session(std::optional<std::string_view> token) {
         std::optional<std::string> copy;
@@ -247,11 +408,46 @@ class Client {
 
     std::string wait_with(std::string_view task_id, std::chrono::milliseconds timeout,
                           const AltogicCancel *cancel) const {
-        if (timeout.count() < 0) throw std::invalid_argument("altogic: a wait's timeout cannot be negative");
-        const std::string arg = detail::c_string(task_id, "task_id");
         const std::uint64_t timeout_ms =
-            timeout == wait_forever ? ALTOGIC_WAIT_FOREVER : static_cast<std::uint64_t>(timeout.count());
+            detail::wait_timeout_ms(timeout, "altogic: a wait's timeout cannot be negative");
+        const std::string arg = detail::c_string(task_id, "task_id");
         return detail::take(altogic_task_wait_cancellable(client_.get(), arg.c_str(), timeout_ms, cancel));
+    }
+
+    /** What the AltogicStatusCallback of a watch reaches through its userdata. */
+    template <typename OnStatus> struct Watching {
+        OnStatus &on_status;
+        const AltogicCancel *stop; // triggered when on_status throws (the watch's own token), or NULL
+        std::exception_ptr failure;
+
+        static void call(const char *task_info, void *userdata) noexcept {
+            auto *self = static_cast<Watching *>(userdata);
+            if (self->failure || !task_info) return;
+            try {
+                self->on_status(std::string_view(task_info));
+            } catch (...) {
+                self->failure = std::current_exception();
+                altogic_cancel_trigger(self->stop);
+            }
+        }
+    };
+
+    template <typename OnStatus>
+    std::string watch_with(std::string_view task_id, std::chrono::milliseconds timeout, OnStatus &on_status,
+                           const Cancel *cancel) const {
+        static_assert(std::is_invocable_v<OnStatus &, std::string_view>,
+                      "altogic: on_status must be callable with a std::string_view");
+        const std::uint64_t timeout_ms =
+            detail::wait_timeout_ms(timeout, "altogic: a wait's timeout cannot be negative");
+        const std::string arg = detail::c_string(task_id, "task_id");
+        std::optional<Cancel> own;
+        if (!cancel) own.emplace();
+        Watching<OnStatus> watching{on_status, own ? own->get() : nullptr, nullptr};
+        std::string result = detail::take(altogic_task_wait_watch(client_.get(), arg.c_str(), timeout_ms,
+                                                                  cancel ? cancel->get() : own->get(),
+                                                                  &Watching<OnStatus>::call, &watching));
+        if (watching.failure) std::rethrow_exception(watching.failure);
+        return result;
     }
 
     std::unique_ptr<AltogicClient, ClientDeleter> client_;
@@ -333,14 +529,42 @@ class Queue {
     }
 
     /**
+     * Starts a watched wait (see altogic_task_watch_start): every status change comes out of
+     * next() with `tag` as it is found, as {"info":TaskInfo,"errors":null,"final":false} (the
+     * first status the polls find, then each new one: the wait's own polls, no extra
+     * request), and last the wait's own result, as start_wait would give it, with
+     * "final":true. So one start gives one or more results with `tag`; is_final() tells
+     * the last. `timeout` as for start_wait; a negative one throws std::invalid_argument.
+     */
+    void start_watch(const Client &client, std::string_view task_id, std::chrono::milliseconds timeout,
+                     std::uint64_t tag) {
+        start_watch_with(client, task_id, timeout, tag, nullptr);
+    }
+    /** Starts a watched wait, ended early by `cancel`. */
+    void start_watch(const Client &client, std::string_view task_id, std::chrono::milliseconds timeout,
+                     std::uint64_t tag, const Cancel &cancel) {
+        start_watch_with(client, task_id, timeout, tag, cancel.get());
+    }
+
+    /**
+     * Whether a result is the last its call gives: false only for the status changes of a
+     * start_watch ("final":false); true for a watch's final result ("final":true) and for
+     * the one result of every other start (which has no "final" field).
+     */
+    static bool is_final(const std::string &result_json) {
+        return detail::json_get(result_json, "/final") != "false";
+    }
+    /** is_final of the result's JSON. */
+    static bool is_final(const Result &result) { return is_final(result.second); }
+
+    /**
      * The next result and its tag, waiting up to `timeout` (zero only looks; wait_forever
      * waits); std::nullopt when nothing came in time. Safe from any thread. A negative
      * timeout throws std::invalid_argument.
      */
     std::optional<Result> next(std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) {
-        if (timeout.count() < 0) throw std::invalid_argument("altogic: next's timeout cannot be negative");
         const std::uint64_t timeout_ms =
-            timeout == wait_forever ? ALTOGIC_WAIT_FOREVER : static_cast<std::uint64_t>(timeout.count());
+            detail::wait_timeout_ms(timeout, "altogic: next's timeout cannot be negative");
         std::uint64_t tag = 0;
         char *result = altogic_queue_next(queue_, timeout_ms, &tag);
         if (!result) return std::nullopt;
@@ -373,11 +597,18 @@ class Queue {
 
     void start_wait_with(const Client &client, std::string_view task_id, std::chrono::milliseconds timeout,
                          std::uint64_t tag, const AltogicCancel *cancel) {
-        if (timeout.count() < 0) throw std::invalid_argument("altogic: a wait's timeout cannot be negative");
-        const std::string arg = detail::c_string(task_id, "task_id");
         const std::uint64_t timeout_ms =
-            timeout == Client::wait_forever ? ALTOGIC_WAIT_FOREVER : static_cast<std::uint64_t>(timeout.count());
+            detail::wait_timeout_ms(timeout, "altogic: a wait's timeout cannot be negative");
+        const std::string arg = detail::c_string(task_id, "task_id");
         started(altogic_task_wait_start(client.get(), arg.c_str(), timeout_ms, queue_, tag, cancel));
+    }
+
+    void start_watch_with(const Client &client, std::string_view task_id, std::chrono::milliseconds timeout,
+                          std::uint64_t tag, const AltogicCancel *cancel) {
+        const std::uint64_t timeout_ms =
+            detail::wait_timeout_ms(timeout, "altogic: a wait's timeout cannot be negative");
+        const std::string arg = detail::c_string(task_id, "task_id");
+        started(altogic_task_watch_start(client.get(), arg.c_str(), timeout_ms, queue_, tag, cancel));
     }
 
     AltogicQueue *queue_;

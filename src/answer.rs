@@ -63,11 +63,6 @@ pub fn interpret(status: StatusCode, body: &[u8]) -> TaskResult {
     }
     let mut error = ApiError::from_service(status, items);
     if dropped > 0 {
-        crate::log::emit(crate::log::Level::Warn, "error_items_dropped", |record| {
-            record.insert("status".to_owned(), json!(status.as_u16()));
-            record.insert("droppedItems".to_owned(), json!(dropped));
-            record.insert("keptItems".to_owned(), json!(MAX_ERROR_ITEMS));
-        });
         error.items.push(error_item(
             "client_error",
             codes::ERROR_ITEMS_DROPPED,

@@ -14,7 +14,7 @@
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use arc_swap::ArcSwapOption;
 use serde_json::{Map, Value};
@@ -27,9 +27,10 @@ pub enum Level {
     Error = 1,
     /// A bound was hit: an answer cut, error items dropped.
     Warn = 2,
-    /// A request sent again, a call cancelled.
+    /// A request sent again.
     Info = 3,
-    /// Each request and its answer, each connection opened, each poll of a wait.
+    /// Each request and its answer, each connection opened, each poll of a wait, each call
+    /// cancelled.
     Debug = 4,
 }
 
@@ -70,12 +71,15 @@ static REGISTERED: ArcSwapOption<Registered> = ArcSwapOption::const_empty();
 static THRESHOLD: AtomicU8 = AtomicU8::new(UNREAD);
 const UNREAD: u8 = u8::MAX;
 
-/// `ALTOGIC_LOG`'s level for stderr: `error`, `warn`, `info` or `debug`.
+/// `ALTOGIC_LOG`'s level for stderr: `error`, `warn`, `info` or `debug`; read once.
 fn environment_level() -> Option<Level> {
-    let value = std::env::var("ALTOGIC_LOG").ok()?;
-    [Level::Error, Level::Warn, Level::Info, Level::Debug]
-        .into_iter()
-        .find(|level| value.trim().eq_ignore_ascii_case(level.name()))
+    static LEVEL: LazyLock<Option<Level>> = LazyLock::new(|| {
+        let value = std::env::var("ALTOGIC_LOG").ok()?;
+        [Level::Error, Level::Warn, Level::Info, Level::Debug]
+            .into_iter()
+            .find(|level| value.trim().eq_ignore_ascii_case(level.name()))
+    });
+    *LEVEL
 }
 
 fn threshold() -> u8 {
@@ -125,7 +129,10 @@ pub fn emit(level: Level, event: &'static str, fields: impl FnOnce(&mut Map<Stri
             let _ = catch_unwind(AssertUnwindSafe(|| (registered.sink)(level, &text)));
         }
         Some(_) => {}
-        None => write_stderr(&record),
+        // Only what ALTOGIC_LOG asks for: a sink removed while this record was on its way
+        // must not send it to stderr.
+        None if environment_level().is_some_and(|wanted| level <= wanted) => write_stderr(&record),
+        None => {}
     }
 }
 

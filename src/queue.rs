@@ -257,8 +257,10 @@ impl Queue {
             let report = |info: &TaskInfo| delivery.progress(info);
             let watch: Option<&WatchStatus<'_>> = watched.then_some(&report);
             let work = client.execute_started(&runtime, &call, started, watch);
-            let cancellable_work = cancellable(cancel.as_ref(), description, started, work);
-            let result = cancellable(Some(&closing), description, started, cancellable_work).await;
+            let id = client.id();
+            let cancellable_work = cancellable(cancel.as_ref(), description, started, id, work);
+            let result =
+                cancellable(Some(&closing), description, started, id, cancellable_work).await;
             delivery.deliver(result);
         });
         Ok(())

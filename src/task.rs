@@ -264,7 +264,8 @@ impl Client {
             let watch: Option<&WatchStatus<'_>> = watching.then_some(&report);
             let send = |request| client.exchange(&on_runtime, request);
             let work = client.execute_with(&call, started, &send, watch);
-            let result = cancellable(cancel.as_ref(), description, started, work).await;
+            let result =
+                cancellable(cancel.as_ref(), description, started, client.id(), work).await;
             // The caller is waiting, unless the whole thread is gone.
             let _ = sender.send(Progress::Done(result));
         });
@@ -470,6 +471,24 @@ impl Client {
         }
         let result = interpret(response.status, &response.body);
         if let Err(errors) = &result {
+            if let Some(dropped) = errors
+                .items
+                .iter()
+                .find(|item| item["code"] == codes::ERROR_ITEMS_DROPPED)
+            {
+                log::emit(Level::Warn, "error_items_dropped", |record| {
+                    record.insert("client".to_owned(), json!(self.id()));
+                    record.insert("status".to_owned(), json!(errors.status));
+                    record.insert(
+                        "droppedItems".to_owned(),
+                        dropped["details"]["droppedItems"].clone(),
+                    );
+                    record.insert(
+                        "keptItems".to_owned(),
+                        dropped["details"]["keptItems"].clone(),
+                    );
+                });
+            }
             if errors.status != 0
                 && (errors.has_code(INVALID_SESSION_TOKEN)
                     || errors.has_code(MISSING_SESSION_TOKEN))

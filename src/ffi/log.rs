@@ -15,11 +15,11 @@ pub const ALTOGIC_LOG_ERROR: c_int = 1;
 /// dropped (`error_items_dropped`).
 #[allow(dead_code)] // Read by C through the header; Rust reads log::Level.
 pub const ALTOGIC_LOG_WARN: c_int = 2;
-/// A request sent again (`retry`, with its reason), a call cancelled (`cancelled`).
+/// A request sent again (`retry`, with its reason).
 #[allow(dead_code)] // Read by C through the header; Rust reads log::Level.
 pub const ALTOGIC_LOG_INFO: c_int = 3;
 /// Each request and its answer (`request`), each connection opened (`connection_opened`),
-/// each poll of a wait (`poll`).
+/// each poll of a wait (`poll`), each call cancelled by its token (`cancelled`).
 #[allow(dead_code)] // Read by C through the header; Rust reads log::Level.
 pub const ALTOGIC_LOG_DEBUG: c_int = 4;
 

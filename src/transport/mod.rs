@@ -140,11 +140,13 @@ fn build_client(
 
 /// Runs `work` until it completes or `cancel` is triggered, whichever comes first; the
 /// token is looked at first, so a token triggered before the call runs nothing. The error
-/// of a cancelled call names `description` and the time since `started`.
+/// of a cancelled call names `description` and the time since `started`; its log record,
+/// the client numbered `client`.
 pub fn cancellable<'a, F>(
     cancel: Option<&'a CancelToken>,
     description: &'a str,
     started: Instant,
+    client: u64,
     work: F,
 ) -> Cancellable<'a, F> {
     Cancellable {
@@ -152,6 +154,7 @@ pub fn cancellable<'a, F>(
         triggered: cancel.map(CancelToken::triggered),
         description,
         started,
+        client,
     }
 }
 
@@ -166,6 +169,7 @@ pin_project_lite::pin_project! {
         triggered: Option<WaitForCancellationFuture<'a>>,
         description: &'a str,
         started: Instant,
+        client: u64,
     }
 }
 
@@ -180,7 +184,9 @@ where
         if let Some(triggered) = this.triggered.as_pin_mut() {
             if triggered.poll(cx).is_ready() {
                 let elapsed = this.started.elapsed();
-                log::emit(Level::Info, "cancelled", |record| {
+                // Debug, not info: a cancelled call is what a program asked for.
+                log::emit(Level::Debug, "cancelled", |record| {
+                    record.insert("client".to_owned(), json!(*this.client));
                     record.insert("call".to_owned(), json!(*this.description));
                     record.insert("ms".to_owned(), json!(millis(elapsed)));
                 });
