@@ -4,11 +4,13 @@
 //! Output is made for scripts: `run` prints the execution id alone (`id=$(altogic-task run
 //! billOnDemand)`), `--json` prints the TaskInfo as the service sent it, errors go to stderr,
 //! and the exit status says what happened (see [`EXIT_STATUS_HELP`]). A wait on a terminal
-//! shows a live status line; anywhere else nothing but plain lines is written.
+//! shows a live status line; anywhere else nothing but plain lines is written. SIGINT and
+//! SIGTERM cancel the call in flight; `run --wait` interrupted after the execution started
+//! prints its id, so that a script can follow it again with `altogic-task wait ID`.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{mpsc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -29,12 +31,19 @@ Exit status:
   4    no answer: network, TLS, a proxy that refuses, the call's own time limit, an answer
        that cannot be used
   5    the wait's --timeout passed before the execution ended
-  130  interrupted (Ctrl-C): the call in flight was cancelled
+  130  interrupted by SIGINT (Ctrl-C): the call in flight was cancelled
+  143  interrupted by SIGTERM: the same
 
 Environment: ALTOGIC_ENV_URL, ALTOGIC_CLIENT_KEY, ALTOGIC_API_KEY, ALTOGIC_SESSION,
 ALTOGIC_CA_FILE and ALTOGIC_PROXY stand for the options of the same name (an option given on
-the command line wins). ALTOGIC_LOG=debug
-logs each request to stderr (never its keys).";
+the command line wins); --help never shows their values. ALTOGIC_LOG=debug logs each
+request to stderr (never its keys).
+
+Interrupted: `run --wait` stopped by SIGINT or SIGTERM once the execution was started
+prints that execution's id on stdout (with --json the object
+{\"taskId\":ID,\"interrupted\":true,\"signal\":\"SIGINT\",\"lastTaskInfo\":{...}}, the last
+TaskInfo it saw) before it exits 130 or 143; the execution goes on in the service: follow it
+again with `altogic-task wait ID`.";
 
 /// Exit statuses; documented in [`EXIT_STATUS_HELP`] and the README.
 mod exit {
@@ -44,7 +53,9 @@ mod exit {
     pub const REFUSED: u8 = 3;
     pub const NO_ANSWER: u8 = 4;
     pub const WAIT_TIMEOUT: u8 = 5;
-    pub const INTERRUPTED: u8 = 130;
+    /// 128 + the signal's number, as shells report a program the signal ended.
+    pub const INTERRUPTED_BY_SIGINT: u8 = 130;
+    pub const INTERRUPTED_BY_SIGTERM: u8 = 143;
 }
 
 // `--help` shows the names of the environment variables, never their values
@@ -146,7 +157,8 @@ enum Command {
         /// The scheduled task's name or id
         #[arg(value_name = TASK)]
         task: String,
-        /// Wait for the execution to end; exit 0 when it completed, 1 when it ended in errors
+        /// Wait for the execution to end; exit 0 when it completed, 1 when it ended in errors;
+        /// interrupted (SIGINT, SIGTERM), print its id and exit 130 or 143 (see altogic-task --help)
         #[arg(long)]
         wait: bool,
         /// With --wait: give up after this long (e.g. 30s, 5m, 300ms); default: no limit
@@ -181,9 +193,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
-    // Before any thread exists, so that every thread inherits SIGINT blocked.
+    // Before any thread exists, so that every thread inherits SIGINT and SIGTERM blocked.
     let cancel = CancelToken::new();
-    sigint::cancel_on_sigint(&cancel);
+    signals::cancel_on_signals(&cancel);
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     let (Some(env_url), Some(client_key)) = (cli.env_url.as_deref(), cli.client_key.as_deref())
@@ -216,10 +228,17 @@ fn main() -> ExitCode {
             Ok(None) => output.gone(task),
             Ok(Some(info)) if !wait => output.started(&info),
             Ok(Some(info)) => match info.task_id() {
-                Some(id) => output.waited(
-                    id,
-                    wait_showing_status(&client, id, *timeout, &cancel, &output, info.status()),
-                ),
+                Some(id) => {
+                    let mut last = info.clone();
+                    let result =
+                        wait_showing_status(&client, id, *timeout, &cancel, &output, &mut last);
+                    match result {
+                        Err(error) if is_interrupted(&error) => {
+                            output.interrupted_after_start(id, &last, &error)
+                        }
+                        result => output.waited(id, result),
+                    }
+                }
                 None => output.no_task_id(&info),
             },
         },
@@ -228,10 +247,13 @@ fn main() -> ExitCode {
             Ok(None) => output.gone(id),
             Ok(Some(info)) => output.status(&info),
         },
-        Command::Wait { id, timeout } => output.waited(
-            id,
-            wait_showing_status(&client, id, *timeout, &cancel, &output, None),
-        ),
+        Command::Wait { id, timeout } => {
+            let mut last = None;
+            output.waited(
+                id,
+                wait_showing_status(&client, id, *timeout, &cancel, &output, &mut last),
+            )
+        }
     };
     ExitCode::from(code)
 }
@@ -349,23 +371,60 @@ enum Step {
     Wait,
 }
 
-/// Waits for the execution to end. On a terminal, a second thread redraws one status line
-/// (the status and the time waited) ten times a second: the status is the one the wait's
-/// own polls last found, so showing it costs no request. The wait runs in the library, with
-/// its own polling, retries and deadline.
+/// What a wait knows of the execution before it ends: the TaskInfo `run` got, then each one
+/// the wait's polls found (a `TaskInfo`), or nothing yet (`Option<TaskInfo>`, for `wait`).
+trait LastSeen: Send {
+    fn status(&self) -> Option<&str>;
+    fn update(&mut self, info: &TaskInfo);
+}
+
+impl LastSeen for TaskInfo {
+    fn status(&self) -> Option<&str> {
+        TaskInfo::status(self)
+    }
+    fn update(&mut self, info: &TaskInfo) {
+        *self = info.clone();
+    }
+}
+
+impl LastSeen for Option<TaskInfo> {
+    fn status(&self) -> Option<&str> {
+        self.as_ref().and_then(TaskInfo::status)
+    }
+    fn update(&mut self, info: &TaskInfo) {
+        *self = Some(info.clone());
+    }
+}
+
+/// Waits for the execution to end, keeping in `last` the last TaskInfo seen (what an
+/// interrupted `run --wait` prints). On a terminal, a second thread redraws one status line
+/// (the status and the time waited) ten times a second. Both come from the wait's own polls
+/// (`wait_for_task_watching` hands each status it finds to the calling thread), so neither
+/// costs a request. The wait runs in the library, with its own polling, retries and deadline.
 fn wait_showing_status(
     client: &Client,
     id: &str,
     timeout: Option<Duration>,
     cancel: &CancelToken,
     output: &Output,
-    known_status: Option<&str>,
+    last: &mut impl LastSeen,
 ) -> Result<Option<TaskInfo>, ApiError> {
+    let last = Mutex::new(last);
     if !output.live {
-        return client.wait_for_task(id, timeout, Some(cancel));
+        let watch = |info: &TaskInfo| {
+            last.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .update(info);
+        };
+        return client.wait_for_task_watching(id, timeout, Some(cancel), &watch);
     }
     let started = Instant::now();
-    let status = Mutex::new(known_status.unwrap_or("waiting").to_owned());
+    let known_status = last
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .status()
+        .map(str::to_owned);
+    let status = Mutex::new(known_status.unwrap_or_else(|| "waiting".to_owned()));
     let (finished, until_finished) = mpsc::channel::<()>();
     std::thread::scope(|scope| {
         let status = &status;
@@ -388,6 +447,9 @@ fn wait_showing_status(
         let watch = |info: &TaskInfo| {
             let seen = info.status().unwrap_or("unknown").to_owned();
             *status.lock().unwrap_or_else(PoisonError::into_inner) = seen;
+            last.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .update(info);
         };
         let result = client.wait_for_task_watching(id, timeout, Some(cancel), &watch);
         drop(finished);
@@ -428,6 +490,30 @@ impl Output {
             Ok(None) => self.gone(id),
             Ok(Some(info)) => self.status(&info),
         }
+    }
+
+    /// `run --wait` interrupted once the execution started: its id on stdout, alone (or with
+    /// --json the object `{"taskId":ID,"interrupted":true,"signal":NAME,"lastTaskInfo":{...}}`),
+    /// for `altogic-task wait ID`; on stderr what happened, as for any interrupted call.
+    fn interrupted_after_start(&self, id: &str, last: &TaskInfo, error: &ApiError) -> u8 {
+        let signal = signals::caught().map_or("a signal", signals::name);
+        if self.json {
+            print_line(&format!(
+                r#"{{"taskId":{},"interrupted":true,"signal":{},"lastTaskInfo":{}}}"#,
+                json_string(id),
+                json_string(signal),
+                last.as_json()
+            ));
+            eprint_line(&self.names.in_cli_terms(error).to_json());
+        } else {
+            print_line(id);
+            eprint_line(&format!(
+                "altogic-task: interrupted by {signal}: the wait was cancelled; the execution \
+                 {id} goes on in the service (last seen {}): altogic-task wait {id}",
+                last.status().unwrap_or("(no status)")
+            ));
+        }
+        exit_status(error, Step::Wait)
     }
 
     /// `ID STATUS (NAME)`, and the execution's errors when it has some; or the JSON.
@@ -471,8 +557,9 @@ impl Output {
         if error.status != 0 {
             line.push_str(&format!(" (HTTP {} {})", error.status, error.status_text));
         }
-        if code == exit::INTERRUPTED {
-            line = "altogic-task: interrupted: the call was cancelled".to_owned();
+        if is_interrupted(error) {
+            let signal = signals::caught().map_or("a signal", signals::name);
+            line = format!("altogic-task: interrupted by {signal}: the call was cancelled");
         }
         eprint_line(&line);
         code
@@ -503,9 +590,17 @@ impl Output {
     }
 }
 
+/// The call was cancelled because SIGINT or SIGTERM came (the only trigger of the token).
+fn is_interrupted(error: &ApiError) -> bool {
+    error.is_client(codes::CANCELLED) && signals::caught().is_some()
+}
+
 fn exit_status(error: &ApiError, step: Step) -> u8 {
-    if error.is_client("cancelled") && sigint::interrupted() {
-        exit::INTERRUPTED
+    if is_interrupted(error) {
+        match signals::caught() {
+            Some(libc::SIGTERM) => exit::INTERRUPTED_BY_SIGTERM,
+            _ => exit::INTERRUPTED_BY_SIGINT,
+        }
     } else if error.status != 0 || error.is_client(codes::EXECUTION_NOT_FOUND) {
         // The service answered: no, or (execution_not_found) it keeps no such execution.
         exit::REFUSED
@@ -525,6 +620,22 @@ fn exit_status(error: &ApiError, step: Step) -> u8 {
     }
 }
 
+/// `text` as a JSON string.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// A line on stdout; a closed pipe (`| head`) is not an error worth a panic.
 fn print_line(text: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{text}");
@@ -534,34 +645,53 @@ fn eprint_line(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
-/// Ctrl-C cancels the call in flight: SIGINT is blocked in every thread and taken by one
-/// thread with `sigwait`, which triggers the token; the call then returns `cancelled` within
-/// milliseconds and the program exits 130. No code runs in a signal handler.
-mod sigint {
+/// SIGINT (Ctrl-C) and SIGTERM cancel the call in flight: both are blocked in every thread
+/// and taken by one thread with `sigwait`, which notes the first one and triggers the token;
+/// the call then returns `cancelled` within milliseconds, and the program says so and exits
+/// 128 + the signal's number (130, 143). No code runs in a signal handler.
+mod signals {
     use super::*;
 
-    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    /// The first signal taken (0: none yet).
+    static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
-    pub fn interrupted() -> bool {
-        INTERRUPTED.load(Ordering::SeqCst)
+    /// The first of SIGINT and SIGTERM that came, if one did.
+    pub fn caught() -> Option<i32> {
+        match CAUGHT.load(Ordering::SeqCst) {
+            0 => None,
+            signal => Some(signal),
+        }
     }
 
-    /// Must run before any other thread starts. Does nothing when SIGINT is ignored (as for
-    /// a background job of a shell script), so the program stays deaf to it as asked.
-    pub fn cancel_on_sigint(cancel: &CancelToken) {
+    pub fn name(signal: i32) -> &'static str {
+        match signal {
+            libc::SIGINT => "SIGINT",
+            libc::SIGTERM => "SIGTERM",
+            _ => "a signal",
+        }
+    }
+
+    /// Must run before any other thread starts. Leaves alone a signal that is ignored (as
+    /// SIGINT is for a background job of a shell script), so the program stays deaf to it as
+    /// asked.
+    pub fn cancel_on_signals(cancel: &CancelToken) {
         // SAFETY: plain libc calls on local, initialised values: sigaction only reads the
         // current disposition, and sigset_t is initialised by sigemptyset before use.
         let set = unsafe {
-            let mut current: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(libc::SIGINT, std::ptr::null(), &mut current) != 0
-                || current.sa_sigaction == libc::SIG_IGN
-            {
-                return;
-            }
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGINT);
-            if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            let mut taken = 0;
+            for signal in [libc::SIGINT, libc::SIGTERM] {
+                let mut current: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+                    && current.sa_sigaction != libc::SIG_IGN
+                {
+                    libc::sigaddset(&mut set, signal);
+                    taken += 1;
+                }
+            }
+            if taken == 0 || libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0
+            {
                 return;
             }
             set
@@ -570,8 +700,10 @@ mod sigint {
         std::thread::spawn(move || loop {
             let mut signal = 0;
             // SAFETY: `set` is an initialised sigset_t owned by this thread.
-            if unsafe { libc::sigwait(&set, &mut signal) } == 0 && signal == libc::SIGINT {
-                INTERRUPTED.store(true, Ordering::SeqCst);
+            if unsafe { libc::sigwait(&set, &mut signal) } == 0
+                && (signal == libc::SIGINT || signal == libc::SIGTERM)
+            {
+                let _ = CAUGHT.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
                 cancel.trigger();
             }
         });

@@ -730,6 +730,201 @@ fn ctrl_c_cancels_the_wait_at_once_and_exits_130() {
     assert!(stderr.contains("interrupted"), "{stderr}");
 }
 
+/// `altogic-task ARGS` with SIGINT and SIGTERM at their default dispositions (as a terminal
+/// or a service manager delivers them, whatever this test process inherited), ALTOGIC_LOG=debug
+/// (a line on stderr per request), stdout and stderr piped.
+fn spawn_interruptible(emu: &Emulator, args: &[&str]) -> Child {
+    let mut command = emu.command(args);
+    command.env("ALTOGIC_LOG", "debug");
+    // SAFETY: signal() is async-signal-safe; the closure runs in the child before exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts")
+}
+
+/// Reads the child's stderr on a thread until a line holding `needle` came (within 10 s):
+/// the lines so far, and a thread that reads the rest (join it for the whole stderr).
+fn stderr_until(child: &mut Child, needle: &str) -> std::thread::JoinHandle<String> {
+    let stderr = child.stderr.take().expect("piped");
+    let (seen, until_seen) = std::sync::mpsc::channel();
+    let wanted = needle.to_owned();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut seen = Some(seen);
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line.contains(&wanted) {
+                if let Some(seen) = seen.take() {
+                    let _ = seen.send(());
+                }
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    assert!(
+        until_seen.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "no {needle:?} on stderr within 10 s"
+    );
+    reader
+}
+
+/// Sends `signal` to the child and waits (at most 2 s) for it to exit: its exit status, stdout
+/// and how long it took.
+fn interrupt(child: &mut Child, signal: libc::c_int) -> (i32, String, Duration) {
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "no exit 2 s after signal {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = sent.elapsed();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stdout)
+        .expect("read");
+    let code = status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {status:?}"));
+    (code, stdout, took)
+}
+
+/// `run --wait` stopped by SIGINT or SIGTERM after runOnce answered prints the execution's id
+/// (plain: alone on stdout; --json: an object with taskId), exits 130 or 143, and `wait ID`
+/// then follows the execution to its end.
+#[test]
+fn an_interrupted_run_wait_prints_the_id_it_started_and_wait_follows_it() {
+    let emu = Emulator::start();
+    let mut ids = Vec::new();
+    for (signal, name, json, want_code) in [
+        (libc::SIGINT, "SIGINT", false, 130),
+        (libc::SIGTERM, "SIGTERM", true, 143),
+        (libc::SIGTERM, "SIGTERM", false, 143),
+        (libc::SIGINT, "SIGINT", true, 130),
+    ] {
+        let mut args = vec!["run", "slowReport", "--wait"];
+        if json {
+            args.insert(0, "--json");
+        }
+        let mut child = spawn_interruptible(&emu, &args);
+        // runOnce answered (its request's log line), and the wait polled once.
+        let stderr = stderr_until(&mut child, "altogic: GET ");
+        let (code, stdout, took) = interrupt(&mut child, signal);
+        let stderr = stderr.join().expect("stderr");
+        assert_eq!(code, want_code, "{name} json={json}: {stdout} {stderr}");
+        assert!(took < Duration::from_millis(500), "{name}: took {took:?}");
+        assert_eq!(stdout.lines().count(), 1, "{name} json={json}: {stdout:?}");
+        let id = if json {
+            let printed: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+            assert_eq!(printed["interrupted"], true, "{printed}");
+            assert_eq!(printed["signal"], name, "{printed}");
+            let id = printed["taskId"].as_str().expect("taskId").to_owned();
+            assert_eq!(printed["lastTaskInfo"]["taskId"], id.as_str(), "{printed}");
+            // runOnce's (pending), or what the wait's poll found (processing) when it reached
+            // the main thread before the signal.
+            let last = &printed["lastTaskInfo"]["status"];
+            assert!(last == "pending" || last == "processing", "{printed}");
+            let error: serde_json::Value = serde_json::from_str(
+                stderr
+                    .lines()
+                    .last()
+                    .expect("the APIError on stderr's last line"),
+            )
+            .expect("APIError JSON");
+            assert_eq!(error["items"][0]["code"], "cancelled", "{stderr}");
+            id
+        } else {
+            let id = stdout.trim_end().to_owned();
+            let said = stderr
+                .lines()
+                .find(|line| line.starts_with("altogic-task: interrupted"))
+                .unwrap_or_else(|| panic!("{name}: not said: {stderr}"));
+            let last_seen = said
+                .strip_prefix(&format!(
+                    "altogic-task: interrupted by {name}: the wait was cancelled; the execution \
+                     {id} goes on in the service (last seen "
+                ))
+                .and_then(|rest| rest.strip_suffix(&format!("): altogic-task wait {id}")))
+                .unwrap_or_else(|| panic!("{said}"));
+            assert!(["pending", "processing"].contains(&last_seen), "{said}");
+            id
+        };
+        assert!(is_execution_id(&id), "{name} json={json}: {stdout:?}");
+        ids.push(id);
+    }
+    // The executions went on: `wait ID` follows each to its end.
+    for id in &ids {
+        let waited = emu.cli(&["wait", id]);
+        assert_eq!(code(&waited), 0, "{}", text(&waited.stderr));
+        assert_eq!(
+            text(&waited.stdout),
+            format!("{id} completed (slowReport)\n")
+        );
+    }
+}
+
+/// SIGTERM is handled as SIGINT is, by every command: the call is cancelled, exit 143.
+#[test]
+fn sigterm_cancels_the_call_and_exits_143() {
+    let emu = Emulator::start();
+    let id = emu.start_task("slowReport");
+    let mut child = spawn_interruptible(&emu, &["wait", &id]);
+    let stderr = stderr_until(&mut child, "altogic: GET ");
+    let (code, stdout, took) = interrupt(&mut child, libc::SIGTERM);
+    let stderr = stderr.join().expect("stderr");
+    assert_eq!(code, 143, "{stderr}");
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+    assert!(stdout.is_empty(), "{stdout:?}");
+    assert!(
+        stderr.ends_with("altogic-task: interrupted by SIGTERM: the call was cancelled\n"),
+        "{stderr}"
+    );
+
+    // `run --wait` interrupted before runOnce answered (a server that accepts and never
+    // answers): no execution id is known, nothing on stdout.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut child = spawn_interruptible(&emu, &["--env-url", &url, "run", "slowReport", "--wait"]);
+    let (connection, _) = listener.accept().expect("the runOnce connects");
+    std::thread::sleep(Duration::from_millis(100));
+    let (code, stdout, took) = interrupt(&mut child, libc::SIGTERM);
+    drop(connection);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert_eq!(code, 143, "{stderr}");
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+    assert!(stdout.is_empty(), "{stdout:?}");
+    assert!(
+        stderr.contains("altogic-task: interrupted by SIGTERM: the call was cancelled\n"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_sigint_the_parent_ignores_stays_ignored() {
     // As for a background job of a shell script (`altogic-task wait ID &`).
@@ -843,6 +1038,7 @@ fn help_lists_the_exit_statuses_and_version_is_the_release() {
         "  4 ",
         "  5 ",
         "  130 ",
+        "  143 ",
         "ALTOGIC_ENV_URL",
         "--env-url",
     ] {
