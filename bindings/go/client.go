@@ -12,6 +12,7 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -34,6 +35,13 @@ type Client struct {
 	// reference count rather than a lock, so that Close never waits for calls in flight
 	// (a Wait may last as long as its task) and calls never wait for each other.
 	state atomic.Int64
+
+	// logger is WithLogger's, nil for slog.Default(); id is the library's number of the
+	// client, which its log records carry; logLevel is the level logger was last found
+	// enabled for, -1 when it is not counted (log.go).
+	logger   *slog.Logger
+	id       uint64
+	logLevel atomic.Int32
 }
 
 // closedBit marks a closed Client in Client.state; the low bits count calls in flight.
@@ -77,7 +85,8 @@ func NewClient(envURL, clientKey string, opts ...Option) (*Client, error) {
 	if ptr == nil {
 		return nil, decodeError(takeString(cErr))
 	}
-	c := &Client{ptr: ptr}
+	c := &Client{ptr: ptr, logger: loggerOf(opts)}
+	c.logStart() // log.go
 	// A safety net only: a Client dropped without Close is freed by the garbage
 	// collector. Programs should call Close.
 	runtime.SetFinalizer(c, (*Client).Close)
@@ -96,7 +105,7 @@ func (c *Client) Close() error {
 		if c.state.CompareAndSwap(s, s|closedBit) {
 			runtime.SetFinalizer(c, nil)
 			if s == 0 {
-				C.altogic_client_free(c.ptr)
+				c.free()
 			}
 			return nil
 		}
@@ -121,7 +130,7 @@ func (c *Client) acquire() bool {
 // the last call of a closed Client.
 func (c *Client) release() {
 	if c.state.Add(-1) == closedBit {
-		C.altogic_client_free(c.ptr)
+		c.free()
 	}
 	// The finalizer (Close) may run as soon as c is unreachable, and the compiler
 	// considers c unreachable after its last use, which may come before the C call that
@@ -130,11 +139,18 @@ func (c *Client) release() {
 	runtime.KeepAlive(c)
 }
 
-// The task calls, all made through call.
+// free frees the library's client, once: closed, and no call in flight.
+func (c *Client) free() {
+	C.altogic_client_free(c.ptr)
+	c.logEnd() // log.go
+}
+
+// The task calls, all made through call but opWatch (watch.go).
 const (
 	opRunOnce = iota
 	opGetStatus
 	opWait
+	opWatch
 )
 
 // RunOnce runs the scheduled task named (or with the id) nameOrID now, ahead of its
@@ -188,7 +204,7 @@ func (c *Client) Wait(ctx context.Context, taskID string) (*TaskInfo, error) {
 const waitMargin = 2 * time.Millisecond
 
 // opNames are the calls' names in the library's messages.
-var opNames = [...]string{opRunOnce: "runOnce", opGetStatus: "getTaskStatus", opWait: "wait"}
+var opNames = [...]string{opRunOnce: "runOnce", opGetStatus: "getTaskStatus", opWait: "wait", opWatch: "watch"}
 
 // call makes one task call. The library does the work; what is done here is Go's part:
 // the C strings, the cancellation token tied to ctx, and turning the answer into Go values.
@@ -202,6 +218,7 @@ func (c *Client) call(ctx context.Context, op int, argument, arg string) (*TaskI
 	// Released when this returns, even if the library's call runs on: the started call
 	// holds a reference of its own to the library's client.
 	defer c.release()
+	c.syncLogLevel()        // log.go
 	q, err := sharedQueue() // queue.go
 	if err != nil {
 		return nil, err
@@ -226,14 +243,7 @@ func (c *Client) call(ctx context.Context, op int, argument, arg string) (*TaskI
 	var timeoutMs C.uint64_t
 	waitDeadline := false
 	if op == opWait {
-		timeoutMs = C.uint64_t(C.ALTOGIC_WAIT_FOREVER)
-		if deadline, ok := ctx.Deadline(); ok {
-			waitDeadline = true
-			timeoutMs = 0 // polls once; ctx ends it at the deadline
-			if left := time.Until(deadline) - waitMargin; left > 0 {
-				timeoutMs = C.uint64_t(left / time.Millisecond)
-			}
-		}
+		timeoutMs, waitDeadline = waitTimeout(ctx)
 	}
 	cArg := C.CString(arg) // copied by the library's start
 	res, refused, abandoned := q.call(c, op, cArg, timeoutMs, token, done)
@@ -247,26 +257,46 @@ func (c *Client) call(ctx context.Context, op int, argument, arg string) (*TaskI
 	}
 	info, err := decodeResult(takeString(res))
 	if err != nil && done != nil {
-		apiErr := err.(*APIError)
-		switch {
-		case apiErr.HasCode("cancelled") && ctx.Err() != nil:
-			apiErr.ctxErr, apiErr.cause = ctx.Err(), context.Cause(ctx)
-		case waitDeadline && apiErr.HasCode("timeout"):
-			// The library's wait ended at ctx's deadline less waitMargin: let ctx reach
-			// its deadline too, so that errors.Is(err, ctx.Err()) holds on return. (ctx's
-			// timer may fire some milliseconds late on a loaded machine: wait for it.)
-			deadline, _ := ctx.Deadline()
-			select {
-			case <-done:
-			case <-time.After(time.Until(deadline) + 50*time.Millisecond):
-			}
-			apiErr.ctxErr, apiErr.cause = ctx.Err(), context.Cause(ctx)
-			if apiErr.ctxErr == nil { // not reached: the library keeps to its deadline
-				apiErr.ctxErr, apiErr.cause = context.DeadlineExceeded, nil
-			}
-		}
+		withContext(ctx, err.(*APIError), waitDeadline)
 	}
 	return info, err
+}
+
+// waitTimeout is the library's timeout_ms for a wait bounded by ctx: the time left until
+// its deadline less waitMargin, and whether there is a deadline; ALTOGIC_WAIT_FOREVER
+// without one.
+func waitTimeout(ctx context.Context) (timeoutMs C.uint64_t, waitDeadline bool) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return C.uint64_t(C.ALTOGIC_WAIT_FOREVER), false
+	}
+	if left := time.Until(deadline) - waitMargin; left > 0 {
+		return C.uint64_t(left / time.Millisecond), true
+	}
+	return 0, true // polls once; ctx ends it at the deadline
+}
+
+// withContext makes the library's error of a call ctx ended (cancelled, or a wait's
+// timeout at ctx's deadline) wrap ctx's error and cause.
+func withContext(ctx context.Context, apiErr *APIError, waitDeadline bool) {
+	done := ctx.Done()
+	switch {
+	case apiErr.HasCode("cancelled") && ctx.Err() != nil:
+		apiErr.ctxErr, apiErr.cause = ctx.Err(), context.Cause(ctx)
+	case waitDeadline && apiErr.HasCode("timeout"):
+		// The library's wait ended at ctx's deadline less waitMargin: let ctx reach
+		// its deadline too, so that errors.Is(err, ctx.Err()) holds on return. (ctx's
+		// timer may fire some milliseconds late on a loaded machine: wait for it.)
+		deadline, _ := ctx.Deadline()
+		select {
+		case <-done:
+		case <-time.After(time.Until(deadline) + 50*time.Millisecond):
+		}
+		apiErr.ctxErr, apiErr.cause = ctx.Err(), context.Cause(ctx)
+		if apiErr.ctxErr == nil { // not reached: the library keeps to its deadline
+			apiErr.ctxErr, apiErr.cause = context.DeadlineExceeded, nil
+		}
+	}
 }
 
 // cancelledError is the error of a call that ctx ended before the library answered, in the

@@ -2,7 +2,10 @@
 
 package altogic
 
-import "context"
+import (
+	"context"
+	"iter"
+)
 
 // This file is built when cgo is off (CGO_ENABLED=0): the library cannot be called, so
 // the package compiles and every call answers an error matching ErrCgoRequired.
@@ -41,6 +44,11 @@ func (c *Client) GetStatus(ctx context.Context, taskID string) (*TaskInfo, error
 // Wait answers an error matching [ErrCgoRequired] when built without cgo.
 func (c *Client) Wait(ctx context.Context, taskID string) (*TaskInfo, error) {
 	return nil, errCgo()
+}
+
+// Watch yields one error matching [ErrCgoRequired] when built without cgo.
+func (c *Client) Watch(ctx context.Context, taskID string) iter.Seq2[*TaskInfo, error] {
+	return func(yield func(*TaskInfo, error) bool) { yield(nil, errCgo()) }
 }
 
 // SetSession answers an error matching [ErrCgoRequired] when built without cgo.

@@ -1,6 +1,7 @@
 // Package altogic is the Go binding of libaltogic, the native client of Altogic's task
 // manager: run a scheduled task ahead of its schedule ([Client.RunOnce]), read the status
-// of an execution ([Client.GetStatus]) and wait for it to end ([Client.Wait]).
+// of an execution ([Client.GetStatus]), wait for it to end ([Client.Wait]) or follow it to
+// its end ([Client.Watch]).
 //
 // Import path: github.com/altogic/altogic-ffi/bindings/go (package name altogic).
 //
@@ -22,6 +23,31 @@
 // build tag altogic_pkgconfig it links an installed copy found through
 // `pkg-config altogic` instead. Built with CGO_ENABLED=0 the package still compiles, and
 // every call returns an error for which errors.Is(err, [ErrCgoRequired]) holds.
+//
+// # Following an execution
+//
+// [Client.Watch] is [Client.Wait] showing the execution as it goes: ranging over it yields
+// each status as the wait's polls find it change, then what Wait would return. It makes no
+// request beyond the wait's own polls, and leaving the loop early cancels the wait.
+//
+// # Logging
+//
+// The library's log records (each request and poll, connections opened, retries,
+// cancelled calls, bounds hit) become [log/slog] records: level Debug, Info, Warn or Error
+// as the library's; the message is the event ("retry", "poll", "connection_opened"...) or,
+// for a request, its method and path ("POST /_api/rest/v1/task"); the record's fields are
+// attributes (event, client, method, path, status or code, ms, attempt, connection, proxy,
+// taskId, reason), numbers as numbers. A record never holds a key, a session token or a
+// proxy's password. The records of a client made with [WithLogger] go to its logger, the
+// others to slog.Default() as it is when the record is made (records about no client in
+// particular, such as "cancelled", go there too).
+//
+// The library builds a record only when some logger is enabled for its level: the level
+// it is told follows slog.Default() and the loggers of the live clients, looked at when a
+// client is made or freed and at each call (a change of a logger's level counts from the
+// next call of its client). So with no logger enabled for Debug, requests and polls cost
+// no record at all. The records are made on the library's threads, several at once:
+// handlers must be safe for concurrent use, as slog requires, and should return quickly.
 //
 // # Concurrency
 //

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
+	"os"
 	"time"
 
 	altogic "github.com/altogic/altogic-ffi/bindings/go"
@@ -57,4 +59,42 @@ func ExampleAPIError() {
 		fmt.Println("wrong keys:", apiErr.Items[0].Code)
 	}
 	// Output: cannot reach the service
+}
+
+// Follows an execution, printing each status as it changes. (Compiled, not run.)
+func ExampleClient_Watch() {
+	client, err := altogic.NewClient("https://myapp.c1-na.altogic.com", "my-client-key")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	info, err := client.RunOnce(ctx, "billOnDemand")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for info, err := range client.Watch(ctx, info.TaskID) {
+		if err != nil {
+			log.Fatal(err) // the last result: what ended the wait
+		}
+		fmt.Println(info.Status) // pending, processing, then completed or errors
+	}
+}
+
+// Sends the library's records about one client, each request included, to a logger of
+// its own as JSON lines. (Compiled, not run.)
+func ExampleWithLogger() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	client, err := altogic.NewClient("https://myapp.c1-na.altogic.com", "my-client-key",
+		altogic.WithLogger(logger.With("component", "altogic")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	// {"time":...,"level":"DEBUG","msg":"POST /_api/rest/v1/task","component":"altogic",
+	//  "event":"request","client":1,"method":"POST","path":"/_api/rest/v1/task",
+	//  "status":201,"ms":48.2,"attempt":1,"connection":"new"}
+	_, _ = client.RunOnce(context.Background(), "billOnDemand")
 }

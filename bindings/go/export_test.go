@@ -34,8 +34,8 @@ func QueuedCalls() int {
 	return len(q.calls)
 }
 
-// AbandonedCalls is the number of calls whose callers returned (their ctx was done) and
-// whose result did not come out yet.
+// AbandonedCalls is the number of calls whose callers returned (their ctx was done, or
+// they left a watch) and whose (final) result did not come out yet.
 func AbandonedCalls() int {
 	q := queueShared.Load()
 	if q == nil {
@@ -45,7 +45,7 @@ func AbandonedCalls() int {
 	defer q.mu.Unlock()
 	n := 0
 	for _, w := range q.calls {
-		if w.ch == nil {
+		if w.ch == nil && (w.watch == nil || w.watch.abandoned) {
 			n++
 		}
 	}
@@ -82,3 +82,14 @@ func UseUnreadQueue() (read, restore func()) {
 	old := queueShared.Swap(q)
 	return func() { go q.read() }, func() { queueShared.Store(old) }
 }
+
+// LibraryLogLevel is the level the library's log callback is registered at (ALTOGIC_LOG_*;
+// 0 before the first client).
+func LibraryLogLevel() int {
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	return logs.registered
+}
+
+// ClientID is the library's number of c, which its log records carry.
+func ClientID(c *Client) uint64 { return c.id }

@@ -1,3 +1,3 @@
 module github.com/altogic/altogic-ffi/bindings/go
 
-go 1.22
+go 1.23

@@ -25,6 +25,21 @@ func TestWithoutCgo(t *testing.T) {
 		"GetStatus":  func() error { _, err := zero.GetStatus(ctx, "x"); return err },
 		"Wait":       func() error { _, err := zero.Wait(ctx, "x"); return err },
 		"SetSession": func() error { return zero.SetSession("x") },
+		"Watch": func() error {
+			n := 0
+			var last error
+			for info, err := range zero.Watch(ctx, "x") {
+				n++
+				if info != nil {
+					return errors.New("a TaskInfo without cgo")
+				}
+				last = err
+			}
+			if n != 1 {
+				return errors.New("not one result")
+			}
+			return last
+		},
 	} {
 		if err := call(); !errors.Is(err, ErrCgoRequired) {
 			t.Errorf("%s: %v, want ErrCgoRequired", name, err)

@@ -2,6 +2,7 @@ package altogic
 
 import (
 	"encoding/json"
+	"log/slog"
 	"time"
 	"unicode/utf8"
 )
@@ -24,6 +25,9 @@ type clientOptions struct {
 	MaxResponseBytes *int64  `json:"maxResponseBytes,omitempty"`
 	CAFile           *string `json:"caFile,omitempty"`
 	Proxy            *string `json:"proxy,omitempty"`
+
+	// logger is WithLogger's, kept in Go: it is no option of the library's.
+	logger *slog.Logger
 }
 
 // WithAPIKey sets the API key, sent as-is in the Authorization header of every request.
@@ -84,6 +88,14 @@ func WithProxy(url string) Option {
 	return func(o *clientOptions) { o.Proxy = &url }
 }
 
+// WithLogger sends the library's log records about this client to logger, as slog records
+// (see the package documentation, "Logging"); without it, or with nil, they go to
+// slog.Default() as it is when each record is made. Records about no client in particular
+// go to slog.Default() whatever the option.
+func WithLogger(logger *slog.Logger) Option {
+	return func(o *clientOptions) { o.logger = logger }
+}
+
 // millis converts d to whole milliseconds for the library, rounding a positive fraction
 // up so that a positive duration never becomes 0. A negative d becomes 0, which the library
 // refuses naming the option ("... must be at least 1 millisecond ..."): a negative number
@@ -102,8 +114,8 @@ func atLeastZero(n int64) *int64 {
 	return &n
 }
 
-// optionsJSON is the options_json text of opts, or "" when there are none (NULL is
-// passed then).
+// optionsJSON is the options_json text of opts, or "" when they set none of the
+// library's options (NULL is passed then).
 func optionsJSON(opts []Option) (string, error) {
 	if len(opts) == 0 {
 		return "", nil
@@ -128,5 +140,19 @@ func optionsJSON(opts []Option) (string, error) {
 	if err != nil {
 		return "", clientError("invalid_argument", "the options could not be encoded: "+err.Error())
 	}
+	if string(text) == "{}" { // only options of this package's (WithLogger)
+		return "", nil
+	}
 	return string(text), nil
+}
+
+// loggerOf is the logger opts set with WithLogger, or nil.
+func loggerOf(opts []Option) *slog.Logger {
+	var o clientOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o.logger
 }

@@ -4,14 +4,17 @@ package altogic
 
 /*
 #include <stdlib.h>
+#include <string.h>
 #include "altogic.h"
 */
 import "C"
 
 import (
+	"bytes"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Every task call goes through the library's completion queue.
@@ -33,6 +36,14 @@ import (
 // The token is thus freed only once the library is done with the call, whatever the library
 // does with its own reference.
 //
+// A watch (watch.go) is one call with several results: each status change, then the wait's
+// own result, marked final. Its waiter keeps a watchState, where the reading goroutine
+// appends each result (under the queue's lock) and signals its caller; the call stays in
+// the map until its final result came out. A watch abandoned by its caller (its ctx done,
+// or the loop left early) is cancelled as other calls are: the caller triggers its token,
+// frees the results it did not take, and marks the watch abandoned; the reading goroutine
+// then frees each late result, and the token with the final one.
+//
 // If the queue cannot be made (the process is out of descriptors), the call fails with the
 // library's error and the next call tries again: a blocking fallback would bring back a
 // second way of calling, and of cancelling, for a process that is failing anyway.
@@ -43,6 +54,28 @@ type waiter struct {
 	// first), and then the reading goroutine frees the result and token.
 	ch    chan *C.char
 	token *C.AltogicCancel
+	// watch is a watch's, which has several results (ch and token are unused then).
+	watch *watchState
+}
+
+// watchState is where the results of one watch go.
+type watchState struct {
+	q   *completionQueue
+	tag uint64
+	// token is the watch's, always one: leaving the loop early cancels the watch.
+	token *C.AltogicCancel
+	// ready receives a value (if it has none) when a result is added to results.
+	ready chan struct{}
+
+	// Guarded by q.mu.
+	results   []watchResult // come out of the queue, not yet taken by the caller
+	abandoned bool          // the caller left: the reading goroutine frees what comes
+}
+
+// watchResult is one result of a watch.
+type watchResult struct {
+	res   *C.char
+	final bool
 }
 
 // completionQueue is the process's AltogicQueue and the calls waiting for its results.
@@ -172,6 +205,11 @@ func (q *completionQueue) drain() {
 func (q *completionQueue) deliver(res *C.char, tag uint64) {
 	q.mu.Lock()
 	w := q.calls[tag]
+	if w.watch != nil {
+		q.mu.Unlock()
+		w.watch.deliver(res)
+		return
+	}
 	delete(q.calls, tag)
 	q.mu.Unlock()
 	if w.ch == nil {
@@ -247,4 +285,143 @@ func freeToken(token *C.AltogicCancel) {
 	if token != nil {
 		C.altogic_cancel_free(token)
 	}
+}
+
+// startWatch starts a watch of the execution cArg on the queue (altogic_task_watch_start),
+// which takes token (never NULL): it is freed when the watch ends (watchState.finish,
+// watchState.abandon), or here when the library refuses the start (then refused is the
+// library's APIError, and w is nil).
+func (q *completionQueue) startWatch(c *Client, cArg *C.char, timeoutMs C.uint64_t, token *C.AltogicCancel) (w *watchState, refused *C.char) {
+	w = &watchState{q: q, token: token, ready: make(chan struct{}, 1)}
+	q.mu.Lock()
+	q.next++
+	w.tag = q.next
+	q.calls[w.tag] = waiter{watch: w} // before the start: results may come out at once
+	q.mu.Unlock()
+	refused = C.altogic_task_watch_start(c.ptr, cArg, timeoutMs, q.ptr, C.uint64_t(w.tag), token)
+	if refused != nil { // nothing was started, and nothing will come
+		q.mu.Lock()
+		delete(q.calls, w.tag)
+		q.mu.Unlock()
+		freeToken(token)
+		return nil, refused
+	}
+	return w, nil
+}
+
+// deliver (the reading goroutine) adds a result to the watch, or frees it when the caller
+// left; the final result ends the watch in the queue's map.
+func (w *watchState) deliver(res *C.char) {
+	final := isFinal(res)
+	q := w.q
+	q.mu.Lock()
+	if final {
+		delete(q.calls, w.tag)
+	}
+	if w.abandoned {
+		q.mu.Unlock()
+		C.altogic_string_free(res)
+		if final {
+			// The caller triggered the token before it left, and the library, having
+			// answered, no longer uses it.
+			C.altogic_cancel_free(w.token)
+		}
+		return
+	}
+	w.results = append(w.results, watchResult{res, final})
+	q.mu.Unlock()
+	select {
+	case w.ready <- struct{}{}:
+	default: // already signalled
+	}
+}
+
+// Ends of a watch's results (altogic_task_watch_start): each is its envelope plus "final".
+var (
+	finalTrue  = []byte(`,"final":true}`)
+	finalFalse = []byte(`,"final":false}`)
+)
+
+// isFinal reports whether a watch's result is its last: the library writes "final" as the
+// object's last field; if it ever did not, the field is looked up in the whole text.
+func isFinal(res *C.char) bool {
+	n := int(C.strlen(res))
+	text := unsafe.Slice((*byte)(unsafe.Pointer(res)), n)
+	switch {
+	case bytes.HasSuffix(text, finalTrue):
+		return true
+	case bytes.HasSuffix(text, finalFalse):
+		return false
+	}
+	pointer := C.CString("/final")
+	defer C.free(unsafe.Pointer(pointer))
+	value := C.altogic_json_get(res, pointer)
+	if value == nil { // no "final": taken as final, so that nothing waits for more
+		return true
+	}
+	defer C.altogic_string_free(value)
+	return C.GoString(value) != "false"
+}
+
+// next returns the watch's next result, waiting for it, or ok false as soon as done is
+// closed (unless the result that came is the final one). The caller owns the result.
+func (w *watchState) next(done <-chan struct{}) (r watchResult, ok bool) {
+	q := w.q
+	for {
+		q.mu.Lock()
+		if len(w.results) > 0 {
+			r = w.results[0]
+			w.results[0] = watchResult{}
+			w.results = w.results[1:]
+			q.mu.Unlock()
+			if !r.final && isDone(done) {
+				C.altogic_string_free(r.res)
+				return watchResult{}, false
+			}
+			return r, true
+		}
+		q.mu.Unlock()
+		select {
+		case <-w.ready:
+		case <-done: // nil when ctx can never be done
+			return watchResult{}, false
+		}
+	}
+}
+
+func isDone(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// finish ends a watch whose final result the caller took: nothing more will come.
+func (w *watchState) finish() {
+	freeToken(w.token)
+}
+
+// abandon ends a watch before its final result was taken: the library's wait is cancelled
+// behind the caller, the results not taken are freed, and those to come, with the token,
+// are left to the reading goroutine.
+func (w *watchState) abandon() {
+	// Triggered while the token is surely alive: the reading goroutine frees it only once
+	// the watch is marked abandoned below.
+	C.altogic_cancel_trigger(w.token)
+	q := w.q
+	q.mu.Lock()
+	w.abandoned = true
+	_, pending := q.calls[w.tag]
+	left := w.results
+	w.results = nil
+	q.mu.Unlock()
+	for _, r := range left {
+		C.altogic_string_free(r.res)
+	}
+	if !pending { // the final result came out: the reading goroutine is done with it
+		freeToken(w.token)
+	}
+	// Otherwise the token is the reading goroutine's now: w.token is not touched again.
 }

@@ -54,24 +54,19 @@ func run() int {
 	}
 	fmt.Printf("%s: %s (execution %s)\n", task, info.Status, info.TaskID)
 
-	// Follow the execution: wait in steps of 100 ms; a step that ends at its deadline
-	// returns the last TaskInfo it saw, so each status change is printed as it comes.
+	// Follow the execution: Watch yields each status as the wait's polls find it change,
+	// then the final TaskInfo (or the error that ended the wait).
 	last := info.Status
-	for !info.Done() {
-		step, cancelStep := context.WithTimeout(ctx, 100*time.Millisecond)
-		next, err := client.Wait(step, info.TaskID)
-		cancelStep()
+	for next, err := range client.Watch(ctx, info.TaskID) {
 		switch {
 		case errors.Is(err, altogic.ErrExecutionNotFound):
 			fmt.Fprintf(os.Stderr, "%s: execution %s is no longer kept by the service\n", task, info.TaskID)
 			return 2
-		case err != nil && !(errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil):
+		case err != nil:
 			fmt.Fprintf(os.Stderr, "waiting for %s failed: %v\n", task, err)
 			return 2
 		}
-		if next != nil {
-			info = next
-		}
+		info = next
 		if info.Status != last {
 			fmt.Printf("%s: %s\n", task, info.Status)
 			last = info.Status
