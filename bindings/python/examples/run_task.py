@@ -9,28 +9,27 @@ error or when a call failed. Ctrl-C stops it at once.
 from __future__ import annotations
 
 import sys
-import time
 from typing import List, Optional
 
 import altogic
 
 
 def follow(client: altogic.Client, task: str, timeout: float = 600.0) -> Optional[altogic.TaskInfo]:
-    """Runs ``task`` and polls its execution, printing every new status, until it ends.
+    """Runs ``task`` and follows its execution, printing every new status, until it ends.
 
     Returns the final TaskInfo, or None if the service stopped keeping the execution.
     """
     info = client.task.run_once(task)
     print(f"{task}: execution {info.task_id} is {info.status}")
-    deadline = time.monotonic() + timeout
-    current: Optional[altogic.TaskInfo] = info
-    while current is not None and not current.done:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"execution {info.task_id} did not end within {timeout} s")
-        time.sleep(0.1)
-        previous, current = current, client.task.get_status(info.task_id)
-        if current is not None and current.status != previous.status:
-            print(f"{task}: execution {info.task_id} is {current.status}")
+    status = info.status
+    try:
+        # The library polls (with its backoff) and yields each status as it changes.
+        for current in client.task.watch(info.task_id, timeout=timeout):
+            if current.status != status:
+                status = current.status
+                print(f"{task}: execution {info.task_id} is {status}")
+    except altogic.ExecutionNotFound:
+        return None
     return current
 
 
@@ -43,7 +42,7 @@ def main(argv: List[str]) -> int:
     try:
         with altogic.Client(env_url, client_key, session=session) as client:
             info = follow(client, task)
-    except (altogic.AltogicError, TimeoutError) as error:
+    except altogic.AltogicError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if info is None:

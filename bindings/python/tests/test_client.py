@@ -56,6 +56,7 @@ def test_every_foreign_function_is_declared() -> None:
             "altogic_cancel_free",
             "altogic_string_free",
             "altogic_queue_free",
+            "altogic_set_log_callback",
         }, name
 
 

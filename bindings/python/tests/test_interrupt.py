@@ -21,7 +21,7 @@ CHILD = textwrap.dedent(
     task_id = client.task.run_once("slowReport").task_id
     print("waiting", flush=True)
     try:
-        client.task.{call}
+        {call}
     except KeyboardInterrupt:
         interrupted = time.monotonic()
         # The library's call ended: the client is free for the next one at once.
@@ -61,11 +61,16 @@ def _interrupt(emulator_url: str, env: Dict[str, str], call: str) -> None:
 
 
 def test_ctrl_c_interrupts_a_long_wait(emulator_url: str, python_env: Dict[str, str]) -> None:
-    _interrupt(emulator_url, python_env, "wait(task_id, timeout=None)")
+    _interrupt(emulator_url, python_env, "client.task.wait(task_id, timeout=None)")
 
 
 def test_ctrl_c_interrupts_a_wait_with_a_deadline(emulator_url: str, python_env: Dict[str, str]) -> None:
-    _interrupt(emulator_url, python_env, "wait(task_id, timeout=30)")
+    _interrupt(emulator_url, python_env, "client.task.wait(task_id, timeout=30)")
+
+
+def test_ctrl_c_interrupts_a_watch(emulator_url: str, python_env: Dict[str, str]) -> None:
+    # Between two statuses, in altogic_queue_next: Ctrl-C triggers the watch's own token.
+    _interrupt(emulator_url, python_env, "for _ in client.task.watch(task_id, timeout=None): pass")
 
 
 def test_other_signals_do_not_cancel_calls(emulator_url: str, python_env: Dict[str, str]) -> None:

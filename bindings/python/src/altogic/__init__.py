@@ -13,7 +13,7 @@ The library (``libaltogic``, loaded through ctypes) does the work; this package 
 JSON into :class:`TaskInfo` values and its errors into exceptions, and manages lifetimes.
 """
 
-from ._client import AsyncClient, AsyncTasks, Client, Tasks
+from ._client import AsyncClient, AsyncTasks, AsyncTaskWatch, Client, Tasks
 from ._errors import (
     AltogicError,
     APIError,
@@ -39,6 +39,7 @@ __all__ = [
     "AsyncClient",
     "Tasks",
     "AsyncTasks",
+    "AsyncTaskWatch",
     "TaskInfo",
     "TaskStatus",
     "AltogicError",

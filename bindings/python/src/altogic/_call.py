@@ -16,12 +16,13 @@ import signal
 import socket
 import threading
 import weakref
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from ._errors import ClosedError
 from ._lib import LIB, CancelPtr, ClientPtr, LibString
+from ._log import sync as _sync_log
 
-__all__ = ["Core", "Call", "call_blocking", "call_async"]
+__all__ = ["Core", "Call", "call_blocking", "call_interruptible", "call_async"]
 
 #: A ``_cancellable`` function of the library: ``(client, *args, token) -> char *``.
 Call = Callable[..., LibString]
@@ -117,6 +118,8 @@ class _SigintWatcher:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.token: CancelPtr = _cancel_new()
+        # Tokens of their own that main-thread calls in flight gave (watches): triggered too.
+        self.extra: List[CancelPtr] = []
         self.active = 0  # main-thread calls in flight (more than 1 only from signal handlers)
         self.triggered = False
         self.forward_fd = -1
@@ -139,6 +142,8 @@ class _SigintWatcher:
                 if self.active and signal.SIGINT in data:
                     _cancel_trigger(self.token)
                     self.triggered = True
+                    for token in self.extra:
+                        _cancel_trigger(token)
                 forward = self.forward_fd
             if forward >= 0:
                 try:
@@ -146,20 +151,25 @@ class _SigintWatcher:
                 except OSError:
                     pass
 
-    def enter(self) -> CancelPtr:
-        """The token for a main-thread call that begins; :meth:`leave` must follow."""
+    def enter(self, own: Optional[CancelPtr] = None) -> CancelPtr:
+        """The token for a main-thread call that begins; :meth:`leave` must follow. A call
+        with a token of its own (``own``) has Ctrl-C trigger that one too."""
         with self.lock:
             if self.triggered and not self.active:
                 _cancel_free(self.token)
                 self.token = _cancel_new()
                 self.triggered = False
             self.active += 1
+            if own is not None:
+                self.extra.append(own)
             return self.token
 
-    def leave(self) -> None:
+    def leave(self, own: Optional[CancelPtr] = None) -> None:
         """Ends a main-thread call: Ctrl-C no longer triggers its token."""
         with self.lock:
             self.active -= 1
+            if own is not None:
+                self.extra.remove(own)
 
     def discard(self) -> None:
         """Closes the sockets (in a forked child, whose copy the parent's thread reads)."""
@@ -211,6 +221,7 @@ def call_blocking(core: Core, function: Call, *args: Any) -> Optional[bytes]:
     From the main thread, Ctrl-C cancels the call in the library and KeyboardInterrupt is
     raised. Other threads never receive signals, so they call with no token.
     """
+    _sync_log()
     pointer = core.acquire()
     try:
         if _current_thread() is not _main_thread():
@@ -231,6 +242,28 @@ def call_blocking(core: Core, function: Call, *args: Any) -> Optional[bytes]:
             watcher.leave()
     finally:
         core.release()
+
+
+def call_interruptible(token: CancelPtr, function: Callable[..., LibString], *args: Any) -> Optional[bytes]:
+    """Calls ``function(*args)``, which blocks until ``token`` ends what it waits for, and
+    returns the string it answered. From the main thread, Ctrl-C triggers ``token`` (and
+    KeyboardInterrupt is raised once the call returned), as :func:`call_blocking` does."""
+    if _current_thread() is not _main_thread():
+        return function(*args).take()
+    watcher = _get_watcher()
+    watcher.enter(token)
+    try:
+        try:
+            previous_fd = signal.set_wakeup_fd(watcher.fd, warn_on_full_buffer=False)
+        except ValueError:  # not the main interpreter: no signals to watch
+            return function(*args).take()
+        watcher.forward_fd = previous_fd
+        try:
+            return function(*args).take()
+        finally:
+            signal.set_wakeup_fd(previous_fd)
+    finally:
+        watcher.leave(token)
 
 
 class _CancelScope:

@@ -8,21 +8,29 @@ import math
 import os
 import types
 from types import TracebackType
-from typing import Any, Dict, Mapping, Optional, Type, TypeVar, Union
+from typing import Any, Dict, Generator, Mapping, Optional, Type, TypeVar, Union
 
-from ._call import Core, call_blocking
+from ._call import Core, call_blocking, call_interruptible
 from ._errors import AltogicError, Timeout, argument_error, error_from_json
 from ._lib import LIB, WAIT_FOREVER, LibString
-from ._queue import GET_STATUS, RUN_ONCE, WAIT, call_queued
+from ._log import sync as _sync_log
+from ._queue import GET_STATUS, RUN_ONCE, WAIT, WATCH, Stream, call_queued, start_stream
 from ._types import TaskInfo
 
-__all__ = ["Client", "AsyncClient", "Tasks", "AsyncTasks"]
+__all__ = ["Client", "AsyncClient", "Tasks", "AsyncTasks", "AsyncTaskWatch"]
 
 Seconds = Union[int, float]
 
 _run_once = LIB.altogic_task_run_once_cancellable
 _get_status = LIB.altogic_task_get_status_cancellable
 _wait = LIB.altogic_task_wait_cancellable
+_watch_start = LIB.altogic_task_watch_start
+_queue_new = LIB.altogic_queue_new
+_queue_next = LIB.altogic_queue_next
+_queue_free = LIB.altogic_queue_free
+_cancel_new = LIB.altogic_cancel_new
+_cancel_trigger = LIB.altogic_cancel_trigger
+_cancel_free = LIB.altogic_cancel_free
 _loads = json.loads
 
 
@@ -105,6 +113,7 @@ def _options(
 
 def _open(env_url: object, client_key: object, options: bytes) -> Core:
     """``altogic_client_new``: the library's client, or its error raised."""
+    _sync_log()
     error = ctypes.c_void_p()
     pointer = LIB.altogic_client_new(
         _c_string(env_url, "env_url"), _c_string(client_key, "client_key"), options, ctypes.byref(error)
@@ -117,9 +126,10 @@ def _open(env_url: object, client_key: object, options: bytes) -> Core:
     return Core(pointer)
 
 
-def _info(answer: Optional[bytes]) -> Optional[Mapping[str, Any]]:
-    """The ``info`` of a task call's JSON answer; raises its ``errors`` when there are some."""
-    result = _loads(answer or b"null") or {}
+def _info(answer: Union[None, bytes, Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+    """The ``info`` of a task call's JSON answer (or of that answer parsed); raises its
+    ``errors`` when there are some."""
+    result = answer if isinstance(answer, Mapping) else _loads(answer or b"null") or {}
     info, errors = result.get("info"), result.get("errors")
     if errors is not None:
         error = error_from_json(errors)
@@ -129,7 +139,7 @@ def _info(answer: Optional[bytes]) -> Optional[Mapping[str, Any]]:
     return info
 
 
-def _task_info(answer: Optional[bytes], call: str) -> TaskInfo:
+def _task_info(answer: Union[None, bytes, Mapping[str, Any]], call: str) -> TaskInfo:
     """The TaskInfo of a runOnce or a wait, which the library answers with one or an error
     (a wait for an execution the service does not keep fails with ``execution_not_found``)."""
     info = _info(answer)
@@ -150,6 +160,111 @@ def _wait_milliseconds(timeout: Optional[Seconds]) -> int:
     if milliseconds >= WAIT_FOREVER:
         raise argument_error("timeout", "is too large; pass None to wait with no deadline")
     return milliseconds
+
+
+def _watch_result(result: Mapping[str, Any]) -> TaskInfo:
+    """A TaskInfo of a watched wait's result: a status on the way, or the final one (whose
+    errors are raised as ``wait`` raises them)."""
+    if result.get("final") is True:
+        return _task_info(result, "watch")
+    return TaskInfo.from_json(result["info"])
+
+
+def _watch_blocking(core: Core, task_id: bytes, milliseconds: int) -> Generator[TaskInfo, None, None]:
+    """The generator of :meth:`Tasks.watch`: a watched wait on a queue of its own
+    (``altogic_task_watch_start``), whose results it takes with ``altogic_queue_next``,
+    the GIL released, Ctrl-C triggering its token (:func:`call_interruptible`). Closed
+    before the final status (``break``, an exception, collected), it triggers the token
+    and frees the queue, which ends the wait within milliseconds."""
+    _sync_log()
+    error = ctypes.c_void_p()
+    queue = _queue_new(ctypes.byref(error))
+    if not queue:
+        answer = LibString(error.value).take()
+        raise error_from_json(_loads(answer or b"{}"))
+    token = _cancel_new()
+    final = False
+    try:
+        if not token:
+            raise MemoryError("altogic_cancel_new: out of memory")
+        pointer = core.acquire()  # the started wait takes a reference of its own
+        try:
+            refused = _watch_start(pointer, task_id, milliseconds, queue, 1, token).take()
+        finally:
+            core.release()
+        if refused is not None:
+            raise error_from_json(_loads(refused))
+        while not final:
+            answer = call_interruptible(token, _queue_next, queue, WAIT_FOREVER, None)
+            if answer is None:  # not reached: only a freed queue answers nothing
+                raise AltogicError._client_side("internal_error", "the watch's queue answered nothing")
+            result = _loads(answer)
+            final = result.get("final") is True
+            yield _watch_result(result)
+    finally:
+        if token and not final:
+            _cancel_trigger(token)
+        _queue_free(queue)  # ends a wait still running, within milliseconds
+        if token:
+            _cancel_free(token)
+
+
+class AsyncTaskWatch:
+    """The statuses of an execution as they change, for ``async for`` (what
+    :meth:`AsyncTasks.watch` returns): each TaskInfo as the wait's polls find a new
+    status, and last the final one; its errors raise as :meth:`AsyncTasks.wait` raises.
+
+    The wait starts on the first ``__anext__``. Cancelling the task (or the cancel scope)
+    that awaits it cancels the wait in the library. Leaving the loop early (``break``)
+    ends the wait once the watch is collected (at once in CPython); :meth:`aclose` ends it
+    and returns once the library has.
+    """
+
+    __slots__ = ("_core", "_args", "_stream", "_done")
+
+    def __init__(self, core: Core, task_id: bytes, milliseconds: int) -> None:
+        self._core = core
+        self._args = (task_id, milliseconds)
+        self._stream: Stream = None
+        self._done = False
+
+    def __aiter__(self) -> "AsyncTaskWatch":
+        return self
+
+    async def __anext__(self) -> TaskInfo:
+        if self._done:
+            raise StopAsyncIteration
+        stream = self._stream
+        if stream is None:
+            try:
+                stream = self._stream = start_stream(self._core, WATCH, *self._args)
+            except BaseException:
+                self._done = True
+                raise
+        try:
+            result = await stream.next()
+        except BaseException:
+            self._done = True
+            raise
+        if result.get("final") is True:
+            self._done = True
+        return _watch_result(result)
+
+    async def aclose(self) -> None:
+        """Ends the wait if it still runs, and returns once the library has. Idempotent."""
+        self._done = True
+        stream = self._stream
+        if stream is not None:
+            await stream.close()
+
+    def __del__(self) -> None:
+        stream = getattr(self, "_stream", None)
+        if stream is not None:
+            stream.cancel()
+
+    def __repr__(self) -> str:
+        state = "done" if self._done else "running" if self._stream is not None else "not started"
+        return f"<AsyncTaskWatch {self._args[0].decode('utf-8', 'replace')!r} {state}>"
 
 
 class _BaseClient:
@@ -189,6 +304,16 @@ class _BaseClient:
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._core.closed
+
+    @property
+    def id(self) -> int:
+        """The client's number in the library's log records (``record.altogic["client"]``):
+        1 for the process's first client, then 2, and so on."""
+        pointer = self._core.acquire()
+        try:
+            return int(LIB.altogic_client_id(pointer))
+        finally:
+            self._core.release()
 
     def close(self) -> None:
         """Closes the client: later calls raise :class:`ClosedError`. Calls in flight on
@@ -271,6 +396,23 @@ class Tasks:
         encoded = _c_string(task_id, "task_id")
         milliseconds = _wait_milliseconds(timeout)
         return _task_info(call_blocking(self._core, _wait, encoded, milliseconds), "wait")
+
+    def watch(self, task_id: str, timeout: Optional[Seconds] = 60.0) -> Generator[TaskInfo, None, None]:
+        """:meth:`wait`, yielding each status of the execution as it changes, and last the
+        final TaskInfo::
+
+            for info in client.task.watch(task_id, timeout=60):
+                print(info.status)
+
+        The statuses are those the wait's own polls find (no request is added for them).
+        The final one's errors raise as :meth:`wait` raises them (Timeout with
+        ``last_info``, ExecutionNotFound...). The wait starts at the first ``next()``;
+        leaving the loop early (``break``, an exception, ``close()``) cancels it in the
+        library. Ctrl-C interrupts it as it does :meth:`wait`.
+        """
+        encoded = _c_string(task_id, "task_id")
+        milliseconds = _wait_milliseconds(timeout)
+        return _watch_blocking(self._core, encoded, milliseconds)
 
 
 @_own
@@ -372,6 +514,21 @@ class AsyncTasks:
         encoded = _c_string(task_id, "task_id")
         milliseconds = _wait_milliseconds(timeout)
         return _task_info(await call_queued(self._core, WAIT, encoded, milliseconds), "wait")
+
+    def watch(self, task_id: str, timeout: Optional[Seconds] = 60.0) -> AsyncTaskWatch:
+        """As :meth:`Tasks.watch`, for ``async for``::
+
+            async for info in client.task.watch(task_id, timeout=60):
+                print(info.status)
+
+        On the event loop's (or trio run's) completion queue, as the other calls: one tag
+        gives each status, then the final result. Cancelling the awaiting task or its
+        cancel scope cancels the wait; so do ``break`` (once the watch is collected) and
+        ``await watch.aclose()``.
+        """
+        encoded = _c_string(task_id, "task_id")
+        milliseconds = _wait_milliseconds(timeout)
+        return AsyncTaskWatch(self._core, encoded, milliseconds)
 
 
 @_own

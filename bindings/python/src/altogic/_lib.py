@@ -17,7 +17,18 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ._version import __version__
 
-__all__ = ["LIB", "LIB_ENV", "WAIT_FOREVER", "LibString", "ClientPtr", "CancelPtr", "QueuePtr", "library_path"]
+__all__ = [
+    "LIB",
+    "LIB_ENV",
+    "WAIT_FOREVER",
+    "LibString",
+    "ClientPtr",
+    "CancelPtr",
+    "QueuePtr",
+    "LogCallback",
+    "StatusCallback",
+    "library_path",
+]
 
 #: The environment variable that names the shared library to load, overriding the others.
 LIB_ENV = "ALTOGIC_LIB"
@@ -46,6 +57,13 @@ else:
     ClientPtr = ctypes.POINTER(AltogicClient)
     CancelPtr = ctypes.POINTER(AltogicCancel)
     QueuePtr = ctypes.POINTER(AltogicQueue)
+
+
+#: ``AltogicLogCallback``: ``void (*)(int level, const char *record, void *userdata)``.
+LogCallback = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+#: ``AltogicStatusCallback``: ``void (*)(const char *task_info, void *userdata)``.
+StatusCallback = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
 
 
 class LibString(ctypes.c_void_p):
@@ -147,6 +165,8 @@ _SIGNATURES: List[Tuple[str, List[Any], Any]] = [
     ("altogic_task_get_status_cancellable", [ClientPtr, _c_char_p, CancelPtr], LibString),
     ("altogic_task_wait", [ClientPtr, _c_char_p, _u64], LibString),
     ("altogic_task_wait_cancellable", [ClientPtr, _c_char_p, _u64, CancelPtr], LibString),
+    ("altogic_task_wait_watch", [ClientPtr, _c_char_p, _u64, CancelPtr, StatusCallback, _c_void_p], LibString),
+    ("altogic_client_id", [ClientPtr], _u64),
     ("altogic_client_set_session", [ClientPtr, _c_char_p], LibString),
     ("altogic_client_get_session", [ClientPtr], LibString),
     ("altogic_cancel_new", [], CancelPtr),
@@ -155,12 +175,15 @@ _SIGNATURES: List[Tuple[str, List[Any], Any]] = [
     ("altogic_cancel_free", [CancelPtr], None),
     ("altogic_json_get", [_c_char_p, _c_char_p], LibString),
     ("altogic_string_free", [_c_void_p], None),
+    # Logging (_log.py): the callback is called on the library's threads.
+    ("altogic_set_log_callback", [ctypes.c_int, LogCallback, _c_void_p], None),
     # The completion queue (AsyncClient, _queue.py).
     ("altogic_queue_new", [ctypes.POINTER(_c_void_p)], QueuePtr),
     ("altogic_queue_fd", [QueuePtr], ctypes.c_int),
     ("altogic_task_run_once_start", [ClientPtr, _c_char_p, QueuePtr, _u64, CancelPtr], LibString),
     ("altogic_task_get_status_start", [ClientPtr, _c_char_p, QueuePtr, _u64, CancelPtr], LibString),
     ("altogic_task_wait_start", [ClientPtr, _c_char_p, _u64, QueuePtr, _u64, CancelPtr], LibString),
+    ("altogic_task_watch_start", [ClientPtr, _c_char_p, _u64, QueuePtr, _u64, CancelPtr], LibString),
     ("altogic_queue_next", [QueuePtr, _u64, ctypes.POINTER(_u64)], LibString),
     ("altogic_queue_free", [QueuePtr], None),
     # A static string, never freed: c_char_p (which copies it into bytes) is right here.

@@ -27,19 +27,21 @@ executor stays free.
 from __future__ import annotations
 
 import asyncio
+import collections
 import ctypes
 import json
 import os
 import sys
 import threading
 import weakref
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Tuple, Union
 
 from ._call import Call, Core, call_async
 from ._errors import AltogicError, error_from_json
-from ._lib import LIB, CancelPtr, LibString, QueuePtr
+from ._lib import LIB, CancelPtr, LibString, QueuePtr, StatusCallback
+from ._log import sync as _sync_log
 
-__all__ = ["call_queued", "RUN_ONCE", "GET_STATUS", "WAIT"]
+__all__ = ["call_queued", "start_stream", "Stream", "RUN_ONCE", "GET_STATUS", "WAIT", "WATCH"]
 
 
 #: A ``_start`` function of the library: ``(client, *args, queue, tag, token) -> char *``.
@@ -49,6 +51,9 @@ Start = Callable[..., LibString]
 RUN_ONCE: Tuple[Start, Call] = (LIB.altogic_task_run_once_start, LIB.altogic_task_run_once_cancellable)
 GET_STATUS: Tuple[Start, Call] = (LIB.altogic_task_get_status_start, LIB.altogic_task_get_status_cancellable)
 WAIT: Tuple[Start, Call] = (LIB.altogic_task_wait_start, LIB.altogic_task_wait_cancellable)
+#: A watched wait: several results per tag, the last with ``"final": true``; where the loop
+#: cannot watch a descriptor, ``altogic_task_wait_watch`` in the executor.
+WATCH: Tuple[Start, Call] = (LIB.altogic_task_watch_start, LIB.altogic_task_wait_watch)
 
 _queue_new = LIB.altogic_queue_new
 _queue_fd = LIB.altogic_queue_fd
@@ -78,6 +83,85 @@ class _Pending:
         self.core.release()
 
 
+class _Stream:
+    """A watched wait in flight: its results (``{"info", "errors", "final"}``, parsed) as
+    they come, until the final one; its token and its client until then.
+
+    Results arrive on the loop's thread (the reader callback, or ``call_soon_threadsafe``
+    on the executor path). The token is freed once the final result came out; :meth:`cancel`
+    may come from any thread (a watch collected elsewhere), hence the lock.
+    """
+
+    __slots__ = ("_loop", "results", "waiter", "token", "core", "ended", "_lock", "__weakref__")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, token: CancelPtr, core: Core) -> None:
+        self._loop = loop
+        self.results: Deque[Dict[str, Any]] = collections.deque()
+        self.waiter: Optional["asyncio.Future[None]"] = None
+        self.token = token
+        self.core = core
+        self.ended = False
+        self._lock = threading.Lock()
+
+    def deliver(self, result: Union[bytes, Dict[str, Any]]) -> bool:
+        """Takes one result; returns whether it was the final one."""
+        parsed: Dict[str, Any] = json.loads(result) if isinstance(result, bytes) else result
+        final = parsed.get("final") is True
+        self.results.append(parsed)
+        if final:
+            self.end()
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        return final
+
+    def end(self) -> None:
+        """The final result came out (or the queue is gone): frees the token, releases the
+        client."""
+        with self._lock:
+            if self.ended:
+                return
+            self.ended = True
+            _cancel_free(self.token)
+        self.core.release()
+
+    def cancel(self) -> None:
+        """Asks the library to end the wait (its final result, ``cancelled``, still comes).
+        Any thread; idempotent."""
+        with self._lock:
+            if not self.ended:
+                _cancel_trigger(self.token)
+
+    async def next(self) -> Dict[str, Any]:
+        """The next result. When the awaiting task is cancelled, the wait is cancelled and
+        CancelledError raised once its final result came out."""
+        while not self.results:
+            if self.ended:  # the queue was freed under the watch
+                raise AltogicError._client_side("internal_error", "the event loop's queue was freed")
+            waiter = self.waiter = self._loop.create_future()
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                self.cancel()
+                while not self.ended:
+                    self.waiter = self._loop.create_future()
+                    try:
+                        await self.waiter
+                    except asyncio.CancelledError:
+                        pass
+                raise
+        return self.results.popleft()
+
+    async def close(self) -> None:
+        """Cancels the wait if it still runs, and returns once its final result came out."""
+        if self.ended:
+            return
+        self.cancel()
+        while not self.ended:
+            self.waiter = self._loop.create_future()
+            await self.waiter
+
+
 class _LoopQueue:
     """The queue of one event loop, and the calls in flight on it.
 
@@ -94,7 +178,7 @@ class _LoopQueue:
         self._loop = weakref.ref(loop)
         self._queue: Optional[QueuePtr] = queue
         self._fd = _queue_fd(queue)
-        self._calls: Dict[int, _Pending] = {}
+        self._calls: Dict[int, Union[_Pending, _Stream]] = {}
         self._next_tag = 1
         self._tag_out = ctypes.c_uint64()
         try:
@@ -118,12 +202,40 @@ class _LoopQueue:
             answer = _queue_next(queue, 0, tag_ref).take()
             if answer is None:
                 return
-            pending = calls.pop(tag_out.value, None)
+            tag = tag_out.value
+            pending = calls.get(tag)
             if pending is None:  # not reached: every tag came from a started call
                 continue
+            if isinstance(pending, _Stream):
+                if pending.deliver(answer):
+                    del calls[tag]
+                continue
+            del calls[tag]
             pending.end()
             if not pending.future.done():  # done: its task was cancelled meanwhile
                 pending.future.set_result(answer)
+
+    def start_stream(self, core: Core, start: Start, args: Tuple[Any, ...]) -> _Stream:
+        """Starts ``start(client, *args, queue, tag, token)``, whose results come under one
+        tag until the final one, and returns the stream they go to."""
+        queue = self._queue
+        loop = self._loop()
+        if queue is None or loop is None:  # not reached: the loop is running this call
+            raise AltogicError._client_side("internal_error", "the event loop's queue was freed")
+        pointer = core.acquire()
+        token = _cancel_new()
+        if not token:
+            core.release()
+            raise MemoryError("altogic_cancel_new: out of memory")
+        tag = self._next_tag
+        self._next_tag = tag + 1
+        stream = _Stream(loop, token, core)
+        refused = start(pointer, *args, queue, tag, token).take()
+        if refused is not None:  # nothing was started and nothing will come
+            stream.end()
+            raise error_from_json(json.loads(refused))
+        self._calls[tag] = stream
+        return stream
 
     async def call(self, core: Core, start: Start, args: Tuple[Any, ...]) -> Optional[bytes]:
         """Starts ``start(client, *args, queue, tag, token)`` and returns its result."""
@@ -182,6 +294,8 @@ class _LoopQueue:
         calls, self._calls = self._calls, {}
         for pending in calls.values():  # their loop is gone: no one awaits them
             pending.end()
+            if isinstance(pending, _Stream) and pending.waiter is not None and not pending.waiter.done():
+                pending.waiter.set_result(None)  # raises internal_error in the watch
 
     def forget(self) -> None:
         """In a forked child: frees the queue inherited from the parent, which waits for
@@ -279,6 +393,7 @@ def call_queued(core: Core, functions: Tuple[Start, Call], *args: Any) -> Awaita
     plain function returning the coroutine rather than a coroutine awaiting it: one
     coroutine less per call.)"""
     global _call_trio
+    _sync_log()
     if "trio" in _modules and _in_trio_task():
         if _call_trio is None:
             from ._trio import call_trio
@@ -293,6 +408,72 @@ def call_queued(core: Core, functions: Tuple[Start, Call], *args: Any) -> Awaita
     if state is None:
         return call_async(core, functions[1], *args)
     return state.call(core, functions[0], args)
+
+
+class _ExecutorStream(_Stream):
+    """A watched wait where the loop cannot watch a descriptor: ``altogic_task_wait_watch``
+    in a thread of the loop's executor, each status passed to the loop as it comes."""
+
+    __slots__ = ()
+
+    def run(self, pointer: Any, args: Tuple[Any, ...]) -> None:
+        """In the executor: the whole wait, then its result delivered as the final one."""
+        loop = self._loop
+
+        def on_status(info: Optional[bytes], userdata: Optional[int]) -> None:
+            try:
+                result = {"info": json.loads(info or b"null"), "errors": None, "final": False}
+                loop.call_soon_threadsafe(self.deliver, result)
+            except BaseException:  # the loop closed: nobody follows the watch any more
+                pass
+
+        callback = StatusCallback(on_status)
+        try:
+            answer = WATCH[1](pointer, *args, self.token, callback, None).take()
+            result = json.loads(answer or b"{}")
+        except BaseException as error:  # not reached: the arguments were checked
+            result = {"info": None, "errors": _internal(f"the watch failed: {error!r}"), "final": True}
+        result["final"] = True
+        try:
+            loop.call_soon_threadsafe(self.deliver, result)
+        except RuntimeError:  # the loop closed meanwhile
+            self.end()
+
+
+def _internal(message: str) -> Dict[str, Any]:
+    items = [{"origin": "client_error", "code": "internal_error", "message": message, "details": None}]
+    return {"status": 0, "statusText": "", "items": items}
+
+
+#: The API of a watched wait's results, whichever side serves it (asyncio or trio).
+Stream = Any
+
+
+def start_stream(core: Core, functions: Tuple[Start, Call], *args: Any) -> Stream:
+    """Starts a watched wait for the running trio run or asyncio loop, and returns its
+    stream: ``await stream.next()`` gives each result, the last with ``"final": true``;
+    ``stream.cancel()`` (any thread) ends it; ``await stream.close()`` ends it and waits."""
+    _sync_log()
+    if "trio" in _modules and _in_trio_task():
+        from ._trio import start_trio_stream
+
+        return start_trio_stream(core, functions[0], args)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        raise _unsupported() from None
+    state = _state(loop)
+    if state is not None:
+        return state.start_stream(core, functions[0], args)
+    pointer = core.acquire()
+    token = _cancel_new()
+    if not token:
+        core.release()
+        raise MemoryError("altogic_cancel_new: out of memory")
+    stream = _ExecutorStream(loop, token, core)
+    future = loop.run_in_executor(None, stream.run, pointer, args)
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return stream
 
 
 def _after_fork_in_child() -> None:

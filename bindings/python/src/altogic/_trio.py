@@ -19,11 +19,13 @@ result's tag.
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import json
 import os
+import threading
 import weakref
-from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
+from typing import Any, Awaitable, Callable, Deque, Dict, Optional, Tuple, Union
 
 import trio
 
@@ -31,7 +33,7 @@ from ._call import Core
 from ._errors import AltogicError, error_from_json
 from ._lib import LIB, CancelPtr, LibString, QueuePtr
 
-__all__ = ["call_trio"]
+__all__ = ["call_trio", "start_trio_stream"]
 
 #: A ``_start`` function of the library: ``(client, *args, queue, tag, token) -> char *``.
 Start = Callable[..., LibString]
@@ -75,6 +77,86 @@ class _Pending:
         return _abort_failed
 
 
+class _TrioStream:
+    """A watched wait in flight on a trio run's queue: its results (parsed) as they come,
+    until the final one; the task waiting for the next (if any); its token and client until
+    the final one came out. :meth:`cancel` may come from any thread, hence the lock."""
+
+    __slots__ = ("results", "task", "token", "core", "ended", "raise_cancel", "_lock", "__weakref__")
+
+    def __init__(self, token: CancelPtr, core: Core) -> None:
+        self.results: Deque[Dict[str, Any]] = collections.deque()
+        self.task: Optional[trio.lowlevel.Task] = None
+        self.token = token
+        self.core = core
+        self.ended = False
+        self.raise_cancel: Optional[Callable[[], Any]] = None
+        self._lock = threading.Lock()
+
+    def deliver(self, answer: bytes) -> bool:
+        """Takes one result (on the run's thread); returns whether it was the final one."""
+        parsed: Dict[str, Any] = json.loads(answer)
+        final = parsed.get("final") is True
+        self.results.append(parsed)
+        if final:
+            self.end()
+        self.wake()
+        return final
+
+    def wake(self) -> None:
+        task, self.task = self.task, None
+        if task is not None:  # rescheduled once, however many results came
+            _reschedule(task)
+
+    def end(self) -> None:
+        with self._lock:
+            if self.ended:
+                return
+            self.ended = True
+            _cancel_free(self.token)
+        self.core.release()
+
+    def cancel(self) -> None:
+        """Asks the library to end the wait; its final result still comes. Any thread."""
+        with self._lock:
+            if not self.ended:
+                _cancel_trigger(self.token)
+
+    def _abort(self, raise_cancel: Callable[[], Any]) -> trio.lowlevel.Abort:
+        self.raise_cancel = raise_cancel
+        self.cancel()
+        return _abort_failed
+
+    async def _wait(self) -> None:
+        self.task = trio.lowlevel.current_task()
+        await trio.lowlevel.wait_task_rescheduled(self._abort)
+
+    async def next(self) -> Dict[str, Any]:
+        """The next result. When the cancel scope is cancelled (or on Ctrl-C), the wait is
+        cancelled and the cancellation raised once its final result came out."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while not self.results:
+            if self.ended:  # the queue was freed under the watch
+                raise AltogicError._client_side("internal_error", "the trio run's queue was freed")
+            await self._wait()
+            if self.raise_cancel is not None:
+                while not self.ended:
+                    await self._wait()
+                raise_cancel, self.raise_cancel = self.raise_cancel, None
+                raise_cancel()
+        return self.results.popleft()
+
+    async def close(self) -> None:
+        """Cancels the wait if it still runs, and returns once its final result came out."""
+        if self.ended:
+            return
+        self.cancel()
+        with trio.CancelScope(shield=True):
+            while not self.ended:
+                await self._wait()
+        self.raise_cancel = None
+
+
 class _RunQueue:
     """The queue of one trio run, and the calls in flight on it (used from the run's
     thread only, so nothing here is locked)."""
@@ -84,7 +166,7 @@ class _RunQueue:
     def __init__(self, queue: QueuePtr) -> None:
         self._queue: Optional[QueuePtr] = queue
         self._fd: int = _queue_fd(queue)
-        self._calls: Dict[int, _Pending] = {}
+        self._calls: Dict[int, Union[_Pending, _TrioStream]] = {}
         self._next_tag = 1
         self._tag_out = ctypes.c_uint64()
         _live.add(self)
@@ -111,9 +193,15 @@ class _RunQueue:
             answer = _queue_next(queue, 0, tag_ref).take()
             if answer is None:
                 return
-            pending = calls.pop(tag_out.value, None)
+            tag = tag_out.value
+            pending = calls.get(tag)
             if pending is None:  # not reached: every tag came from a started call
                 continue
+            if isinstance(pending, _TrioStream):
+                if pending.deliver(answer):
+                    del calls[tag]
+                continue
+            del calls[tag]
             pending.answer = answer
             pending.end()
             _reschedule(pending.task)
@@ -152,6 +240,27 @@ class _RunQueue:
             raise AltogicError._client_side("internal_error", "the trio run's queue was freed")
         return pending.answer
 
+    def start_stream(self, core: Core, start: Start, args: Tuple[Any, ...]) -> _TrioStream:
+        """Starts ``start(client, *args, queue, tag, token)``, whose results come under one
+        tag until the final one, and returns the stream they go to."""
+        queue = self._queue
+        if queue is None:  # the run is ending: its watcher is gone
+            raise AltogicError._client_side("internal_error", "the trio run's queue was freed")
+        pointer = core.acquire()
+        token = _cancel_new()
+        if not token:
+            core.release()
+            raise MemoryError("altogic_cancel_new: out of memory")
+        tag = self._next_tag
+        self._next_tag = tag + 1
+        stream = _TrioStream(token, core)
+        refused = start(pointer, *args, queue, tag, token).take()
+        if refused is not None:  # nothing was started and nothing will come
+            stream.end()
+            raise error_from_json(json.loads(refused))
+        self._calls[tag] = stream
+        return stream
+
     def free(self) -> None:
         """Frees the queue (the library cancels the calls still running and drops their
         results), at the end of the run. Idempotent."""
@@ -164,7 +273,10 @@ class _RunQueue:
         calls, self._calls = self._calls, {}
         for pending in calls.values():  # not reached: the run's tasks have all returned
             pending.end()
-            _reschedule(pending.task)
+            if isinstance(pending, _TrioStream):
+                pending.wake()  # raises internal_error in the watch, if it waits
+            else:
+                _reschedule(pending.task)
 
     def forget(self) -> None:
         """In a forked child: frees the queue inherited from the parent, which waits for
@@ -204,6 +316,11 @@ def _run_queue() -> _RunQueue:
 def call_trio(core: Core, start: Start, args: Tuple[Any, ...]) -> Awaitable[Optional[bytes]]:
     """The call of an AsyncClient from a trio task, to be awaited at once."""
     return _run_queue().call(core, start, args)
+
+
+def start_trio_stream(core: Core, start: Start, args: Tuple[Any, ...]) -> _TrioStream:
+    """A watched wait from a trio task: its stream (see :func:`._queue.start_stream`)."""
+    return _run_queue().start_stream(core, start, args)
 
 
 def _after_fork_in_child() -> None:
