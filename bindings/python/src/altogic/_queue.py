@@ -22,30 +22,28 @@ executor stays free.
   which does the same with one queue per trio run; trio is imported only by programs
   that use it. Anything else (no running loop, curio) raises RuntimeError naming what is
   supported.
+
+What both sides share (the queue, its calls by tag, their start and the drain) is in
+:mod:`._driver`; this module adds the futures, the loop's reader and the loops' queues.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import ctypes
 import json
 import os
 import sys
 import threading
 import weakref
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from ._call import Call, Core, call_async
-from ._errors import AltogicError, error_from_json
-from ._lib import LIB, CancelPtr, LibString, QueuePtr, StatusCallback
+from ._driver import PendingBase, QueueBase, Start, StreamBase, begin_call, new_queue
+from ._errors import AltogicError
+from ._lib import LIB, CancelPtr, QueuePtr, StatusCallback
 from ._log import sync as _sync_log
 
 __all__ = ["call_queued", "start_stream", "Stream", "RUN_ONCE", "GET_STATUS", "WAIT", "WATCH"]
-
-
-#: A ``_start`` function of the library: ``(client, *args, queue, tag, token) -> char *``.
-Start = Callable[..., LibString]
 
 #: The ``_start`` function of each call, and the ``_cancellable`` one for the executor path.
 RUN_ONCE: Tuple[Start, Call] = (LIB.altogic_task_run_once_start, LIB.altogic_task_run_once_cancellable)
@@ -55,89 +53,53 @@ WAIT: Tuple[Start, Call] = (LIB.altogic_task_wait_start, LIB.altogic_task_wait_c
 #: cannot watch a descriptor, ``altogic_task_wait_watch`` in the executor.
 WATCH: Tuple[Start, Call] = (LIB.altogic_task_watch_start, LIB.altogic_task_wait_watch)
 
-_queue_new = LIB.altogic_queue_new
-_queue_fd = LIB.altogic_queue_fd
-_queue_next = LIB.altogic_queue_next
 _queue_free = LIB.altogic_queue_free
-_cancel_new = LIB.altogic_cancel_new
 _cancel_trigger = LIB.altogic_cancel_trigger
-_cancel_free = LIB.altogic_cancel_free
 
 
-class _Pending:
+class _Pending(PendingBase):
     """One call in flight: the future its coroutine awaits, its token and its client."""
 
-    __slots__ = ("future", "token", "core", "ended")
+    __slots__ = ("future",)
 
     def __init__(self, future: "asyncio.Future[Optional[bytes]]", token: CancelPtr, core: Core) -> None:
+        super().__init__(token, core)
         self.future = future
-        self.token = token
-        self.core = core
-        self.ended = False
 
-    def end(self) -> None:
-        """The result came out (or the queue is gone): the library no longer uses the
-        token, and the call no longer needs the client."""
-        self.ended = True
-        _cancel_free(self.token)
-        self.core.release()
+    def resolve(self, answer: bytes) -> None:
+        if not self.future.done():  # done: its task was cancelled meanwhile
+            self.future.set_result(answer)
+
+    def wake(self) -> None:
+        pass  # the queue is freed once its loop is gone: no one awaits the future
 
 
-class _Stream:
-    """A watched wait in flight: its results (``{"info", "errors", "final"}``, parsed) as
-    they come, until the final one; its token and its client until then.
+class _Stream(StreamBase):
+    """A watched wait in flight on a loop: its results as they come (:class:`StreamBase`),
+    and the future the task waiting for the next one awaits, if one does.
 
     Results arrive on the loop's thread (the reader callback, or ``call_soon_threadsafe``
-    on the executor path). The token is freed once the final result came out; :meth:`cancel`
-    may come from any thread (a watch collected elsewhere), hence the lock.
+    on the executor path).
     """
 
-    __slots__ = ("_loop", "results", "waiter", "token", "core", "ended", "_lock", "__weakref__")
+    __slots__ = ("_loop", "waiter")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, token: CancelPtr, core: Core) -> None:
+        super().__init__(token, core)
         self._loop = loop
-        self.results: Deque[Dict[str, Any]] = collections.deque()
         self.waiter: Optional["asyncio.Future[None]"] = None
-        self.token = token
-        self.core = core
-        self.ended = False
-        self._lock = threading.Lock()
 
-    def deliver(self, result: Union[bytes, Dict[str, Any]]) -> bool:
-        """Takes one result; returns whether it was the final one."""
-        parsed: Dict[str, Any] = json.loads(result) if isinstance(result, bytes) else result
-        final = parsed.get("final") is True
-        self.results.append(parsed)
-        if final:
-            self.end()
+    def wake(self) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        return final
-
-    def end(self) -> None:
-        """The final result came out (or the queue is gone): frees the token, releases the
-        client."""
-        with self._lock:
-            if self.ended:
-                return
-            self.ended = True
-            _cancel_free(self.token)
-        self.core.release()
-
-    def cancel(self) -> None:
-        """Asks the library to end the wait (its final result, ``cancelled``, still comes).
-        Any thread; idempotent."""
-        with self._lock:
-            if not self.ended:
-                _cancel_trigger(self.token)
+            waiter.set_result(None)  # when the queue was freed, raises internal_error in next()
 
     async def next(self) -> Dict[str, Any]:
         """The next result. When the awaiting task is cancelled, the wait is cancelled and
         CancelledError raised once its final result came out."""
         while not self.results:
             if self.ended:  # the queue was freed under the watch
-                raise AltogicError._client_side("internal_error", "the event loop's queue was freed")
+                raise AltogicError._client_side("internal_error", _LoopQueue._FREED)
             waiter = self.waiter = self._loop.create_future()
             try:
                 await waiter
@@ -162,25 +124,24 @@ class _Stream:
             await self.waiter
 
 
-class _LoopQueue:
-    """The queue of one event loop, and the calls in flight on it.
+class _LoopQueue(QueueBase):
+    """The queue of one event loop, and the calls in flight on it (:class:`QueueBase`),
+    whose descriptor the loop watches with ``add_reader``.
 
-    Used only from the loop's thread (the reader callback and the coroutines run there),
-    so nothing here is locked. It keeps only a weak reference to the loop, so that the
-    loop can be collected, which frees the queue (``weakref.finalize``).
+    It keeps only a weak reference to the loop, so that the loop can be collected, which
+    frees the queue (``weakref.finalize``); it is freed too once its loop was closed, or
+    at interpreter exit.
     """
 
-    __slots__ = ("_loop", "_queue", "_fd", "_calls", "_next_tag", "_tag_out", "_finalizer", "__weakref__")
+    __slots__ = ("_loop", "_finalizer")
+
+    _FREED = "the event loop's queue was freed"
 
     def __init__(self, loop: asyncio.AbstractEventLoop, queue: QueuePtr) -> None:
         """Watches the queue's descriptor on the loop; raises NotImplementedError (the
         queue freed) where the loop cannot (the Proactor loop)."""
         self._loop = weakref.ref(loop)
-        self._queue: Optional[QueuePtr] = queue
-        self._fd = _queue_fd(queue)
-        self._calls: Dict[int, Union[_Pending, _Stream]] = {}
-        self._next_tag = 1
-        self._tag_out = ctypes.c_uint64()
+        super().__init__(queue)
         try:
             loop.add_reader(self._fd, self._drain)
         except NotImplementedError:
@@ -190,80 +151,22 @@ class _LoopQueue:
         # Frees the queue when the loop is collected, or at interpreter exit.
         self._finalizer = weakref.finalize(loop, self.free)
 
-    def _drain(self) -> None:
-        # Readiness is a hint: take results until the queue answers NULL.
-        queue = self._queue
-        if queue is None:
-            return
-        tag_out = self._tag_out
-        tag_ref = ctypes.byref(tag_out)
-        calls = self._calls
-        while True:
-            answer = _queue_next(queue, 0, tag_ref).take()
-            if answer is None:
-                return
-            tag = tag_out.value
-            pending = calls.get(tag)
-            if pending is None:  # not reached: every tag came from a started call
-                continue
-            if isinstance(pending, _Stream):
-                if pending.deliver(answer):
-                    del calls[tag]
-                continue
-            del calls[tag]
-            pending.end()
-            if not pending.future.done():  # done: its task was cancelled meanwhile
-                pending.future.set_result(answer)
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop()
+        if loop is None:  # not reached: the loop is running this call
+            raise AltogicError._client_side("internal_error", self._FREED)
+        return loop
 
     def start_stream(self, core: Core, start: Start, args: Tuple[Any, ...]) -> _Stream:
         """Starts ``start(client, *args, queue, tag, token)``, whose results come under one
         tag until the final one, and returns the stream they go to."""
-        queue = self._queue
-        loop = self._loop()
-        if queue is None or loop is None:  # not reached: the loop is running this call
-            raise AltogicError._client_side("internal_error", "the event loop's queue was freed")
-        pointer = core.acquire()
-        token = _cancel_new()
-        if not token:
-            core.release()
-            raise MemoryError("altogic_cancel_new: out of memory")
-        tag = self._next_tag
-        self._next_tag = tag + 1
-        stream = _Stream(loop, token, core)
-        refused = start(pointer, *args, queue, tag, token).take()
-        if refused is not None:  # nothing was started and nothing will come
-            stream.end()
-            raise error_from_json(json.loads(refused))
-        self._calls[tag] = stream
-        return stream
+        loop = self._running_loop()
+        return self._start(core, start, args, lambda token, core: _Stream(loop, token, core))
 
     async def call(self, core: Core, start: Start, args: Tuple[Any, ...]) -> Optional[bytes]:
         """Starts ``start(client, *args, queue, tag, token)`` and returns its result."""
-        queue = self._queue
-        loop = self._loop()
-        if queue is None or loop is None:  # not reached: the loop is running this call
-            raise AltogicError._client_side("internal_error", "the event loop's queue was freed")
-        pointer = core.acquire()
-        token = _cancel_new()
-        if not token:
-            core.release()
-            raise MemoryError("altogic_cancel_new: out of memory")
-        tag = self._next_tag
-        self._next_tag = tag + 1
-        pending = _Pending(loop.create_future(), token, core)
-        # Registered first, though the result can only be read by this thread's next
-        # drain, after this coroutine yields.
-        self._calls[tag] = pending
-        try:
-            refused = start(pointer, *args, queue, tag, token).take()
-        except BaseException:  # not reached: the arguments were checked
-            del self._calls[tag]
-            pending.end()
-            raise
-        if refused is not None:  # nothing was started and nothing will come
-            del self._calls[tag]
-            pending.end()
-            raise error_from_json(json.loads(refused))
+        loop = self._running_loop()
+        pending = self._start(core, start, args, lambda token, core: _Pending(loop.create_future(), token, core))
         try:
             return await pending.future
         except asyncio.CancelledError:
@@ -279,35 +182,18 @@ class _LoopQueue:
                         pass
             raise
 
-    def free(self) -> None:
-        """Frees the queue (the library cancels the calls still running and drops their
-        results): once its loop was closed, collected, or at interpreter exit. Idempotent."""
-        queue = self._queue
-        if queue is None:
-            return
-        self._queue = None
+    def _unwatch(self) -> None:
         self._finalizer.detach()
         loop = self._loop()
         if loop is not None and not loop.is_closed():  # at exit, a loop never closed
             loop.remove_reader(self._fd)
-        _queue_free(queue)
-        calls, self._calls = self._calls, {}
-        for pending in calls.values():  # their loop is gone: no one awaits them
-            pending.end()
-            if isinstance(pending, _Stream) and pending.waiter is not None and not pending.waiter.done():
-                pending.waiter.set_result(None)  # raises internal_error in the watch
 
     def forget(self) -> None:
-        """In a forked child: frees the queue inherited from the parent, which waits for
-        nothing there (``altogic.h``), and drops the parent's calls. The loop is left alone:
-        the child shares its epoll instance with the parent, whose registration of the
-        descriptor must stay."""
-        queue = self._queue
-        self._queue = None
+        """In a forked child: frees the queue inherited from the parent and drops the
+        parent's calls (:meth:`QueueBase.forget`). The loop is left alone: the child shares
+        its epoll instance with the parent, whose registration of the descriptor must stay."""
         self._finalizer.detach()
-        self._calls = {}
-        if queue is not None:
-            _queue_free(queue)
+        super().forget()
 
 
 #: The loops' queues, or None for a loop that cannot watch a descriptor.
@@ -334,11 +220,7 @@ def _state(loop: asyncio.AbstractEventLoop) -> Optional[_LoopQueue]:
             old.free()
         state: Optional[_LoopQueue] = None
         if _USE_QUEUE:
-            error = ctypes.c_void_p()
-            queue = _queue_new(ctypes.byref(error))
-            if not queue:
-                answer = LibString(error.value).take()
-                raise error_from_json(json.loads(answer or b"{}"))
+            queue = new_queue()
             try:
                 state = _LoopQueue(loop, queue)
             except NotImplementedError:
@@ -465,11 +347,7 @@ def start_stream(core: Core, functions: Tuple[Start, Call], *args: Any) -> Strea
     state = _state(loop)
     if state is not None:
         return state.start_stream(core, functions[0], args)
-    pointer = core.acquire()
-    token = _cancel_new()
-    if not token:
-        core.release()
-        raise MemoryError("altogic_cancel_new: out of memory")
+    pointer, token = begin_call(core)
     stream = _ExecutorStream(loop, token, core)
     future = loop.run_in_executor(None, stream.run, pointer, args)
     future.add_done_callback(lambda f: f.cancelled() or f.exception())
