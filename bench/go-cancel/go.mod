@@ -1,6 +1,6 @@
 module github.com/altogic/altogic-ffi/bench/go-cancel
 
-go 1.22
+go 1.23
 
 require github.com/altogic/altogic-ffi/bindings/go v0.0.0
 
