@@ -217,7 +217,7 @@ impl Queue {
         if self.inherited() {
             return Err(refused(
                 "this queue was made by another process (it was inherited across fork()), \
-                 where the library's thread that runs its calls lives; make a new queue in \
+                 where the library's threads that run its calls live; make a new queue in \
                  this process and only free this one.",
             ));
         }

@@ -1,4 +1,4 @@
-//! The signal mask of the library's own threads (the runtime's workers and its host-name
+//! The signal mask of the library's own threads (the runtime's worker and its host-name
 //! lookup threads, `transport::runtime`).
 //!
 //! Every socket of the library is read and written on those threads only: a blocking call's

@@ -1470,7 +1470,7 @@ static void test_queue_thread_count(void) {
     altogic_client_free(client);
 }
 
-/* A child inherits a queue but not the library's thread: it may only free it, and may make
+/* A child inherits a queue but not the library's threads: it may only free it, and may make
    queues of its own. */
 static void test_queue_fork(void) {
     AltogicClient *client = new_client(NULL);
@@ -1553,7 +1553,7 @@ int main(int argc, char **argv) {
     test_queue_free_with_calls_in_flight();
     test_queue_connections_are_bounded();
     test_queue_thread_count();
-    /* The library's thread exists from the first queue on: forking now is forking while
+    /* The library's threads exist from the first call on: forking now is forking while
        another thread may be inside the allocator (see ALTOGIC_TEST_NO_FORK_WHILE_CALLING). */
     if (!(no_fork && *no_fork == '1') && !(no_fork_while_calling && *no_fork_while_calling == '1'))
         test_queue_fork();
