@@ -281,36 +281,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "SECONDS:", err)
 		os.Exit(1)
 	}
-	ctx := context.Background()
-	var call func() (string, error)
-	switch os.Args[1] {
-	case "binding":
-		client, err := altogic.NewClient(base, clientKey)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		defer client.Close()
-		call = func() (string, error) {
-			info, err := client.RunOnce(ctx, task)
-			if err != nil {
-				return "", err
-			}
-			return string(info.Status), nil
-		}
-	case "nethttp":
-		runner := newHTTPRunner(base)
-		call = func() (string, error) {
-			info, err := runner.runOnce(ctx, task)
-			if err != nil {
-				return "", err
-			}
-			return info.Status, nil
-		}
-	default:
-		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
-		os.Exit(1)
-	}
+	call, closeClient := runOnceCaller(os.Args[1], base)
+	defer closeClient()
 	for _, arg := range os.Args[4:] {
 		goroutines, err := strconv.Atoi(arg)
 		if err != nil {
@@ -321,4 +293,39 @@ func main() {
 		out, _ := json.Marshal(runCell(goroutines, seconds, call))
 		fmt.Println(string(out))
 	}
+}
+
+// runOnceCaller is one runOnce of billOnDemand against base by kind ("binding": this
+// package's client; "nethttp": a plain net/http loop), answering the execution's status, and
+// what frees the client afterwards. An unknown kind ends the program.
+func runOnceCaller(kind, base string) (call func() (string, error), closeClient func()) {
+	ctx := context.Background()
+	switch kind {
+	case "binding":
+		client, err := altogic.NewClient(base, clientKey)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return func() (string, error) {
+			info, err := client.RunOnce(ctx, task)
+			if err != nil {
+				return "", err
+			}
+			return string(info.Status), nil
+		}, func() { client.Close() }
+	case "nethttp":
+		runner := newHTTPRunner(base)
+		return func() (string, error) {
+			info, err := runner.runOnce(ctx, task)
+			if err != nil {
+				return "", err
+			}
+			return info.Status, nil
+		}, func() {}
+	default:
+		fmt.Fprintln(os.Stderr, "unknown client", kind)
+		os.Exit(2)
+	}
+	return nil, nil
 }

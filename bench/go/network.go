@@ -11,15 +11,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 	"sync"
 	"time"
-
-	altogic "github.com/altogic/altogic-ffi/bindings/go"
 )
 
 type shapeResult struct {
@@ -55,36 +52,8 @@ func networkMain(args []string) {
 		fmt.Fprintln(os.Stderr, "bad count", args[3])
 		os.Exit(2)
 	}
-	ctx := context.Background()
-	var call func() (string, error)
-	switch kind {
-	case "binding":
-		client, err := altogic.NewClient(base, clientKey)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		defer client.Close()
-		call = func() (string, error) {
-			info, err := client.RunOnce(ctx, task)
-			if err != nil {
-				return "", err
-			}
-			return string(info.Status), nil
-		}
-	case "nethttp":
-		runner := newHTTPRunner(base)
-		call = func() (string, error) {
-			info, err := runner.runOnce(ctx, task)
-			if err != nil {
-				return "", err
-			}
-			return info.Status, nil
-		}
-	default:
-		fmt.Fprintln(os.Stderr, "unknown client", kind)
-		os.Exit(2)
-	}
+	call, closeClient := runOnceCaller(kind, base)
+	defer closeClient()
 	var result shapeResult
 	if shape == "pool" {
 		rounds, err := strconv.Atoi(args[4])
