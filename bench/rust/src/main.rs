@@ -10,16 +10,9 @@
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct TaskInfo {
-    task_id: String,
-    scheduled_task_id: String,
-    scheduled_task_name: String,
-    triggered_at: String,
-    status: String,
-}
+#[path = "common.rs"]
+mod common;
+use common::run_once;
 
 /// `struct rusage` of Linux: two `struct timeval`s, then 14 longs.
 #[repr(C)]
@@ -38,7 +31,11 @@ extern "C" {
 
 /// User + system CPU time of the whole process, µs.
 fn process_cpu_us() -> f64 {
-    let mut ru = Rusage { utime: [0; 2], stime: [0; 2], rest: [0; 14] };
+    let mut ru = Rusage {
+        utime: [0; 2],
+        stime: [0; 2],
+        rest: [0; 14],
+    };
     // SAFETY: `ru` has the layout of `struct rusage`; 0 is RUSAGE_SELF.
     if unsafe { getrusage(0, &mut ru) } != 0 {
         return 0.0;
@@ -51,25 +48,6 @@ struct Worker {
     latency_ns: Vec<u64>,
     errors: u64,
     first_error: String,
-}
-
-fn run_once(client: &reqwest::blocking::Client, url: &str) -> Result<TaskInfo, String> {
-    let body = serde_json::to_vec(&serde_json::json!({ "taskNameOrId": "billOnDemand" }))
-        .map_err(|e| e.to_string())?;
-    let answer = client
-        .post(url)
-        .header("X-Client", "altogic-rust-reqwest")
-        .header("X-Client-Key", "demo-client-key")
-        .header("Content-Type", "application/json")
-        .body(body)
-        .send()
-        .map_err(|e| e.to_string())?;
-    let status = answer.status();
-    let bytes = answer.bytes().map_err(|e| e.to_string())?;
-    if !status.is_success() {
-        return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes)));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
 }
 
 fn work(client: &reqwest::blocking::Client, url: &str, deadline: Instant) -> Worker {

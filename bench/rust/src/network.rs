@@ -12,41 +12,15 @@
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct TaskInfo {
-    task_id: String,
-    scheduled_task_id: String,
-    scheduled_task_name: String,
-    triggered_at: String,
-    status: String,
-}
+#[path = "common.rs"]
+mod common;
+use common::run_once;
 
 #[derive(Default)]
 struct Record {
     latency_us: Vec<f64>,
     errors: u64,
     first_error: String,
-}
-
-fn run_once(client: &reqwest::blocking::Client, url: &str) -> Result<TaskInfo, String> {
-    let body = serde_json::to_vec(&serde_json::json!({ "taskNameOrId": "billOnDemand" }))
-        .map_err(|e| e.to_string())?;
-    let answer = client
-        .post(url)
-        .header("X-Client", "altogic-rust-reqwest")
-        .header("X-Client-Key", "demo-client-key")
-        .header("Content-Type", "application/json")
-        .body(body)
-        .send()
-        .map_err(|e| format!("{e:?}"))?;
-    let status = answer.status();
-    let bytes = answer.bytes().map_err(|e| e.to_string())?;
-    if !status.is_success() {
-        return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes)));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
 }
 
 fn record(rec: &Mutex<Record>, client: &reqwest::blocking::Client, url: &str) {
