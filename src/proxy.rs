@@ -6,8 +6,9 @@
 //!   targets, `HTTP_PROXY` for `http://` ones, `ALL_PROXY` for either when the other is
 //!   unset (each in upper or lower case, upper case first), and `NO_PROXY`, matched by
 //!   hyper-util's matcher, the one reqwest itself uses (host names and their subdomains, a
-//!   leading dot optional, IP addresses, CIDR ranges, `*`), plus Go's `*.example.com` (its
-//!   subdomains, not `example.com` itself), which that matcher does not know.
+//!   leading dot optional, IP addresses, CIDR ranges, `*`), plus what Go reads and that
+//!   matcher does not: `*.example.com` (its subdomains, not `example.com` itself) and an
+//!   entry's port (`host:443` counts for that port only).
 //!
 //! What reqwest and hyper-util do otherwise, and the library does not:
 //! - Loopback (`localhost`, `127.0.0.0/8`, `::1`) is never proxied from the environment, as
@@ -200,28 +201,54 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// Whether `NO_PROXY` exempts `target` from `proxy`.
+/// Entries with a port (`host:443`, `[::1]:8443`) count only for that port, as in Go (the
+/// matcher reads none); the others go to the matcher as they are.
 fn exempted(no_proxy: &str, target: &url::Url, proxy: &Proxy) -> bool {
     let host = target.host_str().unwrap_or_default().to_ascii_lowercase();
+    let port = target.port_or_known_default();
     let subdomain_of = |domain: &str| {
         host.strip_suffix(&domain.to_ascii_lowercase())
             .is_some_and(|start| start.len() > 1 && start.ends_with('.'))
     };
-    if no_proxy
-        .split(',')
-        .filter_map(|entry| entry.trim().strip_prefix("*."))
-        .any(subdomain_of)
-    {
-        return true;
+    let mut for_the_matcher = Vec::new();
+    for entry in no_proxy.split(',').map(str::trim) {
+        let (name, entry_port) = split_port(entry);
+        if entry_port.is_some_and(|entry_port| Some(entry_port) != port) {
+            continue;
+        }
+        match name.strip_prefix("*.") {
+            Some(domain) if subdomain_of(domain) => return true,
+            Some(_) => {}
+            None => for_the_matcher.push(name),
+        }
     }
     let Ok(uri) = http::Uri::try_from(format!("{}://{}/", target.scheme(), host)) else {
         return false;
     };
     Matcher::builder()
         .all(proxy.url.to_string())
-        .no(no_proxy)
+        .no(for_the_matcher.join(","))
         .build()
         .intercept(&uri)
         .is_none()
+}
+
+/// `name:port` or `[v6]:port` as the name and the port; anything else (a name, an address of
+/// either family, a CIDR range) as it is, with no port.
+fn split_port(entry: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = entry.strip_prefix('[') {
+        if let Some((address, tail)) = rest.split_once(']') {
+            return (address, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+        }
+    }
+    match entry.split_once(':') {
+        // One colon: a port; more (an IPv6 address without brackets) are the address's own.
+        Some((name, port)) if !port.contains(':') => match port.parse() {
+            Ok(port) => (name, Some(port)),
+            Err(_) => (entry, None),
+        },
+        _ => (entry, None),
+    }
 }
 
 #[cfg(test)]

@@ -86,9 +86,9 @@ pub(crate) fn wait_deadline(timeout_ms: u64) -> Option<Duration> {
 /// without the `proxy` option, `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper
 /// or lower case, as curl reads them; `socks://` is SOCKS4 as for curl; `NO_PROXY` entries
 /// are host names with their subdomains, `*.name` for the subdomains only, IP addresses,
-/// CIDR ranges or `*`), read once per process; `HTTP_PROXY` is ignored when
-/// `REQUEST_METHOD` is set and not empty (a CGI program), and loopback targets are never
-/// proxied from the environment, as in Go. The choice is made here, once per client.
+/// CIDR ranges or `*`, each with an optional `:port`), read once per process; `HTTP_PROXY`
+/// is ignored when `REQUEST_METHOD` is set and not empty (a CGI program), and loopback
+/// targets are never proxied from the environment, as in Go. The choice is made here, once per client.
 /// - `error_out`: NULL, or where to store the error on failure.
 ///
 /// Returns the client, or NULL on failure. On failure, when `error_out` is not NULL,
