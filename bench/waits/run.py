@@ -53,14 +53,6 @@ LIBRARY_THREADS = 4
 PEAK_RSS_MIB = 128
 
 
-def status_field(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return -1
-
-
 def runtime_threads() -> int:
     """The threads of this process named altogic-runtime."""
     count = 0
@@ -74,14 +66,14 @@ def runtime_threads() -> int:
 
 
 async def child_main(name: str, url: str, ids: List[str]) -> Dict[str, Any]:
-    threads_at_start = status_field("Threads")
-    rss_at_start = status_field("VmRSS")
+    threads_at_start = many._status("Threads")
+    rss_at_start = many._status("VmRSS")
     wait, close = many.WAITERS[name](url)
     figures = {"max_threads": threads_at_start, "max_runtime_threads": 0}
     loop = asyncio.get_running_loop()
 
     def sample() -> None:
-        figures["max_threads"] = max(figures["max_threads"], status_field("Threads"))
+        figures["max_threads"] = max(figures["max_threads"], many._status("Threads"))
         figures["max_runtime_threads"] = max(figures["max_runtime_threads"], runtime_threads())
 
     def tick() -> None:
@@ -105,8 +97,8 @@ async def child_main(name: str, url: str, ids: List[str]) -> Dict[str, Any]:
         "threads_at_start": threads_at_start,
         **figures,
         "start_rss_mib": rss_at_start / 1024,
-        "rss_mib": status_field("VmRSS") / 1024,
-        "peak_rss_mib": status_field("VmHWM") / 1024,
+        "rss_mib": many._status("VmRSS") / 1024,
+        "peak_rss_mib": many._status("VmHWM") / 1024,
     }
 
 
