@@ -192,6 +192,16 @@ func TestLogReconnect(t *testing.T) {
 			t.Errorf("request on a %v connection, want new", r.attrs["connection"])
 		}
 	}
+	// The server said it closes: each connection's end is a record with that reason.
+	closed := h.events("connection_closed")
+	if len(closed) != 2 {
+		t.Fatalf("%d connection_closed records, want 2: %+v", len(closed), h.records())
+	}
+	for _, r := range closed {
+		if r.attrs["reason"] != "server_asked" || r.attrs["host"] != "127.0.0.1" {
+			t.Errorf("connection_closed record %+v, want reason server_asked, host 127.0.0.1", r.attrs)
+		}
+	}
 }
 
 // A wait cancelled by its ctx: the library's cancelled record (Debug), routed like the

@@ -18,7 +18,8 @@ pub const ALTOGIC_LOG_WARN: c_int = 2;
 /// A request sent again (`retry`, with its reason).
 #[allow(dead_code)] // Read by C through the header; Rust reads log::Level.
 pub const ALTOGIC_LOG_INFO: c_int = 3;
-/// Each request and its answer (`request`), each connection opened (`connection_opened`),
+/// Each request and its answer (`request`), each connection opened or seen closed
+/// (`connection_opened`, `connection_closed`),
 /// each poll of a wait (`poll`), each call cancelled by its token (`cancelled`).
 #[allow(dead_code)] // Read by C through the header; Rust reads log::Level.
 pub const ALTOGIC_LOG_DEBUG: c_int = 4;
@@ -51,12 +52,16 @@ impl UserData {
 /// again, as without a callback).
 ///
 /// Each record is a one-line JSON object with named fields: `event` (`request`, `retry`,
-/// `connection_opened`, `poll`, `cancelled`, `response_too_large`, `error_items_dropped`),
-/// `level` (`error`, `warn`, `info`, `debug`), and, as they apply: `client` (the number
-/// `altogic_client_id` gives), `method`, `path` (the task id in it), `status` (the HTTP
-/// status) or `code` (an error code), `ms`, `attempt` (1 for a first send), `connection`
-/// (`new` or `reused`), `proxy` (`scheme://host:port`, never its credentials), `taskId`,
-/// `reason`. A record never holds a header: no client key, API key or session token, and no
+/// `connection_opened`, `connection_closed`, `poll`, `cancelled`, `response_too_large`,
+/// `error_items_dropped`), `level` (`error`, `warn`, `info`, `debug`), and, as they apply:
+/// `client` (the number `altogic_client_id` gives), `method`, `path` (the task id in it),
+/// `status` (the HTTP status) or `code` (an error code), `ms`, `attempt` (1 for a first
+/// send), `connection` (`new` or `reused`), `host`, `port`, `proxy` (`scheme://host:port`,
+/// never its credentials), `taskId`, `reason` (a retry's cause; how a connection's end was
+/// seen: `server_asked`, `not_kept`, `unfinished_answer`, `lost`, `idle`,
+/// `closed_while_idle`), `idleMs`. A closed connection is seen from the answers (reqwest's
+/// pool reports none): an idle one when the next connection to the same place is opened
+/// while no other call is in flight. A record never holds a header: no client key, API key or session token, and no
 /// proxy password. When nobody listens at a level, its records are not even built.
 ///
 /// Threads: the callback is called on the library's threads (those that run calls) and on

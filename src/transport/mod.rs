@@ -12,20 +12,20 @@
 //! ([`cancellable`]), redirects refused rather than followed, the server's announced
 //! keep-alive read from each answer ([`Response::keep_alive`]), and the named errors.
 
+mod connections;
 pub mod limit;
 pub mod runtime;
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION};
-use http::{Method, StatusCode};
+use http::header::{HeaderMap, HeaderValue, ACCEPT, CONNECTION, CONTENT_TYPE, LOCATION};
+use http::{Method, StatusCode, Version};
 use hyper_util::client::legacy::connect::HttpInfo;
 use serde_json::json;
 use tokio_util::sync::WaitForCancellationFuture;
@@ -36,6 +36,7 @@ use crate::error::{codes, invalid_argument, reason_phrase, ApiError};
 use crate::log::{self, Level};
 use crate::proxy::Proxy;
 use crate::tls;
+use connections::{Closed, Connections};
 
 /// Kept-alive connections for one [`ConnectionSettings`] and idle timeout; cheap to clone.
 #[derive(Clone)]
@@ -45,30 +46,9 @@ pub struct Pool {
     /// connection of its own, so it cannot meet a second pooled connection that the server
     /// is closing (as one that closes after every answer does to all of them).
     fresh: reqwest::Client,
-    /// The local addresses of the connections answers came on, so that the log can say
-    /// whether a request opened its connection or reused one (reqwest reports neither).
-    /// Filled only while someone listens at the debug level.
-    connections: Arc<Mutex<HashSet<SocketAddr>>>,
-}
-
-/// Beyond this many connections remembered, the record of [`Pool::connections`] starts over
-/// (a reused connection may then be reported new once).
-const MAX_CONNECTIONS_REMEMBERED: usize = 4096;
-
-impl Pool {
-    /// Whether the connection that carried `response` is one this pool had not used yet;
-    /// None when the answer does not say which connection it came on.
-    fn opened_for(&self, response: &reqwest::Response) -> Option<bool> {
-        let local = response.extensions().get::<HttpInfo>()?.local_addr();
-        let mut connections = self
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if connections.len() >= MAX_CONNECTIONS_REMEMBERED {
-            connections.clear();
-        }
-        Some(connections.insert(local))
-    }
+    /// The connections answers came on, for the log (reqwest reports none of them).
+    connections: Arc<Connections>,
+    idle_timeout: Duration,
 }
 
 /// How many characters of a body are quoted in an error message.
@@ -90,6 +70,7 @@ pub fn build_pool(settings: &ConnectionSettings, idle_timeout: Duration) -> Resu
         kept: build_client(settings, Some(idle_timeout))?,
         fresh: build_client(settings, None)?,
         connections: Arc::default(),
+        idle_timeout,
     })
 }
 
@@ -251,6 +232,7 @@ pub async fn send(pool: &Pool, request: Request<'_>) -> Result<Response, ApiErro
     let via = request.proxy.map(Proxy::shown);
     let client = request.client;
     let progress = Progress::default();
+    let _in_flight = pool.connections.start();
     let result = tokio::time::timeout(deadline, exchange(pool, request, &progress))
         .await
         .unwrap_or_else(|_elapsed| {
@@ -339,6 +321,7 @@ async fn exchange(
         match attempt.send().await {
             Ok(response) => break response,
             Err(err) if may_retry(&request.method, &err, retries) => {
+                note_lost(pool, &request, &err);
                 retries += 1;
                 progress.retries.store(retries, Ordering::Relaxed);
                 log::emit(Level::Info, "retry", |record| {
@@ -361,14 +344,19 @@ async fn exchange(
                     error_chain(&err)
                 )));
             }
-            Err(err) => return Err(transport_error(&request, &err)),
+            Err(err) => {
+                note_lost(pool, &request, &err);
+                return Err(transport_error(&request, &err));
+            }
         }
     };
     let status = response.status();
     progress.status.store(status.as_u16(), Ordering::Relaxed);
-    if log::enabled(Level::Debug) {
-        note_connection(pool, &response, &request, progress);
-    }
+    let mut reading = if log::enabled(Level::Debug) {
+        note_connection(pool, &response, &request, progress, retries == 0)
+    } else {
+        None
+    };
     if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
         if let Some(proxy) = request.proxy {
             // An http:// request in absolute form: the proxy itself answered.
@@ -424,6 +412,9 @@ async fn exchange(
         }
         body.extend_from_slice(&chunk);
     }
+    if let Some(reading) = &mut reading {
+        reading.finished = true;
+    }
     Ok(Response {
         status,
         body,
@@ -431,34 +422,148 @@ async fn exchange(
     })
 }
 
-/// Records whether `response` came on a connection opened for it, and logs the opening.
+/// Where a request goes, for the records of its connection.
+struct Target {
+    client: u64,
+    host: Option<String>,
+    port: Option<u16>,
+    proxy: Option<String>,
+}
+
+impl Target {
+    fn of(request: &Request<'_>) -> Target {
+        Target {
+            client: request.client,
+            host: request.url.host_str().map(str::to_owned),
+            port: request.url.port_or_known_default(),
+            proxy: request.proxy.map(Proxy::shown),
+        }
+    }
+
+    /// `scheme://host:port`: the pool keeps connections per origin.
+    fn origin(request: &Request<'_>) -> String {
+        request.url.origin().ascii_serialization()
+    }
+
+    fn fill(&self, record: &mut serde_json::Map<String, serde_json::Value>) {
+        record.insert("client".to_owned(), json!(self.client));
+        record.insert("host".to_owned(), json!(self.host));
+        record.insert("port".to_owned(), json!(self.port));
+        if let Some(proxy) = &self.proxy {
+            record.insert("proxy".to_owned(), json!(proxy));
+        }
+    }
+
+    fn closed(&self, closed: &Closed) {
+        log::emit(Level::Debug, "connection_closed", |record| {
+            self.fill(record);
+            record.insert("reason".to_owned(), json!(closed.reason));
+            if let Some(idle) = closed.idle {
+                record.insert("idleMs".to_owned(), json!(millis(idle)));
+            }
+        });
+    }
+}
+
+/// Whether the connection that carried `response` ends with it: the server said
+/// `Connection: close`, or answered HTTP/1.0 without asking to keep it.
+fn ends_connection(response: &reqwest::Response) -> bool {
+    let says = |token: &str| {
+        response
+            .headers()
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|word| word.trim().eq_ignore_ascii_case(token))
+    };
+    says("close") || (response.version() <= Version::HTTP_10 && !says("keep-alive"))
+}
+
+/// Records whether `response` came on a connection opened for it, and logs the opening and
+/// the kept connections found closed meanwhile ([`connections`]). The guard it answers
+/// logs the connection's end if the answer is not read to its end.
 fn note_connection(
     pool: &Pool,
     response: &reqwest::Response,
     request: &Request<'_>,
     progress: &Progress,
-) {
-    let Some(opened) = pool.opened_for(response) else {
-        return;
+    kept: bool,
+) -> Option<Reading> {
+    let local = response.extensions().get::<HttpInfo>()?.local_addr();
+    let target = Target::of(request);
+    let ends = ends_connection(response);
+    let origin = Target::origin(request);
+    // A connection of the pool without kept connections is always new, and says nothing of
+    // the kept ones.
+    let (opened, closed) = if kept {
+        pool.connections
+            .answered(local, &origin, pool.idle_timeout, !ends)
+    } else {
+        (true, Vec::new())
     };
     progress
         .connection
         .store(if opened { 1 } else { 2 }, Ordering::Relaxed);
-    if !opened {
+    for closed in &closed {
+        target.closed(closed);
+    }
+    if opened {
+        log::emit(Level::Debug, "connection_opened", |record| {
+            target.fill(record);
+            let tls = request.url.scheme() == "https" || request.proxy.is_some_and(Proxy::is_https);
+            record.insert("tls".to_owned(), json!(tls));
+        });
+    }
+    let ends_with = match (kept, ends) {
+        (_, true) => Some("server_asked"),
+        (false, false) => Some("not_kept"),
+        (true, false) => None,
+    };
+    Some(Reading {
+        connections: Arc::clone(&pool.connections),
+        local,
+        target,
+        ends_with,
+        finished: false,
+    })
+}
+
+/// A connection while its answer is read. A connection cannot be used again in the middle of
+/// an answer, so one whose answer was not read to its end (the call cancelled, timed out,
+/// refused the answer or lost it) ends with the call: it is logged so when this is dropped.
+struct Reading {
+    connections: Arc<Connections>,
+    local: SocketAddr,
+    target: Target,
+    /// Why the connection ends with this answer even if it is read to its end.
+    ends_with: Option<&'static str>,
+    finished: bool,
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        let reason = match (self.finished, self.ends_with) {
+            (false, _) => "unfinished_answer",
+            (true, Some(reason)) => reason,
+            (true, None) => return,
+        };
+        if !self.finished {
+            self.connections.forget(self.local);
+        }
+        self.target.closed(&Closed { reason, idle: None });
+    }
+}
+
+/// Logs that a call lost its connection (before any answer, so which one is not known).
+fn note_lost(pool: &Pool, request: &Request<'_>, err: &reqwest::Error) {
+    if err.is_connect() || !log::enabled(Level::Debug) {
         return;
     }
-    log::emit(Level::Debug, "connection_opened", |record| {
-        record.insert("client".to_owned(), json!(request.client));
-        record.insert("host".to_owned(), json!(request.url.host_str()));
-        record.insert(
-            "port".to_owned(),
-            json!(request.url.port_or_known_default()),
-        );
-        let tls = request.url.scheme() == "https" || request.proxy.is_some_and(Proxy::is_https);
-        record.insert("tls".to_owned(), json!(tls));
-        if let Some(proxy) = request.proxy {
-            record.insert("proxy".to_owned(), json!(proxy.shown()));
-        }
+    pool.connections.lost(&Target::origin(request));
+    Target::of(request).closed(&Closed {
+        reason: "lost",
+        idle: None,
     });
 }
 

@@ -191,10 +191,16 @@ fn serve_connection(stream: TcpStream, connection: usize, state: &State) {
                 extra_headers.push(("Keep-Alive", format!("timeout={seconds}")));
             }
         }
+        let says_close = key.starts_with("says-close");
+        if let Reply::Full { extra_headers, .. } = &mut reply {
+            if says_close {
+                extra_headers.push(("Connection", "close".to_owned()));
+            }
+        }
         if write_reply(&mut writer, reply).is_err() {
             return;
         }
-        if key.starts_with("close-after") {
+        if says_close || key.starts_with("close-after") {
             // Answered without `Connection: close`, then closed: what a server that drops
             // kept-alive connections does.
             let _ = writer.shutdown(std::net::Shutdown::Both);
@@ -408,7 +414,7 @@ fn scenario(
             _ => json_reply(503, json!({"errors":[error_entry("down")]})),
         };
     }
-    if key.starts_with("close-after") {
+    if key.starts_with("close-after") || key.starts_with("says-close") {
         return json_reply(200, task_info(key, default_status));
     }
     if let Some(rest) = key.strip_prefix("forever-") {

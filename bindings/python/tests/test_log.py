@@ -190,6 +190,9 @@ def test_a_retried_get_a_reconnection_and_no_secret(records: _Records, stub: Stu
         assert client.task.get_status("close-after-2") is not None
         assert len(records.fields("connection_opened")) == opened + 2, records.fields("connection_opened")
         assert [r["connection"] for r in records.fields("request")[-2:]] == ["new", "new"]
+        # The server closed the first unannounced: seen when the second call opened another.
+        closed = [r for r in records.fields("connection_closed") if r["reason"] == "closed_while_idle"]
+        assert len(closed) == 1 and closed[0]["host"] == "127.0.0.1", records.fields("connection_closed")
         assert client.task.run_once("billOnDemand").status == "pending"
     # The secrets went out, in headers, and never into a record.
     sent = json.dumps([headers for _, _, headers in stub.requests])
@@ -352,6 +355,9 @@ def test_describe_every_event() -> None:
     )
     assert _log.describe({"event": "connection_opened", "host": "h", "port": 443, "tls": True}) == (
         "connection opened to h:443 (TLS)"
+    )
+    assert _log.describe({"event": "connection_closed", "host": "h", "port": 80, "reason": "idle", "idleMs": 90000.0}) == (
+        "connection to h:80 closed: idle (idle 90000.0 ms)"
     )
     assert _log.describe({"event": "poll", "poll": 2, "taskId": "t", "code": "network_error"}) == (
         "poll 2 of execution t: network_error"

@@ -154,6 +154,12 @@ def describe(fields: Dict[str, Any]) -> str:
             + (" (TLS)" if fields.get("tls") else "")
             + (f" via proxy {proxy}" if proxy else "")
         )
+    if event == "connection_closed":
+        idle = fields.get("idleMs")
+        return (
+            f"connection to {_text(fields, 'host')}:{_text(fields, 'port')} closed: {_text(fields, 'reason')}"
+            + (f" (idle {idle} ms)" if idle is not None else "")
+        )
     if event == "poll":
         outcome = fields.get("status")
         if outcome is None:
