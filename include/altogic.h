@@ -696,8 +696,12 @@ struct AltogicQueue *altogic_queue_new(char **error_out);
  * until that answers NULL, as several results may have come for one wake-up, and another
  * thread may have taken them first.
  *
- * Returns -1 when `queue` is NULL (and on systems without such descriptors). The
- * descriptor is close-on-exec. Thread-safety: may be called from any thread.
+ * Returns -1 when `queue` is NULL, and always on Windows: there the queue has no descriptor
+ * (a Windows event loop waits on handles or completion ports, not on file descriptors), so
+ * take results with `altogic_queue_next` from a thread of your own, blocking (`timeout_ms`
+ * -1) or with a timeout (the Python binding's AsyncClient, on Windows' Proactor loop, runs
+ * each call on an executor thread instead).
+ * The descriptor is close-on-exec. Thread-safety: may be called from any thread.
  *
  * # Safety
  * `queue` is NULL or a live queue from `altogic_queue_new`.

@@ -126,6 +126,22 @@ impl ApiError {
 }
 
 /// `invalid_argument`: an argument or option the library cannot use.
+/// `text` in double quotes for a message, control characters and quotes escaped but not
+/// backslashes, so that a Windows path reads as the user wrote it (`{:?}` doubles them).
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 pub fn invalid_argument(message: impl Into<String>) -> ApiError {
     ApiError::client(codes::INVALID_ARGUMENT, message, None)
 }
@@ -345,5 +361,16 @@ mod tests {
         assert_eq!(code_of(status(500)), "internal_server_error");
         assert_eq!(code_of(status(203)), "non_authoritative_information");
         assert_eq!(code_of(status(418)), "i_m_a_teapot");
+    }
+}
+
+#[cfg(test)]
+mod quoting_tests {
+    use super::quoted;
+
+    #[test]
+    fn windows_paths_keep_single_backslashes() {
+        assert_eq!(quoted(r"C:\certs\ca.pem"), r#""C:\certs\ca.pem""#);
+        assert_eq!(quoted("a\"b\nc"), r#""a\"b\nc""#);
     }
 }

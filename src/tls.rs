@@ -14,7 +14,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::{CertificateError, RootCertStore};
 use serde_json::json;
 
-use crate::error::{codes, invalid_named_argument, ApiError};
+use crate::error::{codes, invalid_named_argument, quoted, ApiError};
 use crate::proxy::Proxy;
 
 /// Where the default trust store came from, for messages.
@@ -104,7 +104,7 @@ impl ExtraTrust {
         let refused = |why: String| {
             let mut error = invalid_named_argument(
                 "caFile",
-                format!("{path:?} {why}; pass a PEM file of CA certificates"),
+                format!("{} {why}; pass a PEM file of CA certificates", quoted(path)),
             );
             error.items[0]["details"]["path"] = json!(path);
             error

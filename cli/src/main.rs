@@ -671,9 +671,21 @@ mod signals {
         }
     }
 
+    /// Ctrl-C or Ctrl-Break in the console (Windows has no SIGTERM to send a program; the
+    /// handler runs on a thread the system starts for it), taken as SIGINT.
+    #[cfg(windows)]
+    pub fn cancel_on_signals(cancel: &CancelToken) {
+        let cancel = cancel.clone();
+        let _ = ctrlc::set_handler(move || {
+            let _ = CAUGHT.compare_exchange(0, libc::SIGINT, Ordering::SeqCst, Ordering::SeqCst);
+            cancel.trigger();
+        });
+    }
+
     /// Must run before any other thread starts. Leaves alone a signal that is ignored (as
     /// SIGINT is for a background job of a shell script), so the program stays deaf to it as
     /// asked.
+    #[cfg(unix)]
     pub fn cancel_on_signals(cancel: &CancelToken) {
         // SAFETY: plain libc calls on local, initialised values: sigaction only reads the
         // current disposition, and sigset_t is initialised by sigemptyset before use.

@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <time.h>
+#endif
 
 /* Copies the value at `pointer` in json into out; 0 when there is none. */
 static int json_field(const char *json, const char *pointer, char *out, size_t size) {
@@ -35,8 +39,12 @@ static int has_errors(const char *result) {
 }
 
 static void sleep_ms(long ms) {
+#ifdef _WIN32
+    Sleep((DWORD)ms);
+#else
     struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&pause, NULL);
+#endif
 }
 
 int main(int argc, char **argv) {

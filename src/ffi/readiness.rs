@@ -6,9 +6,11 @@
 //!
 //! The descriptors are non-blocking and close-on-exec; the caller only watches them.
 
+#[cfg(unix)]
 use crate::error::{codes, ApiError};
 use crate::queue::Readiness;
 
+#[cfg(unix)]
 fn failed(what: &str, err: std::io::Error) -> ApiError {
     ApiError::client(
         codes::INTERNAL_ERROR,
