@@ -17,6 +17,10 @@ fn resident_kib() -> u64 {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "Linux only: measures the memory in /proc/self/status"
+)]
 fn ten_thousand_connect_timeouts_keep_memory_and_pools_bounded() {
     let fixture = Fixture::start();
     let warm = Client::new(&fixture.url, "k", ClientOptions::default()).unwrap();

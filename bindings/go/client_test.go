@@ -345,10 +345,18 @@ func TestTLSAndProxyErrors(t *testing.T) {
 	runOnce(t, newClient(t, emulatorURL, demoKey, altogic.WithProxy("")), "billOnDemand")
 
 	// A CA file that holds no certificate.
-	notPEM := t.TempDir() + "/notes.txt"
-	if err := os.WriteFile(notPEM, []byte("no certificate\n"), 0o600); err != nil {
+	// A file removed with os.Remove, not a t.TempDir: under wine 8 (scripts/test-platforms.sh)
+	// Go's RemoveAll fails, wine lacking the POSIX-semantics delete it asks Windows for.
+	file, err := os.CreateTemp("", "altogic-notes-*.txt")
+	if err != nil {
 		t.Fatal(err)
 	}
+	notPEM := file.Name()
+	t.Cleanup(func() { os.Remove(notPEM) })
+	if _, err := file.WriteString("no certificate\n"); err != nil {
+		t.Fatal(err)
+	}
+	file.Close()
 	_, err = altogic.NewClient(emulatorURL, demoKey, altogic.WithCAFile(notPEM))
 	if !errors.Is(err, altogic.ErrInvalidArgument) || !strings.Contains(fmt.Sprint(err), notPEM) {
 		t.Fatalf("WithCAFile(not PEM): %v", err)
@@ -700,6 +708,7 @@ func TestServerDropsConnections(t *testing.T) {
 // The emulator over HTTPS, with a certificate from a CA made for this test run
 // (scripts/make-certs.sh): trusted through WithCAFile, refused without it.
 func TestEmulatorOverHTTPS(t *testing.T) {
+	needOwnPrograms(t)
 	certs := t.TempDir()
 	if out, err := exec.Command("../../scripts/make-certs.sh", certs).CombinedOutput(); err != nil {
 		t.Fatalf("make-certs.sh: %v\n%s", err, out)

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,10 +31,13 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	// Workers enough that no execution of the tests waits in the queue.
-	emu, err := startEmulator("--workers", "32")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "altogic tests:", err)
-		os.Exit(1)
+	emu := &emulator{url: os.Getenv(emulatorURLEnv)}
+	if emu.url == "" {
+		var err error
+		if emu, err = startEmulator("--workers", "32"); err != nil {
+			fmt.Fprintln(os.Stderr, "altogic tests:", err)
+			os.Exit(1)
+		}
 	}
 	emulatorURL = emu.url
 	// The completion queue's goroutine exists from the start, so that tests counting
@@ -50,6 +52,21 @@ func TestMain(m *testing.M) {
 		cleanup()
 	}
 	os.Exit(code)
+}
+
+// emulatorURLEnv names an emulator started outside the tests, for a test binary built for
+// another platform and run under an emulator of that platform (qemu, wine), from where it
+// cannot start this machine's programs (scripts/test-platforms.sh). Tests that start
+// programs of their own skip then (needOwnPrograms).
+const emulatorURLEnv = "ALTOGIC_EMULATOR_URL"
+
+// needOwnPrograms skips a test that starts programs of its own (an emulator, this test
+// binary again) when the tests run under another platform's emulator.
+func needOwnPrograms(t testing.TB) {
+	t.Helper()
+	if os.Getenv(emulatorURLEnv) != "" {
+		t.Skipf("starts programs of its own, which a run under qemu or wine (%s set) cannot", emulatorURLEnv)
+	}
 }
 
 type emulator struct {
@@ -81,8 +98,7 @@ func startEmulator(args ...string) (*emulator, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
-	// Killed with the test process even if it dies without running the cleanup.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	dieWithTests(cmd)
 	cmd.Stderr = nil // its request log goes to /dev/null
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -115,6 +131,9 @@ func startEmulator(args ...string) (*emulator, error) {
 }
 
 func (e *emulator) stop() {
+	if e.cmd == nil { // started outside
+		return
+	}
 	e.cmd.Process.Kill()
 	e.cmd.Wait()
 }

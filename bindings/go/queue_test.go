@@ -52,6 +52,7 @@ const manyKey = "many-client-key"
 // startManyEmulator starts an emulator serving manyConfig with workers executions at once.
 func startManyEmulator(t testing.TB, workers int) string {
 	t.Helper()
+	needOwnPrograms(t)
 	config := filepath.Join(t.TempDir(), "many.toml")
 	if err := os.WriteFile(config, []byte(manyConfig), 0o600); err != nil {
 		t.Fatal(err)
@@ -88,6 +89,10 @@ const childPrefix = "altogic-child: "
 // measured.
 func runChild(t testing.TB, mode string, env ...string) childFigures {
 	t.Helper()
+	needOwnPrograms(t)
+	if runtime.GOOS != "linux" {
+		t.Skip("the child's figures come from /proc/self/status (Linux only)")
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.count=1", "-test.v")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+mode), env...)
 	var stderr bytes.Buffer
