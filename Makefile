@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test build install uninstall dist soak fuzz clean
+.PHONY: demo test build install uninstall dist dist-platforms test-platforms soak fuzz clean
 
 # Where `make install` puts libaltogic; DESTDIR stages it for a package.
 PREFIX ?= /usr/local
@@ -27,6 +27,14 @@ uninstall:
 # C release tarball and the Go module proxy tree, then each checked away from the repository.
 dist:
 	scripts/dist.sh
+
+# The release for Linux arm64, musl and Windows (and the macOS archives, compiled only), and
+# those files run under qemu-user and wine: docs/platforms.md. Not part of `make test` (time).
+dist-platforms:
+	scripts/dist-platforms.sh
+
+test-platforms:
+	scripts/test-platforms.sh
 
 # About a minute of mixed calls from 16 threads against the emulator and a misbehaving server.
 soak:

@@ -10,7 +10,8 @@
 # The library (and altogic-task) is built once, for glibc 2.17 (manylinux2014), with zig
 # (PyPI package ziglang) and cargo-zigbuild, and that one build goes into the wheel, the C
 # tarball and the Go module's archive. The tools are installed into a virtualenv under
-# target/ (pinned versions, from PyPI); nothing else is downloaded.
+# target/ (pinned versions, from PyPI, in scripts/platform-toolchain.sh); nothing else is
+# downloaded.
 #
 #   scripts/dist.sh              build, then run every check
 #   scripts/dist.sh --no-check   build only
@@ -24,7 +25,7 @@ glibc=2.17
 built=$root/target/$triple/release
 dist=$root/dist
 work=$root/target/dist-work
-tools=$root/target/dist-venv
+tools=$root/target/dist-venv # = platform_venv
 wheel_platform=manylinux_2_17_x86_64.manylinux2014_x86_64
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 started=$SECONDS
@@ -33,15 +34,8 @@ step() { printf '\n== %s (%d s)\n' "$*" "$((SECONDS - started))"; }
 fail() { echo "dist: $*" >&2; exit 1; }
 
 step "tools: zig, cargo-zigbuild, auditwheel, build (virtualenv $tools)"
-requirements=("ziglang==0.17.0" "cargo-zigbuild==0.24.0" "auditwheel==6.8.2" "build==1.6.1"
-    "setuptools>=77" "wheel>=0.45")
-if ! "$tools/bin/python" -c 'import sys' 2>/dev/null ||
-    [ "$(cat "$tools/requirements.txt" 2>/dev/null)" != "${requirements[*]}" ]; then
-    rm -rf "$tools"
-    python3 -m venv "$tools"
-    "$tools/bin/pip" install -q "${requirements[@]}"
-    echo "${requirements[*]}" >"$tools/requirements.txt"
-fi
+. scripts/platform-toolchain.sh
+platform_venv_tools
 export PATH=$tools/bin:$PATH
 
 step "libaltogic and altogic-task for $triple, glibc $glibc (cargo zigbuild)"

@@ -37,8 +37,11 @@ package altogic
 // This is the released module: it carries libaltogic.a for each platform it was released
 // for, in lib/<GOOS>-<GOARCH>/, and the header in include/, so that `go get` builds it
 // with a C compiler and no Rust toolchain, and programs link the library statically (they
-// need no libaltogic.so at run time). Platforms: {platforms}. On another platform the
+// need no libaltogic.so at run time). On Alpine or another musl system, build with
+// -tags altogic_musl (Go cannot tell musl from glibc by itself). On another platform the
 // link fails: install the library there and build with -tags altogic_pkgconfig.
+//
+// Platforms: {platforms}.
 
 // #cgo CFLAGS: -I${{SRCDIR}}/include
 {ldflags}
@@ -57,6 +60,15 @@ def module_path(go_mod: str) -> str:
     if not match:
         sys.exit("go.mod has no module line")
     return match.group(1).strip('"')
+
+
+def constraint(platform: str) -> str:
+    """The #cgo build constraint of a lib/ folder: linux-arm64 is "linux,arm64" without the
+    altogic_musl tag, linux-arm64-musl the same with it (musl cannot be told apart by GOOS)."""
+    goos, goarch, *musl = platform.split("-")
+    if goos != "linux":
+        return f"{goos},{goarch}"
+    return f"{goos},{goarch},{'altogic_musl' if musl else '!altogic_musl'}"
 
 
 def commit_time(directory: Path) -> str:
@@ -97,8 +109,9 @@ def main() -> None:
     parser.add_argument("--header", required=True, type=Path)
     parser.add_argument("--library", action="append", required=True, metavar="GOOS-GOARCH=PATH",
                         help="a static libaltogic.a for one platform (repeatable)")
-    parser.add_argument("--static-libs", default="-lpthread -ldl -lm",
-                        help="system libraries a static link of the archive needs")
+    parser.add_argument("--static-libs", action="append", default=[], metavar="[GOOS-GOARCH=]LIBS",
+                        help="system libraries a static link of the archive needs, for every "
+                             "platform or for one (repeatable; default -lpthread -ldl -lm)")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
 
@@ -114,11 +127,19 @@ def main() -> None:
     libraries = {}
     for spec in args.library:
         platform, _, path = spec.partition("=")
-        if not re.fullmatch(r"[a-z0-9]+-[a-z0-9]+", platform) or not Path(path).is_file():
-            sys.exit(f"bad --library {spec} (GOOS-GOARCH=an existing file)")
+        if not re.fullmatch(r"[a-z0-9]+-[a-z0-9]+(-musl)?", platform) or not Path(path).is_file():
+            sys.exit(f"bad --library {spec} (GOOS-GOARCH[-musl]=an existing file)")
         libraries[platform] = Path(path)
+    static_libs = {}
+    for spec in args.static_libs or ["-lpthread -ldl -lm"]:
+        platform, separator, libs = spec.partition("=")
+        if separator and re.fullmatch(r"[a-z0-9]+-[a-z0-9]+(-musl)?", platform):
+            static_libs[platform] = libs
+        else:
+            static_libs[""] = spec
     ldflags = "\n".join(
-        f"// #cgo {platform.replace('-', ',')} LDFLAGS: ${{SRCDIR}}/lib/{platform}/libaltogic.a {args.static_libs}"
+        f"// #cgo {constraint(platform)} LDFLAGS: ${{SRCDIR}}/lib/{platform}/libaltogic.a "
+        f"{static_libs.get(platform, static_libs.get('', ''))}".rstrip()
         for platform in sorted(libraries)
     )
     link_release = LINK_RELEASE.format(platforms=", ".join(sorted(libraries)), ldflags=ldflags)

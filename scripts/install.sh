@@ -66,7 +66,8 @@ else
     cargo build --release --quiet -p altogic-task
     built=target/release
 fi
-native_libs=$(scripts/native-static-libs.sh)
+# ALTOGIC_NATIVE_STATIC_LIBS: the list for another target (scripts/dist-platforms.sh).
+native_libs=${ALTOGIC_NATIVE_STATIC_LIBS:-$(scripts/native-static-libs.sh)}
 
 echo "== installing libaltogic $version into ${DESTDIR}$PREFIX"
 install -d "$lib" "$include" "$bin" "$lib/pkgconfig" "$lib/cmake/altogic"
