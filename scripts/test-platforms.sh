@@ -4,13 +4,16 @@
 # 127.0.0.1 (native x86_64 servers; the programs under test are the other platform's):
 #
 #   linux-aarch64        the C suite (dynamic and static), the C example, the Go example and
-#                        the Go tests (go test -c for arm64), under qemu-aarch64
-#   linux-x86_64-musl    the C example as a fully static musl program, the Go example as a
-#                        static musl program (-tags altogic_musl), run natively
+#                        the Go tests (go test -c for arm64), the Python tests with the
+#                        aarch64 wheel on Debian's arm64 Python, under qemu-aarch64
+#   linux-x86_64-musl    the C example fully static and against the tarball's .so (Debian's
+#                        musl loader), the static altogic-task, the Go example as a static
+#                        musl program (-tags altogic_musl), run natively
 #   linux-aarch64-musl   the C example, fully static, under qemu-aarch64
-#   windows-x86_64       the C example with altogic.dll and statically linked, the Go example
-#                        (from the module proxy tree), the Go tests, and the Rust unit and
-#                        integration tests, under wine
+#   windows-x86_64       the C suite and the C example, with altogic.dll and statically linked
+#                        (the suite's POSIX-only cases left out), http://localhost under wine,
+#                        altogic-task.exe, the Go example (from the module proxy tree), the
+#                        Go tests, and the Rust unit and integration tests, under wine
 #
 # Runs `make dist-platforms` first when its files are missing. Each check prints a line;
 # the script fails if any failed. docs/platforms.md says what is tested how, and why the
@@ -224,10 +227,18 @@ windows_builds() {
         -L"$win" -l:libaltogic.dll.a || return 1
     x86_64-w64-mingw32-gcc "${c_flags[@]}" -static examples/c/run_task.c -o "$winout/run_task_static.exe" \
         "$win/libaltogic.a" $(cat "$win/native-static-libs.txt") || return 1
+    # The C suite (its POSIX-only cases left out on Windows, as it says), against the DLL and
+    # statically; -static for MinGW's own runtime (winpthreads), so nothing else is needed.
+    x86_64-w64-mingw32-gcc "${c_flags[@]}" -static tests/c/test_altogic.c -o "$winout/test_altogic_dll.exe" \
+        -L"$win" -l:libaltogic.dll.a -lpthread || return 1
+    x86_64-w64-mingw32-gcc "${c_flags[@]}" -static tests/c/test_altogic.c -o "$winout/test_altogic_static.exe" \
+        "$win/libaltogic.a" $(cat "$win/native-static-libs.txt") -lpthread || return 1
 }
-check "windows-x86_64: C example (with altogic.dll, and static) compiles (mingw-w64)" windows_builds
+check "windows-x86_64: C example and C suite (with altogic.dll, and static) compile (mingw-w64)" windows_builds
 wine_ready() { timeout 300 wine cmd /c exit >/dev/null 2>&1 || timeout 300 wine cmd /c exit; }
 check "windows-x86_64: wine starts" wine_ready
+check "windows-x86_64: C suite, altogic.dll (wine)" timeout 900 wine "$winout/test_altogic_dll.exe" "$fixture_url"
+check "windows-x86_64: C suite, libaltogic.a (wine)" timeout 900 wine "$winout/test_altogic_static.exe" "$fixture_url"
 check "windows-x86_64: C example with altogic.dll vs the emulator (wine)" \
     example_runs run_task_dll timeout 120 wine "$winout/run_task_dll.exe"
 # http://localhost:PORT under wine: 1.1's own connector hung there; reqwest's does not.

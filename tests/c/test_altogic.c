@@ -12,23 +12,32 @@
 #define _GNU_SOURCE
 #include "altogic.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* On Windows (MinGW-w64, run under wine by scripts/test-platforms.sh) the cases that need
+   what only POSIX systems have (fork, signals, epoll and poll on the queue's descriptor,
+   /proc, raw sockets) are left out; the rest runs the same. */
+#ifdef _WIN32
+#define POSIX_ONLY 0
+#else
+#define POSIX_ONLY 1
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#endif
 
 static int passed, failed;
 static const char *fixture_url;
@@ -357,6 +366,8 @@ static void test_limits_and_failures(void) {
            "\"code\":\"timeout\"");
     altogic_client_free(small);
 
+    char url[64];
+#if POSIX_ONLY
     /* A port nobody listens on: bind one, note it, close it. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr;
@@ -367,8 +378,11 @@ static void test_limits_and_failures(void) {
     bind(fd, (struct sockaddr *)&addr, sizeof addr);
     getsockname(fd, (struct sockaddr *)&addr, &len);
     close(fd);
-    char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
+#else
+    /* The discard port: nothing listens there on a test machine. */
+    snprintf(url, sizeof url, "http://127.0.0.1:9");
+#endif
     AltogicClient *refused = altogic_client_new(url, "k", NULL, NULL);
     EXPECT(altogic_task_run_once(refused, "x"),
            "\"status\":0,\"statusText\":\"Client Error\"",
@@ -430,6 +444,7 @@ static void test_sessions(void) {
     altogic_client_free(client);
 }
 
+#if POSIX_ONLY
 /* A server that resets the connection while a large request is still being written: the
    library's writes fail with EPIPE, and SIGPIPE (whose default action ends this process)
    must never reach it. */
@@ -447,6 +462,7 @@ static void test_no_sigpipe_on_a_reset_connection(void) {
     CHECK(!sigismember(&pending, SIGPIPE), "no SIGPIPE is left pending");
     altogic_client_free(client);
 }
+#endif
 
 static void test_error_items_are_well_formed(void) {
     AltogicClient *client = new_client(NULL);
@@ -541,6 +557,7 @@ static void test_threads_share_one_client(void) {
     altogic_client_free(client);
 }
 
+#if POSIX_ONLY
 /* A numeric field of /proc/self/status ("Threads:", "VmRSS:"), or -1. */
 static long proc_status(const char *field) {
     FILE *status = fopen("/proc/self/status", "r");
@@ -551,7 +568,9 @@ static long proc_status(const char *field) {
     if (status) fclose(status);
     return value;
 }
+#endif
 
+#if POSIX_ONLY
 static int open_fds(void) {
     int count = 0;
     DIR *fds = opendir("/proc/self/fd");
@@ -559,6 +578,7 @@ static int open_fds(void) {
     if (fds) closedir(fds);
     return count;
 }
+#endif
 
 static void *call_once_and_exit(void *client) {
     return altogic_task_run_once((const AltogicClient *)client, "echo-short-lived");
@@ -569,7 +589,10 @@ static void *call_once_and_exit(void *client) {
 static void test_threads_that_exit_release_their_connections(void) {
     AltogicClient *client = new_client(NULL);
     altogic_string_free(altogic_task_run_once(client, "echo-warm"));
-    int before = open_fds(), ok = 1;
+#if POSIX_ONLY
+    int before = open_fds();
+#endif
+    int ok = 1;
     for (int i = 0; i < 64; i++) {
         pthread_t thread;
         void *result = NULL;
@@ -578,13 +601,16 @@ static void test_threads_that_exit_release_their_connections(void) {
         ok = ok && result && strstr((char *)result, "\"errors\":null}");
         altogic_string_free((char *)result);
     }
-    int after = open_fds();
     CHECK(ok, "calls from short-lived threads succeed");
+#if POSIX_ONLY
+    int after = open_fds();
     CHECK(after - before <= 2, "exited threads leave no descriptors open");
     printf("short-lived threads: 64 threads, open descriptors %d -> %d\n", before, after);
+#endif
     altogic_client_free(client);
 }
 
+#if POSIX_ONLY
 /* Whether memory figures are the program's own: not under ASan (whose shadow memory and
    redzones grow with every allocation) nor valgrind (which preloads its vgpreload library). */
 static int measured_natively(void) {
@@ -595,13 +621,16 @@ static int measured_natively(void) {
     return !(preload && strstr(preload, "vgpreload"));
 #endif
 }
+#endif
 
 static void test_clients_are_cheap(void) {
     enum { N = 1000 };
     static AltogicClient *clients[N];
     AltogicClient *warm = new_client(NULL);
     altogic_string_free(altogic_task_run_once(warm, "echo-warm"));
+#if POSIX_ONLY
     long before = proc_status("Threads:"), rss_before = proc_status("VmRSS:");
+#endif
     for (int i = 0; i < N; i++) clients[i] = altogic_client_new(fixture_url, "k", NULL, NULL);
     int ok = 1;
     for (int i = 0; i < N; i += 100) {
@@ -609,18 +638,21 @@ static void test_clients_are_cheap(void) {
         ok = ok && r && strstr(r, "\"errors\":null}");
         altogic_string_free(r);
     }
-    long after = proc_status("Threads:"), rss_after = proc_status("VmRSS:");
     CHECK(ok, "every sampled client works");
+#if POSIX_ONLY
+    long after = proc_status("Threads:"), rss_after = proc_status("VmRSS:");
     CHECK(after >= 0 && after - before <= 0, "a thousand clients start no threads");
     /* Memory is the program's own only without ASan's shadow and valgrind's bookkeeping. */
     if (measured_natively())
         CHECK(rss_after - rss_before <= 4 * N, "a thousand clients take at most 4 KiB each");
     printf("clients: %d clients: threads %ld -> %ld, RSS %ld -> %ld KiB\n", N, before, after,
            rss_before, rss_after);
+#endif
     for (int i = 0; i < N; i++) altogic_client_free(clients[i]);
     altogic_client_free(warm);
 }
 
+#if POSIX_ONLY
 /* Waits for a child for at most `seconds`; kills it after that. */
 static int wait_child(pid_t child, int seconds) {
     for (int i = 0; i < seconds * 20; i++) {
@@ -633,7 +665,9 @@ static int wait_child(pid_t child, int seconds) {
     waitpid(child, NULL, 0);
     return 101;
 }
+#endif
 
+#if POSIX_ONLY
 static void test_fork(void) {
     AltogicClient *client = new_client(NULL);
     EXPECT(altogic_task_run_once(client, "echo-before-fork"),
@@ -655,6 +689,7 @@ static void test_fork(void) {
            "\"errors\":null}");
     altogic_client_free(client);
 }
+#endif
 
 static double now_ms(void) {
     struct timespec ts;
@@ -750,11 +785,14 @@ static void test_cancellation(void) {
 
 static volatile int keep_calling;
 
+#if POSIX_ONLY
 static void *call_in_a_loop(void *client) {
     while (keep_calling) altogic_string_free(altogic_task_get_status((AltogicClient *)client, "echo-loop"));
     return NULL;
 }
+#endif
 
+#if POSIX_ONLY
 static void test_fork_while_threads_call(void) {
     AltogicClient *client = new_client(NULL);
     pthread_t threads[3];
@@ -781,6 +819,7 @@ static void test_fork_while_threads_call(void) {
     CHECK(ok == FORKS, "children forked while other threads are inside calls work");
     altogic_client_free(client);
 }
+#endif
 
 /* ---- Log records and watching an execution (C ABI 1.3) ---- */
 
@@ -974,11 +1013,13 @@ static AltogicQueue *new_queue(void) {
     return queue;
 }
 
+#if POSIX_ONLY
 /* Whether the descriptor is readable, looking only (poll with timeout 0) or waiting. */
 static int fd_readable(int fd, int timeout_ms) {
     struct pollfd p = {fd, POLLIN, 0};
     return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
 }
+#endif
 
 static void test_queue_refused_starts(void) {
     AltogicClient *client = new_client(NULL);
@@ -1129,6 +1170,7 @@ static void test_queue_results_once_with_tags(void) {
     altogic_client_free(client);
 }
 
+#if POSIX_ONLY
 /* Readable iff a result waits: before, while one or two wait, after draining. */
 static void test_queue_fd_readiness(void) {
     AltogicClient *client = new_client(NULL);
@@ -1182,6 +1224,7 @@ static void test_queue_fd_readiness(void) {
     altogic_queue_free(queue);
     altogic_client_free(client);
 }
+#endif
 
 struct blocked_taker {
     AltogicQueue *queue;
@@ -1380,6 +1423,7 @@ static void test_queue_connections_are_bounded(void) {
     altogic_client_free(client);
 }
 
+#if POSIX_ONLY
 /* The library's threads (named altogic-runtime) and how many of them block SIGPIPE. */
 static int library_threads(int *blocking_sigpipe) {
     int count = 0;
@@ -1409,7 +1453,9 @@ static int library_threads(int *blocking_sigpipe) {
     if (tasks) closedir(tasks);
     return count;
 }
+#endif
 
+#if POSIX_ONLY
 /* Thousands of started calls, several queues, blocking calls beside them: at most 3 library
    threads in all (one that runs calls, up to 2 for host-name lookups). */
 static void test_queue_thread_count(void) {
@@ -1475,7 +1521,9 @@ static void test_queue_thread_count(void) {
     altogic_queue_free(queues[1]);
     altogic_client_free(client);
 }
+#endif
 
+#if POSIX_ONLY
 /* A child inherits a queue but not the library's threads: it may only free it, and may make
    queues of its own. */
 static void test_queue_fork(void) {
@@ -1514,6 +1562,7 @@ static void test_queue_fork(void) {
     altogic_queue_free(queue);
     altogic_client_free(client);
 }
+#endif
 
 int main(int argc, char **argv) {
     if (argc < 2) {
@@ -1534,7 +1583,9 @@ int main(int argc, char **argv) {
     test_limits_and_failures();
     test_sessions();
     test_error_items_are_well_formed();
+#if POSIX_ONLY
     test_no_sigpipe_on_a_reset_connection();
+#endif
     test_wait();
     test_cancellation();
     test_connection_reuse();
@@ -1542,27 +1593,42 @@ int main(int argc, char **argv) {
     test_threads_that_exit_release_their_connections();
     test_clients_are_cheap();
     const char *no_fork_while_calling = getenv("ALTOGIC_TEST_NO_FORK_WHILE_CALLING");
+#if POSIX_ONLY
     if (!(no_fork && *no_fork == '1')) {
         test_fork();
         if (!(no_fork_while_calling && *no_fork_while_calling == '1')) test_fork_while_threads_call();
     }
+#endif
 
     test_log_records();
     test_watch();
     test_queue_refused_starts();
     test_queue_argument_errors();
     test_queue_results_once_with_tags();
+#if POSIX_ONLY
     test_queue_fd_readiness();
+#else
+    {
+        AltogicQueue *queue = new_queue();
+        CHECK(altogic_queue_fd(queue) == -1, "no readiness descriptor on Windows");
+        altogic_queue_free(queue);
+    }
+#endif
     test_queue_next_timeouts();
     test_queue_cancellation();
     test_queue_client_freed_while_calls_run();
     test_queue_free_with_calls_in_flight();
     test_queue_connections_are_bounded();
+#if POSIX_ONLY
     test_queue_thread_count();
     /* The library's threads exist from the first call on: forking now is forking while
        another thread may be inside the allocator (see ALTOGIC_TEST_NO_FORK_WHILE_CALLING). */
     if (!(no_fork && *no_fork == '1') && !(no_fork_while_calling && *no_fork_while_calling == '1'))
         test_queue_fork();
+#else
+    (void)no_fork;
+    (void)no_fork_while_calling;
+#endif
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
