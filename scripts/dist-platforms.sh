@@ -90,13 +90,11 @@ for platform in $platforms; do
     esac
     platform_cargo "$target" "${rustc_args[@]}" -- --print native-static-libs 2>"$work/$platform-rustc.log" ||
         { cat "$work/$platform-rustc.log"; fail "the library did not build for $platform"; }
-    # What a static link needs besides the archive, for the pkg-config, CMake and Go files;
-    # -lgcc_s exists only as a shared library (gcc adds libgcc by itself).
+    # What a static link needs besides the archive, for the pkg-config, CMake and Go files.
     # Kept beside the build (for the Go module of a later run building other platforms).
     static_libs=$built/native-static-libs.txt
-    sed -n 's/.*native-static-libs: //p' "$work/$platform-rustc.log" | tail -1 |
-        tr ' ' '\n' | grep -vx -- '-lgcc_s' | grep . | tr '\n' ' ' | sed 's/ $//' >"$static_libs"
-    [ -s "$static_libs" ] || fail "rustc printed no native-static-libs for $platform"
+    scripts/native-static-libs.sh --parse "$work/$platform-rustc.log" >"$static_libs" ||
+        fail "rustc printed no native-static-libs for $platform"
     echo "static link needs: $(cat "$static_libs")"
     case $platform in
     macos-*)
@@ -188,9 +186,7 @@ for platform in linux-x86_64 $all_platforms; do
         [ -f "$archive" ] && [ -f "$(built_dir "$platform")/native-static-libs.txt" ] || continue
         libs=$(cat "$(built_dir "$platform")/native-static-libs.txt")
     fi
-    # cgo links libc itself (and on musl -lc is all there is).
-    libs=$(tr ' ' '\n' <<<"$libs" | { grep -vx -- -lc || true; } | tr '\n' ' ')
-    go_args+=(--library "$goplat=$archive" --static-libs "$goplat=${libs% }")
+    go_args+=(--library "$goplat=$archive" --static-libs "$goplat=$libs")
 done
 rm -rf "$dist/goproxy"
 python3 scripts/goproxy.py --version "v$version" --module-dir bindings/go --header include/altogic.h \

@@ -86,9 +86,8 @@ tar -C "$work/c" -czf "$dist/$c_name.tar.gz" --owner=0 --group=0 --numeric-owner
 tar -tzvf "$dist/$c_name.tar.gz"
 
 step "the Go module proxy tree (the module with lib/linux-amd64/libaltogic.a and the header)"
-static_libs=$(scripts/native-static-libs.sh | tr ' ' '\n' | grep -vx -- -lc | tr '\n' ' ')
 python3 scripts/goproxy.py --version "v$version" --module-dir bindings/go --header include/altogic.h \
-    --library linux-amd64="$built/libaltogic.a" --static-libs "${static_libs% }" --out "$dist/goproxy"
+    --library linux-amd64="$built/libaltogic.a" --static-libs "$(scripts/native-static-libs.sh)" --out "$dist/goproxy"
 find "$dist/goproxy" -type f | sort
 
 step "built in $((SECONDS - started)) s"

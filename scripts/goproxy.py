@@ -133,10 +133,10 @@ def main() -> None:
     static_libs = {}
     for spec in args.static_libs or ["-lpthread -ldl -lm"]:
         platform, separator, libs = spec.partition("=")
-        if separator and re.fullmatch(r"[a-z0-9]+-[a-z0-9]+(-musl)?", platform):
-            static_libs[platform] = libs
-        else:
-            static_libs[""] = spec
+        if not (separator and re.fullmatch(r"[a-z0-9]+-[a-z0-9]+(-musl)?", platform)):
+            platform, libs = "", spec
+        # cgo links the C library itself (on musl, -lc is all rustc names).
+        static_libs[platform] = " ".join(lib for lib in libs.split() if lib != "-lc")
     ldflags = "\n".join(
         f"// #cgo {constraint(platform)} LDFLAGS: ${{SRCDIR}}/lib/{platform}/libaltogic.a "
         f"{static_libs.get(platform, static_libs.get('', ''))}".rstrip()
