@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import select
 import socket
@@ -14,6 +15,7 @@ from typing import Iterator
 import pytest
 
 import altogic
+from altogic import _log
 
 REPO = Path(__file__).resolve().parents[3]
 CLIENT_KEY = "demo-client-key"
@@ -107,3 +109,19 @@ def https_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator["tuple[
     with running_emulator(*tls) as url:
         assert url.startswith("https://"), url
         yield url, certs / "ca.pem"
+
+
+@contextlib.contextmanager
+def altogic_records(handler: logging.Handler) -> Iterator[None]:
+    """The ``altogic`` logger at DEBUG into ``handler``; its level restored after, and the
+    library told (the level it builds records for follows the logger)."""
+    logger = logging.getLogger("altogic")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        _log.sync()

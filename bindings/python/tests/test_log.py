@@ -17,7 +17,7 @@ import pytest
 import altogic
 from altogic import _log
 
-from .conftest import CLIENT_KEY, PYTHON
+from .conftest import CLIENT_KEY, PYTHON, altogic_records
 
 LOGGER = logging.getLogger("altogic")
 SECRETS = ("secret-client-key", "secret-api-key", "secret-session-token")
@@ -41,15 +41,8 @@ class _Records(logging.Handler):
 def records() -> Iterator[_Records]:
     """The altogic logger at DEBUG, its records kept; its level restored after."""
     handler = _Records()
-    level = LOGGER.level
-    LOGGER.addHandler(handler)
-    LOGGER.setLevel(logging.DEBUG)
-    try:
+    with altogic_records(handler):
         yield handler
-    finally:
-        LOGGER.removeHandler(handler)
-        LOGGER.setLevel(level)
-        _log.sync()
 
 
 class StubServer:

@@ -17,10 +17,8 @@ import pytest
 import altogic
 from altogic import TaskInfo, TaskStatus, _queue
 
-from .conftest import CLIENT_KEY
+from .conftest import CLIENT_KEY, altogic_records
 from .test_async_libraries import RUNNERS, in_flight, run
-
-LOGGER = logging.getLogger("altogic")
 
 
 def _assert_statuses(infos: List[TaskInfo], last: TaskStatus) -> None:
@@ -46,14 +44,8 @@ class _Polls(logging.Handler):
 @pytest.fixture
 def polls() -> Any:
     handler = _Polls()
-    level = LOGGER.level
-    LOGGER.addHandler(handler)
-    LOGGER.setLevel(logging.DEBUG)
-    try:
+    with altogic_records(handler):
         yield handler
-    finally:
-        LOGGER.removeHandler(handler)
-        LOGGER.setLevel(level)
 
 
 def test_watch_yields_each_status_then_the_final_one(client: altogic.Client, polls: _Polls) -> None:
