@@ -215,9 +215,19 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// Runs `child_calls_through_the_environment` in a child with the variables `pairs`, trusting
+/// `ca_file` if given, expecting `expected` ("ok" or an error code); what it printed.
+fn expect_in_child(pairs: &[(&str, &str)], ca_file: Option<&str>, expected: &str) -> String {
+    let mut pairs = pairs.to_vec();
+    if let Some(ca_file) = ca_file {
+        pairs.push(("ALTOGIC_TEST_CA_FILE", ca_file));
+    }
+    pairs.push(("ALTOGIC_TEST_EXPECT", expected));
+    run_child("child_calls_through_the_environment", &env(&pairs), None)
+}
+
 #[test]
 fn environment_proxies_as_curl_and_go_read_them() {
-    let child = "child_calls_through_the_environment";
     let (server, ca_file) = https_server();
     let https = format!("https://{MADE_UP_HOST}:{}", server.port);
     let fixture = Fixture::start();
@@ -234,15 +244,10 @@ fn environment_proxies_as_curl_and_go_read_them() {
         ("all_proxy", &http),
     ] {
         let proxy = ProxyFixture::start(Behaviour::Carry);
-        run_child(
-            child,
-            &env(&[
-                (variable, &proxy.url),
-                ("ALTOGIC_TEST_URL", target),
-                ("ALTOGIC_TEST_CA_FILE", &ca_file),
-                ("ALTOGIC_TEST_EXPECT", "ok"),
-            ]),
-            None,
+        expect_in_child(
+            &[(variable, &proxy.url), ("ALTOGIC_TEST_URL", target)],
+            Some(&ca_file),
+            "ok",
         );
         assert_eq!(proxy.seen().len(), 1, "{variable} for {target}");
     }
@@ -266,49 +271,42 @@ fn environment_proxies_as_curl_and_go_read_them() {
             ("ALTOGIC_TEST_URL", https.as_str()),
         ],
     ] {
-        let mut pairs = extra.clone();
-        pairs.push(("ALTOGIC_TEST_CA_FILE", &ca_file));
-        pairs.push(("ALTOGIC_TEST_EXPECT", codes::NETWORK_ERROR));
-        run_child(child, &env(&pairs), None);
+        expect_in_child(&extra, Some(&ca_file), codes::NETWORK_ERROR);
     }
     assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
 
     // Loopback is never proxied from the environment.
     let loopback = format!("https://127.0.0.1:{}", server.port);
-    run_child(
-        child,
-        &env(&[
+    expect_in_child(
+        &[
             ("HTTPS_PROXY", &proxy.url),
             ("ALL_PROXY", &proxy.url),
             ("ALTOGIC_TEST_URL", &loopback),
-            ("ALTOGIC_TEST_CA_FILE", &ca_file),
-            ("ALTOGIC_TEST_EXPECT", "ok"),
-        ]),
-        None,
+        ],
+        Some(&ca_file),
+        "ok",
     );
-    run_child(
-        child,
-        &env(&[
+    expect_in_child(
+        &[
             ("HTTP_PROXY", &proxy.url),
             (
                 "ALTOGIC_TEST_URL",
                 &fixture.url.replace("127.0.0.1", "localhost"),
             ),
-            ("ALTOGIC_TEST_EXPECT", "ok"),
-        ]),
+        ],
         None,
+        "ok",
     );
     assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
 
     // A malformed variable is refused by name.
-    run_child(
-        child,
-        &env(&[
+    expect_in_child(
+        &[
             ("HTTPS_PROXY", "ftp://tester:s3cret@proxy"),
             ("ALTOGIC_TEST_URL", &https),
-            ("ALTOGIC_TEST_EXPECT", codes::INVALID_ARGUMENT),
-        ]),
+        ],
         None,
+        codes::INVALID_ARGUMENT,
     );
 }
 
@@ -318,15 +316,14 @@ fn the_debug_log_says_which_proxy_without_its_credentials() {
     let fixture = Fixture::start();
     let port = fixture.url.rsplit_once(':').unwrap().1;
     let http = format!("http://{MADE_UP_HOST}:{port}");
-    let printed = run_child(
-        "child_calls_through_the_environment",
-        &env(&[
+    let printed = expect_in_child(
+        &[
             ("HTTP_PROXY", &with_credentials(&proxy.url)),
             ("ALTOGIC_LOG", "debug"),
             ("ALTOGIC_TEST_URL", &http),
-            ("ALTOGIC_TEST_EXPECT", "ok"),
-        ]),
+        ],
         None,
+        "ok",
     );
     let line = printed
         .lines()
@@ -418,17 +415,13 @@ fn a_proxy_whose_tls_fails_is_named_not_the_service() {
 
 #[test]
 fn environment_socks_cgi_and_wildcards_as_go_reads_them() {
-    let child = "child_calls_through_the_environment";
     let (server, ca_file) = https_server();
     let https = format!("https://{MADE_UP_HOST}:{}", server.port);
     let fixture = Fixture::start();
     let port = fixture.url.rsplit_once(':').unwrap().1.to_owned();
     let http = format!("http://{MADE_UP_HOST}:{port}");
     let expect = |pairs: &[(&str, &str)], expected: &str| {
-        let mut pairs = pairs.to_vec();
-        pairs.push(("ALTOGIC_TEST_CA_FILE", &ca_file));
-        pairs.push(("ALTOGIC_TEST_EXPECT", expected));
-        run_child(child, &env(&pairs), None);
+        expect_in_child(pairs, Some(&ca_file), expected);
     };
 
     // ALL_PROXY with a SOCKS URL, either case, for either scheme.
