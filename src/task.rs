@@ -463,6 +463,7 @@ impl Client {
                 proxy: self.connection().proxy.as_ref(),
                 description,
                 client: self.id(),
+                origin: self.origin(),
             },
         )
         .await?;

@@ -194,6 +194,9 @@ pub struct Request<'a> {
     pub description: &'a str,
     /// The client's number in the log's records.
     pub client: u64,
+    /// `scheme://host:port` of `url`, as the client computed it once: the pool keeps
+    /// connections per origin.
+    pub origin: &'a str,
 }
 
 /// An answer whose body was read completely.
@@ -440,11 +443,6 @@ impl Target {
         }
     }
 
-    /// `scheme://host:port`: the pool keeps connections per origin.
-    fn origin(request: &Request<'_>) -> String {
-        request.url.origin().ascii_serialization()
-    }
-
     fn fill(&self, record: &mut serde_json::Map<String, serde_json::Value>) {
         record.insert("client".to_owned(), json!(self.client));
         record.insert("host".to_owned(), json!(self.host));
@@ -493,12 +491,11 @@ fn note_connection(
     let local = response.extensions().get::<HttpInfo>()?.local_addr();
     let target = Target::of(request);
     let ends = ends_connection(response);
-    let origin = Target::origin(request);
     // A connection of the pool without kept connections is always new, and says nothing of
     // the kept ones.
     let (opened, closed) = if kept {
         pool.connections
-            .answered(local, &origin, pool.idle_timeout, !ends)
+            .answered(local, request.origin, pool.idle_timeout, !ends)
     } else {
         (true, Vec::new())
     };
@@ -560,7 +557,7 @@ fn note_lost(pool: &Pool, request: &Request<'_>, err: &reqwest::Error) {
     if err.is_connect() || !log::enabled(Level::Debug) {
         return;
     }
-    pool.connections.lost(&Target::origin(request));
+    pool.connections.lost(request.origin);
     Target::of(request).closed(&Closed {
         reason: "lost",
         idle: None,
